@@ -1,0 +1,184 @@
+/**
+ * Every failure mlv reports is an MlvError: a stable `code` for programs, a message that names the
+ * file, value or remote involved and says what to do, structured `data`, and the original error as
+ * `cause`. The CLI maps `exitCode` straight to the process exit status.
+ */
+export class MlvError extends Error {
+  readonly code: string;
+  readonly data: Record<string, unknown>;
+  /** 1 for failures, 2 for usage errors. */
+  readonly exitCode: number;
+
+  constructor(
+    code: string,
+    message: string,
+    options: { data?: Record<string, unknown>; cause?: unknown; exitCode?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.data = options.data ?? {};
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** The command was called wrongly: exit code 2. */
+export class UsageError extends MlvError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super("EUSAGE", message, { data, exitCode: 2 });
+  }
+}
+
+export class NotARepoError extends MlvError {
+  constructor(cwd: string, reason: "git" | "mlv") {
+    super(
+      "ENOTREPO",
+      reason === "git"
+        ? `'${cwd}' is not inside a git repository: run 'git init' first, or 'mlv init --no-scm' to use mlv without git`
+        : `'${cwd}' is not inside an mlv/DVC repository (no .dvc folder found): run 'mlv init' first`,
+      { data: { cwd, reason } },
+    );
+  }
+}
+
+/** A pointer (.dvc) file, a .dir manifest or a config file that cannot be read. */
+export class FormatError extends MlvError {
+  constructor(file: string, detail: string, line?: number, cause?: unknown) {
+    super("EFORMAT", `${file}: ${line === undefined ? "" : `line ${line}: `}${detail}`, {
+      data: { file, line },
+      cause,
+    });
+  }
+}
+
+export class TargetNotFoundError extends MlvError {
+  constructor(target: string, hint = "check the path, or run 'mlv add' to track it") {
+    super("ENOTARGET", `'${target}' does not exist and is not tracked: ${hint}`, { data: { target } });
+  }
+}
+
+export class ConfigError extends MlvError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super("ECONFIG", message, { data });
+  }
+}
+
+export class RemoteNotFoundError extends MlvError {
+  constructor(name: string) {
+    super(
+      "ENOREMOTE",
+      `remote '${name}' is not configured: see 'mlv remote list', or add it with 'mlv remote add ${name} URL'`,
+      {
+        data: { name },
+      },
+    );
+  }
+}
+
+export class NoDefaultRemoteError extends MlvError {
+  constructor() {
+    super(
+      "ENODEFAULTREMOTE",
+      "no remote given and no default remote set: use '-r NAME', or set one with 'mlv remote default NAME' (or 'mlv remote add -d NAME URL')",
+    );
+  }
+}
+
+/** No adapter is installed for a URL scheme. */
+export class AdapterNotFoundError extends MlvError {
+  constructor(scheme: string, packages: string[]) {
+    super(
+      "ENOADAPTER",
+      `no storage adapter for '${scheme}://' remotes is installed: install ${packages.map((p) => `'${p}'`).join(" or ")} (npm install ${packages[0]})`,
+      { data: { scheme, packages } },
+    );
+  }
+}
+
+/** Storage errors, raised by adapters from their SDK's errors so that core can act on them. */
+export class RemoteError extends MlvError {
+  /** Whether trying again later may succeed (throttling, timeouts, dropped connections). */
+  readonly transient: boolean;
+  constructor(
+    code: string,
+    message: string,
+    options: { cause?: unknown; data?: Record<string, unknown>; transient?: boolean } = {},
+  ) {
+    super(code, message, options);
+    this.transient = options.transient ?? false;
+  }
+}
+
+export class ObjectNotFoundError extends RemoteError {
+  constructor(remote: string, key: string, cause?: unknown) {
+    super("ENOOBJECT", `'${key}' is not on remote ${remote}`, { cause, data: { remote, key } });
+  }
+}
+
+export class RemoteUnreachableError extends RemoteError {
+  constructor(remote: string, detail: string, cause?: unknown) {
+    super("EUNREACHABLE", `remote ${remote} cannot be reached: ${detail}`, {
+      cause,
+      data: { remote },
+      transient: true,
+    });
+  }
+}
+
+export class PermissionDeniedError extends RemoteError {
+  constructor(remote: string, detail: string, cause?: unknown) {
+    super("EPERMISSION", `remote ${remote} refused access: ${detail}`, { cause, data: { remote } });
+  }
+}
+
+export class ThrottledError extends RemoteError {
+  constructor(remote: string, detail: string, cause?: unknown) {
+    super("ETHROTTLED", `remote ${remote} is throttling requests: ${detail}`, {
+      cause,
+      data: { remote },
+      transient: true,
+    });
+  }
+}
+
+export class LockError extends MlvError {
+  constructor(lockPath: string, holder: string) {
+    super(
+      "ELOCKED",
+      `the repository is busy: ${holder} holds the lock ${lockPath}. Wait for it to finish; if no such process runs any more, delete the lock file`,
+      { data: { lockPath, holder } },
+    );
+  }
+}
+
+export class DiskFullError extends MlvError {
+  constructor(path: string, cause?: unknown) {
+    super(
+      "ENOSPC",
+      `no space left on the device while writing '${path}': free some space (e.g. 'mlv gc -w') and run the command again; nothing was half-written`,
+      {
+        data: { path },
+        cause,
+      },
+    );
+  }
+}
+
+/** Some objects of a transfer or checkout failed; each failure names its path and cause. */
+export class PartialFailureError extends MlvError {
+  constructor(message: string, failures: { path: string; message: string }[]) {
+    super("EPARTIAL", message, { data: { failures } });
+  }
+}
+
+/** Turn a Node fs error into an MlvError where a user can act on it, else return it unchanged. */
+export function translateFsError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return new DiskFullError(path, err);
+  if (code === "EACCES" || code === "EPERM")
+    return new MlvError("EACCES", `permission denied on '${path}': check its owner and mode`, {
+      data: { path },
+      cause: err,
+    });
+  return err;
+}

@@ -1,0 +1,97 @@
+import type { Readable } from "node:stream";
+
+/**
+ * Object storage as mlv sees it: a flat namespace of keys ("files/md5/ab/cdef...") below the
+ * remote's URL. Adapters implement these primitives only; what to transfer, in which order, with
+ * which concurrency, retries and verification is decided once, in core.
+ *
+ * Keys always use "/" and never start with "/". Errors are MlvErrors from ../errors: a missing
+ * object is ObjectNotFoundError; auth failures PermissionDeniedError; throttling ThrottledError;
+ * network failures RemoteUnreachableError (or any RemoteError with `transient: true`).
+ */
+export interface Remote {
+  /** The URL shown to people, with any credentials removed. */
+  readonly displayUrl: string;
+  /** Optional extras; core checks them before it calls an optional method. */
+  readonly capabilities: RemoteCapabilities;
+
+  /** Whether an object exists under `key`. A "directory" is not an object. */
+  exists(key: string): Promise<boolean>;
+
+  /**
+   * Every object key starting with `prefix` (a plain string prefix, not only a folder), in any
+   * order. Pages through large listings lazily. A prefix matching nothing yields nothing.
+   */
+  list(prefix: string): AsyncIterable<string>;
+
+  /** The bytes of `key` as a stream. Throws ObjectNotFoundError if it does not exist. */
+  read(key: string): Promise<Readable>;
+
+  /**
+   * Store `body` under `key`, replacing any object there. Atomic: readers see the old object or
+   * none, then the whole new one, never a partial one, even if the write fails midway.
+   * `size` is the byte count when known (lets adapters pick single or multipart uploads).
+   */
+  write(key: string, body: Readable, size?: number): Promise<void>;
+
+  /** Delete `key`. Deleting a missing key succeeds (idempotent). */
+  delete(key: string): Promise<void>;
+
+  /**
+   * Upload a local file (capability `writeFile`): lets an adapter use its SDK's parallel
+   * multipart upload straight from the cache. Same atomicity as write().
+   */
+  writeFile?(key: string, localPath: string, size: number): Promise<void>;
+
+  /**
+   * Download to a local file (capability `readFile`), which the adapter creates or truncates.
+   * Core hands it a temporary path and verifies the bytes before renaming it into place.
+   */
+  readFile?(key: string, localPath: string): Promise<void>;
+
+  /** Release connections. Called once when core is done with the remote. */
+  close?(): Promise<void>;
+}
+
+export interface RemoteCapabilities {
+  /** writeFile() is implemented. */
+  writeFile?: boolean;
+  /** readFile() is implemented. */
+  readFile?: boolean;
+  /** Listing is cheap enough to prefer over per-object exists() for large sets (object stores, local). */
+  traverse?: boolean;
+  /**
+   * Objects written are stored read-only (0444), as DVC does for local remotes; then an object
+   * that is present but not 0444 must be re-verified before it is trusted.
+   */
+  protectsObjects?: boolean;
+  /** A sensible default number of parallel transfers for this backend. */
+  defaultJobs?: number;
+}
+
+/** The configuration a remote is created with: its URL and its section of the DVC config. */
+export interface RemoteConfig {
+  /** The remote's name in the config (e.g. "storage"). */
+  name: string;
+  /** The URL as configured, with relative local paths already resolved to absolute ones. */
+  url: string;
+  /** Every other key of the `['remote "name"']` section, as strings (keys lowercased). */
+  options: Record<string, string>;
+}
+
+/**
+ * What an adapter package exports as its default export. Core finds the package by the URL's
+ * scheme: built-ins first, then an installed `@mlv/remote-<scheme>` or `mlv-remote-<scheme>`.
+ */
+export interface RemoteAdapter {
+  /** A short name, e.g. "s3". */
+  name: string;
+  /** URL schemes served, e.g. ["s3"]; "file" also serves plain paths. */
+  schemes: string[];
+  /** Config keys understood beyond `url`, with a one-line description each (for help and checks). */
+  options: Record<string, string>;
+  /** Config keys whose values are secrets: never printed. */
+  secretOptions?: string[];
+  /** Create a client. Must not do I/O until a method is called. */
+  create(config: RemoteConfig): Remote | Promise<Remote>;
+}
