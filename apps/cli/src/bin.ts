@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Kept tiny so that `mlv --version` answers without loading the rest.
+import { readFileSync } from "node:fs";
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const { main } = await import("./cli.js");
+  process.exitCode = await main(args);
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { MlvError } from "@mlv/core";
+import { Command, CommanderError, Option } from "commander";
+import * as commands from "./commands/index.js";
+import { type GlobalOptions, Output } from "./output.js";
+
+const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
+
+/** State shared by the command files: where the result of the command goes. */
+export interface Context {
+  exitCode: number;
+  output(options: GlobalOptions): Output;
+}
+
+/** Add -q/-v (and the repo-wide ones) to a command, the same way everywhere. */
+export function withGlobals(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("-q, --quiet", "print nothing but errors"))
+    .addOption(new Option("-v, --verbose", "print more detail"));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const ctx: Context = { exitCode: 0, output: (o) => new Output(o) };
+  const program = withGlobals(new Command("mlv"))
+    .description("Version machine-learning models and datasets next to git (DVC 3 repository format).")
+    .version(version, "-V, --version", "print the version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const register of Object.values(commands)) register(program, ctx);
+  for (const sub of program.commands) sub.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")
+        return 0;
+      return 2;
+    }
+    return report(err, argv.includes("-v") || argv.includes("--verbose"));
+  }
+  return ctx.exitCode;
+}
+
+/** Print an error the user can act on; exit 1 (2 for usage errors). */
+export function report(err: unknown, verbose: boolean): number {
+  const out = new Output({});
+  if (err instanceof MlvError) {
+    out.error(err.message);
+    if (verbose && err.cause) process.stderr.write(`caused by: ${String((err.cause as Error).stack ?? err.cause)}\n`);
+    return err.exitCode;
+  }
+  const e = err as NodeJS.ErrnoException;
+  out.error(`unexpected error: ${e?.message ?? String(err)}${e?.code ? ` (${e.code})` : ""}`);
+  if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
+  return 1;
+}

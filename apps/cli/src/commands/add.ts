@@ -1,0 +1,34 @@
+import { add, Repo } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+import { plural } from "../output.js";
+
+export function register(program: Command, ctx: Context): void {
+  withGlobals(program.command("add"))
+    .description("Track files or folders: put them in the cache and write their .dvc pointer files")
+    .argument("<targets...>", "files or folders to track")
+    .action(async (targets: string[], opts: { quiet?: boolean; verbose?: boolean }) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const outcome = await repo.locked("mlv add", () => add(repo, targets, { onProgress: out.progress }));
+      out.stopProgress();
+      for (const r of outcome.results)
+        out.debug(`${r.changed ? "recorded" : "unchanged"}: ${out.path(repo.root, r.path)}`);
+      const changed = outcome.results.filter((r) => r.changed).length;
+      if (changed === 0) out.info(`Nothing changed: ${plural(outcome.results.length, "target")} already recorded.`);
+      if (outcome.autostaged || !repo.scm || outcome.gitFiles.length === 0) return;
+      const files = outcome.gitFiles.map((f) => quoteArg(out.path(repo.root, f))).join(" ");
+      out.info();
+      out.info("To track the changes with git, run:");
+      out.info();
+      out.info(`\tgit add ${files}`);
+      out.info();
+      out.info("To enable auto staging, run:");
+      out.info();
+      out.info("\tmlv config core.autostage true");
+    });
+}
+
+function quoteArg(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}

@@ -1,0 +1,72 @@
+import { createInterface } from "node:readline/promises";
+import { gc, Repo, UsageError } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+import { connect } from "../remotes.js";
+import { positiveInt } from "./status.js";
+
+interface Opts {
+  workspace?: boolean;
+  cloud?: boolean;
+  remote?: string;
+  force?: boolean;
+  jobs?: number;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command, ctx: Context): void {
+  withGlobals(program.command("gc"))
+    .description("Delete cached objects that the workspace no longer uses")
+    .option("-w, --workspace", "keep what the current workspace uses")
+    .option("-c, --cloud", "delete unused objects on the remote too")
+    .option("-r, --remote <name>", "the remote to collect (with -c)")
+    .option("-f, --force", "do not ask for confirmation")
+    .option("-j, --jobs <n>", "parallel remote requests", (v) => positiveInt(v, "--jobs"))
+    .option("--json", "print the result as JSON")
+    .action(async (opts: Opts) => {
+      const out = ctx.output(opts);
+      if (!opts.workspace)
+        throw new UsageError(
+          "Either of `-w|--workspace`, `-a|--all-branches`, `-T|--all-tags`, `--all-commits` or `--rev` needs to be set.",
+        );
+      if (opts.remote && !opts.cloud) throw new UsageError("`-r|--remote` needs `-c|--cloud`");
+      const repo = await Repo.open();
+      if (!opts.force) {
+        const what = opts.cloud ? "cache and remote storage" : "cache";
+        const question = `This will remove all ${what} except items used in the workspace of the current repo.\nAre you sure you want to proceed? [y/n] `;
+        if (!process.stdin.isTTY)
+          throw new UsageError(
+            `gc deletes data and needs confirmation: run it on a terminal, or pass -f to proceed without asking`,
+          );
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        const answer = (await rl.question(`WARNING: ${question}`)).trim().toLowerCase();
+        rl.close();
+        if (answer !== "y" && answer !== "yes") {
+          out.info("Nothing removed.");
+          return;
+        }
+      }
+      const remote = opts.cloud ? await connect(repo.config, opts.remote) : undefined;
+      try {
+        const result = await repo.locked("mlv gc", () => gc(repo, repo.collectOuts(), remote?.remote, opts.jobs));
+        if (opts.json) out.json(result);
+        else {
+          out.info(
+            result.removedLocal
+              ? `Removed ${result.removedLocal} objects from repo cache.`
+              : "No unused cache to remove.",
+          );
+          if (remote)
+            out.info(
+              result.removedRemote
+                ? `Removed ${result.removedRemote} objects from remote '${remote.name}'.`
+                : `No unused cache to remove from remote '${remote.name}'.`,
+            );
+        }
+      } finally {
+        await remote?.remote.close?.();
+      }
+    });
+}

@@ -1,0 +1,11 @@
+// Every command of the CLI, one file each; a command file parses, calls core and prints.
+
+export { register as add } from "./add.js";
+export { register as checkout } from "./checkout.js";
+export { register as config } from "./config.js";
+export { register as gc } from "./gc.js";
+export { register as init } from "./init.js";
+export { register as remote } from "./remote.js";
+export { register as remove } from "./remove.js";
+export { register as status } from "./status.js";
+export { register as transfer } from "./transfer.js";

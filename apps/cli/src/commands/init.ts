@@ -1,0 +1,21 @@
+import { Repo } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+
+export function register(program: Command, ctx: Context): void {
+  withGlobals(program.command("init"))
+    .description("Create an mlv (DVC 3 format) repository in the current git repository")
+    .option("--no-scm", "initiate in a folder that is not a git repository")
+    .option("-f, --force", "overwrite an existing .dvc folder")
+    .action(async (opts: { scm: boolean; force?: boolean; quiet?: boolean; verbose?: boolean }) => {
+      const out = ctx.output(opts);
+      await Repo.init(process.cwd(), { noScm: !opts.scm, force: opts.force });
+      out.info("Initialized mlv repository (DVC 3 format).");
+      if (opts.scm) {
+        out.info();
+        out.info("You can now commit the changes to git:");
+        out.info();
+        out.info('\tgit commit -m "Initialize mlv"');
+      }
+    });
+}

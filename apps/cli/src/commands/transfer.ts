@@ -1,0 +1,137 @@
+import { checkout, fetch, MlvError, PartialFailureError, push, Repo, type TransferResult } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+import { type Output, plural } from "../output.js";
+import { connect } from "../remotes.js";
+import { failIfMissing, printCheckout } from "./checkout.js";
+import { positiveInt } from "./status.js";
+
+interface Opts {
+  remote?: string;
+  jobs?: number;
+  force?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+function define(program: Command, name: string, description: string): Command {
+  return withGlobals(program.command(name))
+    .description(description)
+    .argument("[targets...]", ".dvc files or tracked paths (default: all)")
+    .option("-r, --remote <name>", "the remote to use (default: core.remote)")
+    .option("-j, --jobs <n>", "parallel transfers", (v) => positiveInt(v, "--jobs"))
+    .option("--json", "print the result as JSON");
+}
+
+export function register(program: Command, ctx: Context): void {
+  define(program, "push", "Upload tracked data from the cache to the remote").action(
+    async (targets: string[], opts: Opts) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const outs = repo.resolveTargets(targets);
+      const { remote } = await connect(repo.config, opts.remote);
+      try {
+        const result = await repo.locked("mlv push", () =>
+          push(repo, outs, remote, { jobs: opts.jobs, onProgress: out.progress }),
+        );
+        summarise(out, repo, result, "pushed", opts.json);
+      } finally {
+        await remote.close?.();
+      }
+    },
+  );
+
+  define(program, "fetch", "Download tracked data from the remote into the cache").action(
+    async (targets: string[], opts: Opts) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const outs = repo.resolveTargets(targets);
+      const { remote } = await connect(repo.config, opts.remote);
+      try {
+        const result = await repo.locked("mlv fetch", () =>
+          fetch(repo, outs, remote, { jobs: opts.jobs, onProgress: out.progress }),
+        );
+        summarise(out, repo, result, "fetched", opts.json);
+      } finally {
+        await remote.close?.();
+      }
+    },
+  );
+
+  define(program, "pull", "Download tracked data from the remote and check it out in the workspace")
+    .option("-f, --force", "overwrite or delete workspace files whose content is not in the cache")
+    .action(async (targets: string[], opts: Opts) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const outs = repo.resolveTargets(targets);
+      const { remote } = await connect(repo.config, opts.remote);
+      try {
+        await repo.locked("mlv pull", async () => {
+          const fetched = await fetch(repo, outs, remote, { jobs: opts.jobs, onProgress: out.progress });
+          const result = await checkout(repo, outs, { force: opts.force, onProgress: out.progress });
+          if (opts.json) {
+            out.json({
+              fetched: fetched.transferred,
+              added: result.added,
+              modified: result.modified,
+              failed: [
+                ...fetched.failed,
+                ...fetched.missing.map((p) => ({ path: p, message: "missing on the remote" })),
+              ],
+            });
+          } else {
+            printCheckout(out, repo, result);
+            const parts = [`${plural(fetched.transferred, "file")} fetched`];
+            if (result.added.length) parts.push(`${plural(result.added.length, "output")} added`);
+            if (result.modified.length) parts.push(`${plural(result.modified.length, "output")} modified`);
+            out.info(parts.join(", "));
+          }
+          raiseFailures(out, repo, fetched, "fetched");
+          failIfMissing(result, out, repo);
+        });
+      } finally {
+        await remote.close?.();
+      }
+    });
+}
+
+function summarise(out: Output, repo: Repo, result: TransferResult, verb: string, json?: boolean): void {
+  out.stopProgress();
+  if (json) {
+    out.json({
+      [verb]: result.transferred,
+      skipped: result.skipped,
+      failed: result.failed.map((f) => ({ ...f, path: out.path(repo.root, f.path) })),
+      missing: result.missing.map((p) => out.path(repo.root, p)),
+    });
+  } else if (result.transferred === 0 && result.failed.length === 0 && result.missing.length === 0) {
+    out.info("Everything is up to date.");
+  } else {
+    out.info(`${plural(result.transferred, "file")} ${verb}`);
+  }
+  raiseFailures(out, repo, result, verb);
+}
+
+function raiseFailures(out: Output, repo: Repo, result: TransferResult, verb: string): void {
+  if (result.missing.length > 0) {
+    const where = verb === "pushed" ? "neither in the cache nor on the remote" : "not on the remote";
+    const lines = result.missing.map((p) => `\t${out.path(repo.root, p)}`).join("\n");
+    if (result.failed.length === 0)
+      throw new MlvError(
+        "EMISSING",
+        `${plural(result.missing.length, "file")} ${where}:\n${lines}\n${verb === "pushed" ? "Run 'mlv add' on them again, or 'mlv fetch' from another remote." : "Push them from a machine that has them ('mlv push'), or check the remote with 'mlv status -c'."}`,
+        {
+          data: { missing: result.missing },
+        },
+      );
+    out.error(`${plural(result.missing.length, "file")} ${where}:\n${lines}`);
+  }
+  if (result.failed.length > 0) {
+    const lines = result.failed.map((f) => `\t${out.path(repo.root, f.path)}: ${f.message}`).join("\n");
+    throw new PartialFailureError(
+      `${plural(result.failed.length, "file")} failed to be ${verb}:\n${lines}\nRun the command again to finish the job.`,
+      result.failed,
+    );
+  }
+}

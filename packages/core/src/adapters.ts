@@ -1,0 +1,88 @@
+import { isAbsolute } from "node:path";
+import type { Config } from "./config.js";
+import { AdapterNotFoundError, MlvError, NoDefaultRemoteError } from "./errors.js";
+import type { Remote, RemoteAdapter, RemoteConfig } from "./remote.js";
+
+/** A way to load an adapter package: an import relative to whoever ships the built-ins. */
+export type AdapterLoader = () => Promise<unknown>;
+
+export interface AdapterSources {
+  /** Adapters shipped with the application, by URL scheme ("local" for plain paths and file://). */
+  builtins?: Record<string, AdapterLoader>;
+  /** Imports a package by name for the naming convention; defaults to a plain dynamic import. */
+  importPackage?: (name: string) => Promise<unknown>;
+}
+
+/** The scheme of a remote URL; plain paths and `file://` are "local". */
+export function urlScheme(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  if (!m || isAbsolute(url) || /^[a-z]:[\\/]/i.test(url)) return "local";
+  const scheme = m[1]!.toLowerCase();
+  return scheme === "file" ? "local" : scheme;
+}
+
+function isAdapter(value: unknown): value is RemoteAdapter {
+  const v = value as RemoteAdapter | undefined;
+  return !!v && typeof v.create === "function" && Array.isArray(v.schemes);
+}
+
+function adapterOf(mod: unknown): RemoteAdapter | undefined {
+  const m = mod as { default?: unknown } | undefined;
+  if (isAdapter(m?.default)) return m.default;
+  if (isAdapter(m)) return m;
+  return undefined;
+}
+
+/**
+ * Find the adapter for a scheme: the built-ins first, then an installed `@mlv/remote-<scheme>`
+ * or `mlv-remote-<scheme>`, so a third-party package adds a scheme without any change here.
+ */
+export async function resolveAdapter(scheme: string, sources: AdapterSources = {}): Promise<RemoteAdapter> {
+  const builtin = sources.builtins?.[scheme];
+  if (builtin) {
+    const adapter = adapterOf(await builtin());
+    if (adapter) return adapter;
+  }
+  const candidates = [`@mlv/remote-${scheme}`, `mlv-remote-${scheme}`];
+  const importPackage = sources.importPackage ?? ((name: string) => import(name));
+  for (const name of candidates) {
+    let mod: unknown;
+    try {
+      mod = await importPackage(name);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") continue;
+      throw new MlvError("EADAPTER", `the storage adapter '${name}' failed to load: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const adapter = adapterOf(mod);
+    if (!adapter)
+      throw new MlvError(
+        "EADAPTER",
+        `'${name}' is installed but does not export an mlv storage adapter as its default export`,
+      );
+    return adapter;
+  }
+  throw new AdapterNotFoundError(scheme, candidates);
+}
+
+/** The remote named `name`, or the default remote, with its adapter created (no I/O yet). */
+export async function openRemote(
+  config: Config,
+  name: string | undefined,
+  sources: AdapterSources = {},
+): Promise<{ name: string; remote: Remote; config: RemoteConfig }> {
+  const remoteName = name ?? config.defaultRemote();
+  if (!remoteName) throw new NoDefaultRemoteError();
+  const remoteConfig = config.remote(remoteName);
+  for (const flag of ["version_aware", "worktree"]) {
+    if (String(remoteConfig.options[flag] ?? "").toLowerCase() === "true")
+      throw new MlvError(
+        "EUNSUPPORTED",
+        `remote '${remoteName}' sets '${flag} = true': mlv supports content-addressed remotes only; use DVC for version-aware remotes`,
+      );
+  }
+  const adapter = await resolveAdapter(urlScheme(remoteConfig.url), sources);
+  return { name: remoteName, remote: await adapter.create(remoteConfig), config: remoteConfig };
+}

@@ -1,0 +1,157 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import { MlvError, TargetNotFoundError, UsageError } from "../errors.js";
+import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
+import { type OutWrite, parsePointer, serializePointer, updatePointer } from "../formats/pointer.js";
+import { Repo } from "../repo.js";
+import { writeFileAtomic } from "../workspace/atomic.js";
+import { hashWorkspacePath, type WorkspaceState } from "../workspace/hasher.js";
+import { materialise } from "./checkout.js";
+import type { ProgressListener } from "./progress.js";
+
+export interface AddResult {
+  /** The data's path from the repository root. */
+  path: string;
+  /** The pointer file's path from the repository root. */
+  pointer: string;
+  /** False when the data was already recorded exactly so. */
+  changed: boolean;
+}
+
+export interface AddOptions {
+  cwd?: string;
+  onProgress?: ProgressListener;
+}
+
+/** Files `git add` would need after an add: the pointers and the `.gitignore`s written. */
+export interface AddOutcome {
+  results: AddResult[];
+  gitFiles: string[];
+  autostaged: boolean;
+}
+
+/**
+ * `mlv add TARGET...`: put files or folders into the cache, write their pointer files and keep the
+ * data out of git. Re-adding records the new version; adding inside a tracked folder is refused.
+ */
+export async function add(repo: Repo, targets: readonly string[], options: AddOptions = {}): Promise<AddOutcome> {
+  if (targets.length === 0) throw new UsageError("add needs at least one target: mlv add FILE|DIR...");
+  const cwd = options.cwd ?? process.cwd();
+  const existing = repo.collectOuts();
+  const results: AddResult[] = [];
+  const gitFiles = new Set<string>();
+
+  // Check every target before changing anything.
+  const plans = [];
+  for (const target of targets) {
+    const abs = resolve(cwd, target.replace(/[\\/]+$/, "") || target);
+    repo.assertInside(abs, target);
+    if (!existsSync(abs)) throw new TargetNotFoundError(target);
+    if (abs.endsWith(".dvc") && statSync(abs).isFile())
+      throw new UsageError(`'${target}' is a pointer file: add the data it tracks instead`, { target });
+    if (abs === repo.root)
+      throw new UsageError("cannot add the whole repository: add its files or folders", { target });
+    const pointerPath = Repo.pointerPathFor(abs);
+    for (const o of existing) {
+      if (o.abs === abs && o.pointerPath === pointerPath) continue;
+      if (abs.startsWith(o.abs + sep) || o.abs === abs)
+        throw new UsageError(
+          `cannot add '${target}': it is inside '${o.rel}', which ${o.pointerRel} already tracks. Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version`,
+          { target, trackedBy: o.pointerRel },
+        );
+      if (o.abs.startsWith(abs + sep))
+        throw new UsageError(
+          `cannot add '${target}': '${o.rel}' inside it is already tracked by ${o.pointerRel}. Stop tracking it first with 'mlv remove ${o.pointerRel}'`,
+          { target, trackedBy: o.pointerRel },
+        );
+    }
+    if (repo.scm) {
+      if (await repo.scm.isTracked(abs))
+        throw new MlvError(
+          "ESCMTRACKED",
+          `output '${repo.relOf(abs)}' is already tracked by SCM (e.g. Git). Remove it from git first: git rm -r --cached '${repo.relOf(abs)}' && git commit -m "stop tracking ${repo.relOf(abs)}"`,
+          { data: { target } },
+        );
+      if (await repo.scm.isIgnored(pointerPath))
+        throw new MlvError("EIGNORED", `bad DVC file name '${repo.relOf(pointerPath)}' is git-ignored.`, {
+          data: { target },
+        });
+    }
+    const previous = existsSync(pointerPath) ? repo.loadPointer(pointerPath).find((o) => o.abs === abs) : undefined;
+    plans.push({ target, abs, pointerPath, previous });
+  }
+
+  for (const plan of plans) {
+    const { abs, pointerPath, previous } = plan;
+    // A legacy (2.x) output whose data did not change stays legacy, as DVC does (spec §1.5).
+    if (previous && previous.hashName === "md5-dos2unix") {
+      const legacy = await hashWorkspacePath(repo, abs, "md5-dos2unix");
+      if (legacy.kind !== "missing" && legacy.md5 === previous.out.md5) {
+        results.push({ path: repo.relOf(abs), pointer: repo.relOf(pointerPath), changed: false });
+        continue;
+      }
+    }
+    const state = await hashWorkspacePath(repo, abs, "md5", {
+      store: true,
+      onProgress: (p) => options.onProgress?.({ phase: "add", target: repo.relOf(abs), ...p }),
+    });
+    if (state.kind === "missing") throw new TargetNotFoundError(plan.target);
+    if (state.kind === "dir") repo.hashCache.markComplete(state.md5, repo.cache.signature());
+    await relinkWorkspace(repo, abs, state);
+
+    const outWrite = toOutWrite(basename(abs), state);
+    const changed =
+      !previous || previous.out.md5 !== state.md5 || previous.hashName !== "md5" || previous.out.size !== outWrite.size;
+    let text: string;
+    if (existsSync(pointerPath)) {
+      const old = parsePointer(readFileSync(pointerPath, "utf8"), repo.relOf(pointerPath));
+      text = updatePointer(
+        old,
+        old.outs.map((o) => (resolve(dirname(pointerPath), o.path) === abs ? outWrite : o)),
+      );
+    } else {
+      text = serializePointer({ outs: [outWrite] });
+    }
+    if (!existsSync(pointerPath) || readFileSync(pointerPath, "utf8") !== text)
+      await writeFileAtomic(pointerPath, text);
+    gitFiles.add(pointerPath);
+
+    if (repo.scm && !(await repo.scm.isIgnored(abs))) {
+      const gitignore = join(dirname(abs), ".gitignore");
+      await addGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(abs))}`);
+      gitFiles.add(gitignore);
+    } else if (repo.scm && existsSync(join(dirname(abs), ".gitignore"))) {
+      gitFiles.add(join(dirname(abs), ".gitignore"));
+    }
+    results.push({ path: repo.relOf(abs), pointer: repo.relOf(pointerPath), changed });
+  }
+
+  let autostaged = false;
+  const files = [...gitFiles];
+  if (repo.scm && files.length > 0 && String(repo.config.get("core.autostage") ?? "").toLowerCase() === "true") {
+    await repo.scm.add(files);
+    autostaged = true;
+  }
+  return { results, gitFiles: files.map((f) => repo.relOf(f)), autostaged };
+}
+
+export function toOutWrite(path: string, state: Exclude<WorkspaceState, { kind: "missing" }>): OutWrite {
+  if (state.kind === "dir") return { path, md5: state.md5, size: state.size, nfiles: state.nfiles, hashName: "md5" };
+  return { path, md5: state.md5, size: state.size, isexec: state.isexec || undefined, hashName: "md5" };
+}
+
+/**
+ * After an add, make the workspace use the configured link type (spec §8.1). With copy or reflink
+ * the workspace file already holds the same bytes and is left alone; hardlink and symlink replace
+ * each file by a link to its cache object.
+ */
+async function relinkWorkspace(repo: Repo, abs: string, state: Exclude<WorkspaceState, { kind: "missing" }>) {
+  const types = repo.linkTypes().filter((t) => t !== "reflink");
+  const first = types[0];
+  if (first !== "hardlink" && first !== "symlink") return;
+  const files =
+    state.kind === "file"
+      ? [{ oid: state.md5, dest: abs, rel: repo.relOf(abs), isexec: state.isexec }]
+      : state.entries.map((e) => ({ oid: e.md5, dest: e.abs, rel: repo.relOf(e.abs), isexec: e.isexec }));
+  await materialise(repo, "md5", files, types);
+}

@@ -1,0 +1,219 @@
+import { type Stats, statSync } from "node:fs";
+import { chmod, mkdir, rm, rmdir, unlink } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import type { HashName, LinkType } from "../cache/object-cache.js";
+import { MlvError, PartialFailureError } from "../errors.js";
+import { HashPool, type LinkTask } from "../hash/pool.js";
+import type { Repo, TrackedOut } from "../repo.js";
+import { hashWorkspacePath, isInCache } from "../workspace/hasher.js";
+import { readDirObject } from "../workspace/manifests.js";
+import type { ProgressListener } from "./progress.js";
+
+export interface CheckoutOptions {
+  force?: boolean;
+  relink?: boolean;
+  onProgress?: ProgressListener;
+}
+
+export interface CheckoutResult {
+  added: string[];
+  modified: string[];
+  /** Outputs whose data is not in the cache: left as they were. */
+  failed: string[];
+}
+
+interface Plan {
+  out: TrackedOut;
+  change: "added" | "modified" | "relink" | "exec";
+  /** Workspace files to delete (absolute). */
+  remove: string[];
+  /** Whether the workspace path must first be removed whole (a file where a folder goes, or vice versa). */
+  removeWhole: boolean;
+  /** Files to create from the cache. */
+  create: { oid: string; dest: string; rel: string; isexec: boolean }[];
+  chmodExec: string[];
+}
+
+/**
+ * `mlv checkout`: make the workspace match the pointer files, from the cache. Files that would be
+ * overwritten or deleted and whose content is not in the cache stop the command unless `force`.
+ */
+export async function checkout(repo: Repo, outs: TrackedOut[], options: CheckoutOptions = {}): Promise<CheckoutResult> {
+  const result: CheckoutResult = { added: [], modified: [], failed: [] };
+  const plans: Plan[] = [];
+  const unsaved: string[] = [];
+
+  for (const out of outs) {
+    const oid = out.out.md5;
+    if (!oid) continue;
+    if (!(await isInCache(repo, oid, out.hashName))) {
+      result.failed.push(out.rel);
+      continue;
+    }
+    const ws = await hashWorkspacePath(repo, out.abs, out.hashName);
+    const plan: Plan = { out, change: "modified", remove: [], removeWhole: false, create: [], chmodExec: [] };
+    const inCache = (md5: string) => repo.cache.exists(md5, out.hashName);
+    if (!out.isDir) {
+      const isexec = out.out.isexec === true;
+      if (ws.kind === "file" && ws.md5 === oid) {
+        if (options.relink) plan.change = "relink";
+        else if (isexec && !ws.isexec) {
+          plan.change = "exec";
+          plan.chmodExec.push(out.abs);
+        } else continue;
+      } else if (ws.kind === "missing") plan.change = "added";
+      else if (ws.kind === "file" && !inCache(ws.md5)) unsaved.push(out.rel);
+      else if (ws.kind === "dir") {
+        plan.removeWhole = true;
+        for (const e of ws.entries) if (!inCache(e.md5)) unsaved.push(`${out.rel}/${e.relpath}`);
+      }
+      if (plan.change !== "exec") plan.create.push({ oid, dest: out.abs, rel: out.rel, isexec });
+      plans.push(plan);
+      continue;
+    }
+
+    const entries = await readDirObject(repo, oid, out.hashName);
+    const current = new Map<string, string>();
+    if (ws.kind === "dir") for (const e of ws.entries) current.set(e.relpath, e.md5);
+    else if (ws.kind === "file") {
+      plan.removeWhole = true;
+      if (!inCache(ws.md5)) unsaved.push(out.rel);
+    }
+    if (ws.kind === "missing") plan.change = "added";
+    const wanted = new Set<string>();
+    for (const e of entries) {
+      wanted.add(e.relpath);
+      const have = current.get(e.relpath);
+      if (have === e.md5 && !options.relink) continue;
+      if (have !== undefined && have !== e.md5 && !inCache(have)) unsaved.push(`${out.rel}/${e.relpath}`);
+      plan.create.push({
+        oid: e.md5,
+        dest: join(out.abs, ...e.relpath.split("/")),
+        rel: `${out.rel}/${e.relpath}`,
+        isexec: false,
+      });
+    }
+    for (const [relpath, md5] of current) {
+      if (wanted.has(relpath)) continue;
+      plan.remove.push(join(out.abs, ...relpath.split("/")));
+      if (!inCache(md5)) unsaved.push(`${out.rel}/${relpath}`);
+    }
+    if (plan.create.length === 0 && plan.remove.length === 0 && ws.kind === "dir") continue;
+    if (
+      options.relink &&
+      plan.remove.length === 0 &&
+      ws.kind === "dir" &&
+      entries.every((e) => current.get(e.relpath) === e.md5)
+    )
+      plan.change = "relink";
+    plans.push(plan);
+  }
+
+  if (unsaved.length > 0 && !options.force)
+    throw new MlvError(
+      "EUNSAVED",
+      `Can't remove the following unsaved files without confirmation. Use \`--force\` to force.\n${unsaved.map((p) => `\t${p}`).join("\n")}`,
+      { data: { files: unsaved } },
+    );
+
+  const types = repo.linkTypes();
+  const totalFiles = plans.reduce((n, p) => n + p.create.length, 0);
+  let doneFiles = 0;
+  for (const plan of plans) {
+    const { out } = plan;
+    if (plan.removeWhole) await rm(out.abs, { recursive: true, force: true });
+    for (const f of plan.remove) await unlink(f).catch(() => {});
+    if (plan.remove.length > 0) await removeEmptyDirs(out.abs, plan.remove);
+    for (const f of plan.chmodExec) {
+      const st = statSync(f);
+      await chmod(f, st.mode | 0o111);
+    }
+    if (out.isDir) await mkdir(out.abs, { recursive: true });
+    else await mkdir(dirname(out.abs), { recursive: true });
+    await materialise(repo, out.hashName, plan.create, types, (n) => {
+      doneFiles += n;
+      options.onProgress?.({
+        phase: "checkout",
+        target: out.rel,
+        files: doneFiles,
+        totalFiles,
+        bytes: 0,
+        totalBytes: 0,
+      });
+    });
+    if (plan.change === "added") result.added.push(out.rel);
+    else if (plan.change !== "relink" || options.relink) result.modified.push(out.rel);
+  }
+  return result;
+}
+
+/** Remove folders left empty by deletions, deepest first, never `top` itself. */
+async function removeEmptyDirs(top: string, removed: string[]): Promise<void> {
+  const dirs = new Set<string>();
+  for (const f of removed) {
+    for (let d = dirname(f); d.startsWith(top + sep); d = dirname(d)) dirs.add(d);
+  }
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await rmdir(d).catch(() => {});
+}
+
+/** Below this many files, linking on the main thread beats starting worker threads. */
+const POOL_THRESHOLD = 200;
+
+/**
+ * Create workspace files from cache objects, each through a temporary file and a rename, and
+ * remember their hashes so the next status does not read them again.
+ */
+export async function materialise(
+  repo: Repo,
+  hashName: HashName,
+  files: { oid: string; dest: string; rel: string; isexec: boolean }[],
+  types: LinkType[],
+  onDone?: (n: number) => void,
+): Promise<void> {
+  if (files.length === 0) return;
+  const record = (rel: string, st: Pick<Stats, "ino" | "mtimeMs" | "size">, oid: string) =>
+    repo.hashCache.set(hashName === "md5" ? rel : `${rel}\0dos2unix`, st, oid);
+  // The first file settles which link type works here; the rest use it.
+  let rest = files;
+  if (files.length < POOL_THRESHOLD || types.length > 1) {
+    const first = files[0]!;
+    await mkdir(dirname(first.dest), { recursive: true });
+    await repo.cache.linkTo(first.oid, hashName, first.dest, types, first.isexec);
+    record(first.rel, statSync(first.dest), first.oid);
+    onDone?.(1);
+    rest = files.slice(1);
+  }
+  const type = types[0]!;
+  if (rest.length < POOL_THRESHOLD) {
+    for (const f of rest) {
+      await mkdir(dirname(f.dest), { recursive: true });
+      await repo.cache.linkTo(f.oid, hashName, f.dest, types, f.isexec);
+      record(f.rel, statSync(f.dest), f.oid);
+      onDone?.(1);
+    }
+    return;
+  }
+  const tasks: LinkTask[] = rest.map((f) => ({
+    src: repo.cache.path(f.oid, hashName),
+    dest: f.dest,
+    type: type === "reflink" ? "copy" : type,
+    isexec: f.isexec,
+  }));
+  const pool = new HashPool();
+  try {
+    const results = await pool.linkAll(tasks, (n) => onDone?.(n));
+    const failures: { path: string; message: string }[] = [];
+    results.forEach((r, i) => {
+      const f = rest[i]!;
+      if (r.error) failures.push({ path: f.rel, message: r.error.message });
+      else record(f.rel, r, f.oid);
+    });
+    if (failures.length > 0)
+      throw new PartialFailureError(
+        `${failures.length} file(s) could not be checked out:\n${failures.map((f) => `\t${f.path}: ${f.message}`).join("\n")}`,
+        failures,
+      );
+  } finally {
+    await pool.close();
+  }
+}

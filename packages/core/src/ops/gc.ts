@@ -1,0 +1,91 @@
+import { readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import { type HashName, objectKey } from "../cache/object-cache.js";
+import type { Remote } from "../remote.js";
+import type { Repo, TrackedOut } from "../repo.js";
+import { defaultJobs, usedObjects, withRetry } from "./transfer.js";
+
+export interface GcResult {
+  /** Objects removed from the local cache. */
+  removedLocal: number;
+  /** Objects removed from the remote (with `cloud`). */
+  removedRemote: number;
+}
+
+const HEX2 = /^[0-9a-f]{2}$/;
+const REST = /^[0-9a-f]{30}(\.dir)?$/;
+
+/** Every object in one local object database root (`files/md5` or the legacy root). */
+function listLocal(root: string): string[] {
+  const oids: string[] = [];
+  let dirs: string[];
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    return oids;
+  }
+  for (const d of dirs) {
+    if (!HEX2.test(d)) continue;
+    let names: string[];
+    try {
+      names = readdirSync(join(root, d));
+    } catch {
+      continue;
+    }
+    for (const n of names) if (REST.test(n)) oids.push(d + n);
+  }
+  return oids;
+}
+
+/** `.dir` objects first, so no remote ever holds a listing whose files are gone (spec §4.3, §8.6). */
+function dirsFirst(oids: string[]): string[] {
+  return [...oids.filter((o) => o.endsWith(".dir")), ...oids.filter((o) => !o.endsWith(".dir"))];
+}
+
+/**
+ * `mlv gc -w [-c]`: delete every object that no output of `outs` uses, from the cache and, with a
+ * remote, from the remote too. Objects a folder uses include its `.dir` and every file it lists.
+ */
+export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, jobs?: number): Promise<GcResult> {
+  const { objects } = await usedObjects(repo, outs);
+  const used = { md5: new Set<string>(), "md5-dos2unix": new Set<string>() } as Record<HashName, Set<string>>;
+  for (const o of objects) {
+    for (const u of [...(o.dir ? [o.dir] : []), ...o.files]) used[u.hashName].add(u.oid);
+  }
+  let removedLocal = 0;
+  for (const [hashName, root] of [
+    ["md5", repo.cache.objectsDir],
+    ["md5-dos2unix", repo.cache.root],
+  ] as const) {
+    for (const oid of dirsFirst(listLocal(root).filter((o) => !used[hashName].has(o)))) {
+      await rm(repo.cache.path(oid, hashName), { force: true });
+      removedLocal++;
+    }
+  }
+  let removedRemote = 0;
+  if (remote) {
+    const limit = pLimit(jobs ?? defaultJobs(remote));
+    for (const [hashName, prefix] of [
+      ["md5", "files/md5/"],
+      ["md5-dos2unix", ""],
+    ] as const) {
+      const unused: string[] = [];
+      for await (const key of remote.list(prefix)) {
+        const rel = key.slice(prefix.length).split("/");
+        if (rel.length !== 2 || !HEX2.test(rel[0]!) || !REST.test(rel[1]!)) continue;
+        const oid = rel[0]! + rel[1]!;
+        if (!used[hashName].has(oid)) unused.push(oid);
+      }
+      const ordered = dirsFirst(unused);
+      const dirs = ordered.filter((o) => o.endsWith(".dir"));
+      const files = ordered.filter((o) => !o.endsWith(".dir"));
+      for (const batch of [dirs, files]) {
+        await Promise.all(batch.map((oid) => limit(() => withRetry(() => remote.delete(objectKey(oid, hashName))))));
+        removedRemote += batch.length;
+      }
+    }
+  }
+  return { removedLocal, removedRemote };
+}

@@ -1,0 +1,40 @@
+import { lstatSync } from "node:fs";
+import { copyFile, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { tmpName } from "../cache/object-cache.js";
+import { UsageError } from "../errors.js";
+import { escapeGitignoreEntry, removeGitignoreEntry } from "../formats/gitignore.js";
+import type { Repo } from "../repo.js";
+
+/**
+ * `mlv remove FILE.dvc`: stop tracking. The pointer and its `.gitignore` entries go; the data
+ * stays in the workspace as ordinary files (a file linked to the cache becomes a real copy first,
+ * so a later `gc` cannot take its bytes away).
+ */
+export async function remove(repo: Repo, pointerPath: string): Promise<string[]> {
+  if (!pointerPath.endsWith(".dvc"))
+    throw new UsageError(`'${pointerPath}' is not a .dvc file: give the pointer file, e.g. '${pointerPath}.dvc'`);
+  const outs = repo.loadPointer(pointerPath);
+  for (const out of outs) {
+    if (!out.isDir) await unlinkFromCache(out.abs);
+    if (repo.scm) {
+      const gitignore = join(dirname(out.abs), ".gitignore");
+      await removeGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(out.abs))}`);
+    }
+  }
+  await unlink(pointerPath);
+  return outs.map((o) => o.rel);
+}
+
+async function unlinkFromCache(abs: string): Promise<void> {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return;
+  }
+  if (!st.isSymbolicLink() && st.nlink <= 1) return;
+  const tmp = tmpName(dirname(abs));
+  await copyFile(abs, tmp);
+  await rename(tmp, abs);
+}

@@ -1,0 +1,241 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { HashCache } from "./cache/hash-cache.js";
+import { type HashName, type LinkType, ObjectCache, parseLinkTypes } from "./cache/object-cache.js";
+import { Config } from "./config.js";
+import { FormatError, MlvError, NotARepoError, TargetNotFoundError, UsageError } from "./errors.js";
+import { type Out, type PointerFile, parsePointer } from "./formats/pointer.js";
+import { acquireRepoLock } from "./lock.js";
+import { DvcIgnore } from "./workspace/dvcignore.js";
+import { Scm } from "./workspace/scm.js";
+
+/** One output of one pointer file, located in the workspace. */
+export interface TrackedOut {
+  /** Absolute path of the `.dvc` file. */
+  pointerPath: string;
+  /** The `.dvc` file's path from the repository root, posix. */
+  pointerRel: string;
+  pointer: PointerFile;
+  out: Out;
+  /** Absolute workspace path of the data. */
+  abs: string;
+  /** The data's path from the repository root, posix. */
+  rel: string;
+  hashName: HashName;
+  isDir: boolean;
+}
+
+export function toPosix(p: string): string {
+  return sep === "/" ? p : p.split(sep).join("/");
+}
+
+/** The folders `mlv init` creates, with DVC's exact contents (spec §6.2, §6.3). */
+const DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n";
+const DVCIGNORE =
+  "# Add patterns of files mlv and DVC should ignore (gitignore syntax);\n# they are left out of tracked directories and never scanned.\n";
+
+/**
+ * An mlv (DVC 3) repository: the workspace, its `.dvc` folder, configuration, cache and git.
+ * Operations live in their own modules; this class holds what they share.
+ */
+export class Repo {
+  readonly dvcDir: string;
+  readonly cache: ObjectCache;
+  readonly ignore: DvcIgnore;
+  private hashCacheInstance: HashCache | undefined;
+
+  private constructor(
+    readonly root: string,
+    readonly config: Config,
+    readonly scm: Scm | null,
+  ) {
+    this.dvcDir = join(root, ".dvc");
+    this.cache = new ObjectCache(config.cacheDir());
+    this.ignore = new DvcIgnore(root);
+  }
+
+  /** Open the repository containing `cwd` (its nearest ancestor with a `.dvc` folder). */
+  static async open(cwd: string = process.cwd()): Promise<Repo> {
+    let dir = resolve(cwd);
+    for (;;) {
+      if (existsSync(join(dir, ".dvc")) && statSync(join(dir, ".dvc")).isDirectory()) break;
+      const parent = dirname(dir);
+      if (parent === dir) throw new NotARepoError(resolve(cwd), "mlv");
+      dir = parent;
+    }
+    const config = await Config.load(join(dir, ".dvc"));
+    const noScm = String(config.get("core.no_scm") ?? "").toLowerCase() === "true";
+    const scm = noScm ? null : await Scm.find(dir);
+    return new Repo(dir, config, scm);
+  }
+
+  /** `mlv init`: create `.dvc/` in a git work tree (or anywhere with `noScm`). */
+  static async init(cwd: string, options: { noScm?: boolean; force?: boolean } = {}): Promise<Repo> {
+    const root = resolve(cwd);
+    const dvcDir = join(root, ".dvc");
+    if (existsSync(dvcDir) && !options.force)
+      throw new MlvError("EEXIST", `'${dvcDir}' exists. Use \`-f\` to force.`, { data: { path: dvcDir } });
+    const scm = options.noScm ? null : await Scm.find(root);
+    if (!options.noScm && !scm) throw new NotARepoError(root, "git");
+    await mkdir(join(dvcDir, "tmp"), { recursive: true });
+    await writeFile(join(dvcDir, "config"), "");
+    await writeFile(join(dvcDir, ".gitignore"), DVC_GITIGNORE);
+    if (!existsSync(join(root, ".dvcignore"))) await writeFile(join(root, ".dvcignore"), DVCIGNORE);
+    const config = await Config.load(dvcDir);
+    if (options.noScm) await config.set("repo", "core.no_scm", "True", root);
+    if (scm) await scm.add([join(dvcDir, "config"), join(dvcDir, ".gitignore"), join(root, ".dvcignore")]);
+    return new Repo(root, config, scm);
+  }
+
+  get hashCache(): HashCache {
+    this.hashCacheInstance ??= HashCache.load(join(this.dvcDir, "tmp", "mlv", "hashes.json"));
+    return this.hashCacheInstance;
+  }
+
+  linkTypes(): LinkType[] {
+    return parseLinkTypes(this.config.get("cache.type"));
+  }
+
+  /** Run `fn` holding the repository lock (one writer at a time). */
+  async locked<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    const lock = await acquireRepoLock(this.dvcDir, { command });
+    try {
+      return await fn();
+    } finally {
+      this.hashCacheInstance?.save();
+      await lock.release();
+    }
+  }
+
+  /** Posix path from the repository root. */
+  relOf(abs: string): string {
+    return toPosix(relative(this.root, abs));
+  }
+
+  /** Check that `abs` is inside the workspace and not inside `.dvc`. */
+  assertInside(abs: string, given: string): void {
+    const rel = relative(this.root, abs);
+    if (rel.startsWith("..") || isAbsolute(rel))
+      throw new UsageError(`'${given}' is outside the repository '${this.root}'`, { path: given });
+    if (rel === ".dvc" || rel.startsWith(`.dvc${sep}`))
+      throw new UsageError(`'${given}' is inside the .dvc folder, which mlv manages itself`, { path: given });
+  }
+
+  /** Read one pointer file into tracked outs. */
+  loadPointer(pointerPath: string): TrackedOut[] {
+    let text: string;
+    try {
+      text = readFileSync(pointerPath, "utf8");
+    } catch (err) {
+      throw new FormatError(pointerPath, `cannot be read: ${(err as Error).message}`, undefined, err);
+    }
+    const pointerRel = this.relOf(pointerPath);
+    const pointer = parsePointer(text, pointerRel);
+    const wdir = typeof pointer.wdir === "string" ? pointer.wdir : ".";
+    return pointer.outs.map((out) => {
+      if (out.external)
+        throw new FormatError(
+          pointerRel,
+          `output '${out.path}' is outside the repository; mlv tracks data inside it only`,
+        );
+      const abs = resolve(dirname(pointerPath), wdir, out.path);
+      return {
+        pointerPath,
+        pointerRel,
+        pointer,
+        out,
+        abs,
+        rel: this.relOf(abs),
+        hashName: out.hashName,
+        isDir: out.md5?.endsWith(".dir") ?? false,
+      };
+    });
+  }
+
+  /**
+   * Every tracked output in the workspace: `.dvc` files anywhere below the root, skipping `.git`,
+   * `.dvc`, `.dvcignore`d paths and the tracked data folders themselves (which can be huge).
+   */
+  collectOuts(): TrackedOut[] {
+    const outs: TrackedOut[] = [];
+    const visit = (abs: string, rel: string) => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = readdirSync(abs, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      const here: TrackedOut[] = [];
+      for (const e of entries) {
+        if (e.name.endsWith(".dvc") && (e.isFile() || e.isSymbolicLink())) {
+          const childRel = rel ? `${rel}/${e.name}` : e.name;
+          if (this.ignore.isIgnored(childRel, false)) continue;
+          here.push(...this.loadPointer(join(abs, e.name)));
+        }
+      }
+      outs.push(...here);
+      const tracked = new Set(here.map((o) => o.abs));
+      for (const e of entries) {
+        if (!e.isDirectory() || e.name === "node_modules") continue;
+        const childAbs = join(abs, e.name);
+        const childRel = rel ? `${rel}/${e.name}` : e.name;
+        if (tracked.has(childAbs) || this.ignore.isIgnored(childRel, true)) continue;
+        if (existsSync(join(childAbs, ".dvc"))) continue; // a nested repository
+        visit(childAbs, childRel);
+      }
+    };
+    visit(this.root, "");
+    return outs.sort((a, b) => (a.pointerRel < b.pointerRel ? -1 : a.pointerRel > b.pointerRel ? 1 : 0));
+  }
+
+  /**
+   * The outputs named by command-line targets (a `.dvc` file or a tracked path, relative to `cwd`);
+   * every output when there are none.
+   */
+  resolveTargets(targets: readonly string[], cwd: string = process.cwd()): TrackedOut[] {
+    if (targets.length === 0) return this.collectOuts();
+    const result: TrackedOut[] = [];
+    let all: TrackedOut[] | undefined;
+    for (const target of targets) {
+      const abs = resolve(cwd, target);
+      this.assertInside(abs, target);
+      if (abs.endsWith(".dvc") && existsSync(abs) && statSync(abs).isFile()) {
+        result.push(...this.loadPointer(abs));
+        continue;
+      }
+      const sibling = `${abs}.dvc`;
+      if (existsSync(sibling)) {
+        const outs = this.loadPointer(sibling).filter((o) => o.abs === abs);
+        if (outs.length > 0) {
+          result.push(...outs);
+          continue;
+        }
+      }
+      all ??= this.collectOuts();
+      const matches = all.filter((o) => o.abs === abs || o.abs.startsWith(abs + sep));
+      if (matches.length === 0) {
+        const inside = all.find((o) => abs.startsWith(o.abs + sep));
+        if (inside)
+          throw new UsageError(
+            `'${target}' is inside '${inside.rel}', which ${inside.pointerRel} tracks as a whole: use '${inside.rel}' as the target`,
+            { target },
+          );
+        throw new TargetNotFoundError(target, "it is neither a .dvc file nor a tracked path: see 'mlv status'");
+      }
+      result.push(...matches);
+    }
+    const seen = new Set<string>();
+    return result.filter((o) => {
+      const key = `${o.pointerPath}\0${o.abs}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  /** The file name a new pointer for `abs` gets: `<dir>/<name>.dvc` (spec §1.1). */
+  static pointerPathFor(abs: string): string {
+    return join(dirname(abs), `${basename(abs)}.dvc`);
+  }
+}
