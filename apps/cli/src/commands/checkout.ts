@@ -29,7 +29,7 @@ export function register(program: Command, ctx: Context): void {
 
 export function printCheckout(out: Output, repo: Repo, result: CheckoutResult): void {
   out.stopProgress();
-  const isDir = new Set<string>();
+  const isDir = new Set(result.dirs);
   const show = (p: string) => out.path(repo.root, p) + (isDir.has(p) ? "/" : "");
   for (const p of result.added) out.info(`A\t${show(p)}`);
   for (const p of result.modified) out.info(`M\t${show(p)}`);

@@ -55,14 +55,16 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     for (const o of existing) {
       if (o.abs === abs && o.pointerPath === pointerPath) continue;
       if (abs.startsWith(o.abs + sep) || o.abs === abs)
-        throw new UsageError(
+        throw new MlvError(
+          "EOVERLAP",
           `cannot add '${target}': it is inside '${o.rel}', which ${o.pointerRel} already tracks. Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version`,
-          { target, trackedBy: o.pointerRel },
+          { data: { target, trackedBy: o.pointerRel } },
         );
       if (o.abs.startsWith(abs + sep))
-        throw new UsageError(
+        throw new MlvError(
+          "EOVERLAP",
           `cannot add '${target}': '${o.rel}' inside it is already tracked by ${o.pointerRel}. Stop tracking it first with 'mlv remove ${o.pointerRel}'`,
-          { target, trackedBy: o.pointerRel },
+          { data: { target, trackedBy: o.pointerRel } },
         );
     }
     if (repo.scm) {

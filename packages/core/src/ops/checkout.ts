@@ -20,6 +20,8 @@ export interface CheckoutResult {
   modified: string[];
   /** Outputs whose data is not in the cache: left as they were. */
   failed: string[];
+  /** Which of the paths above are folders (shown with a trailing "/"). */
+  dirs: string[];
 }
 
 interface Plan {
@@ -39,7 +41,12 @@ interface Plan {
  * overwritten or deleted and whose content is not in the cache stop the command unless `force`.
  */
 export async function checkout(repo: Repo, outs: TrackedOut[], options: CheckoutOptions = {}): Promise<CheckoutResult> {
-  const result: CheckoutResult = { added: [], modified: [], failed: [] };
+  const result: CheckoutResult = {
+    added: [],
+    modified: [],
+    failed: [],
+    dirs: outs.filter((o) => o.isDir).map((o) => o.rel),
+  };
   const plans: Plan[] = [];
   const unsaved: string[] = [];
 

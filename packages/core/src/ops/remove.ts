@@ -1,10 +1,11 @@
-import { lstatSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { copyFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { tmpName } from "../cache/object-cache.js";
 import { UsageError } from "../errors.js";
 import { escapeGitignoreEntry, removeGitignoreEntry } from "../formats/gitignore.js";
 import type { Repo } from "../repo.js";
+import { walkFiles } from "../workspace/walk.js";
 
 /**
  * `mlv remove FILE.dvc`: stop tracking. The pointer and its `.gitignore` entries go; the data
@@ -17,6 +18,8 @@ export async function remove(repo: Repo, pointerPath: string): Promise<string[]>
   const outs = repo.loadPointer(pointerPath);
   for (const out of outs) {
     if (!out.isDir) await unlinkFromCache(out.abs);
+    else if (existsSync(out.abs))
+      for (const f of walkFiles(out.abs, out.rel, repo.ignore)) await unlinkFromCache(f.abs);
     if (repo.scm) {
       const gitignore = join(dirname(out.abs), ".gitignore");
       await removeGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(out.abs))}`);
