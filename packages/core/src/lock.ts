@@ -25,7 +25,7 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { mkdir, open, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
-import { LockError } from "./errors.js";
+import { LockError, translateFsError } from "./errors.js";
 
 export interface RepoLockOptions {
   /** How long to keep trying while another process holds the lock, in ms. Default 3000 (as DVC). */
@@ -71,7 +71,9 @@ export async function acquireRepoLock(dvcDir: string, opts: RepoLockOptions = {}
   const tmpDir = join(dvcDir, "tmp");
   const dvcLockPath = join(tmpDir, "lock");
   const markerPath = join(tmpDir, "mlv.lock");
-  await mkdir(tmpDir, { recursive: true });
+  await mkdir(tmpDir, { recursive: true }).catch((err: unknown) => {
+    throw translateFsError(err, tmpDir);
+  });
 
   const me: LockHolder = {
     pid: process.pid,
@@ -95,7 +97,13 @@ export async function acquireRepoLock(dvcDir: string, opts: RepoLockOptions = {}
     }
 
     if (busy === undefined) {
-      const marker = await takeMarker(markerPath, markerText, me.host, child !== undefined);
+      let marker: Awaited<ReturnType<typeof takeMarker>>;
+      try {
+        marker = await takeMarker(markerPath, markerText, me.host, child !== undefined);
+      } catch (err) {
+        if (child !== undefined) await stopFlock(child);
+        throw err;
+      }
       if (marker === true) {
         if (child !== undefined) await writeDvcPid(dvcLockPath);
         return holdLock(markerPath, markerText, child, opts.releaseOnExit !== false);
@@ -157,7 +165,7 @@ async function takeMarker(
     await writeFile(path, text, { flag: "wx" });
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw translateFsError(err, path);
   }
   let found: string;
   try {
@@ -226,8 +234,11 @@ function tryFlock(path: string): Promise<ChildProcess | "busy" | "unavailable"> 
     };
     let child: ChildProcess;
     try {
+      // detached: its own process group, so a Ctrl-C aimed at mlv does not drop the lock while mlv
+      // is still cleaning up; it goes when mlv releases it or exits (its stdin then closes).
       child = spawn("flock", ["-x", "-n", path, "sh", "-c", "echo locked; read _"], {
         stdio: ["pipe", "pipe", "ignore"],
+        detached: true,
       });
     } catch {
       settle("unavailable");

@@ -70,11 +70,14 @@ interface Holder {
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
 function startHolder(dvcDir: string, opts: Record<string, unknown>): Holder {
-  const proc = spawn(process.execPath, [childScript, dvcDir, JSON.stringify(opts)], { stdio: ["pipe", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, [childScript, dvcDir, JSON.stringify(opts)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   children.push(proc);
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   return {
@@ -228,7 +231,9 @@ sys.stdin.readline()
   it("mlv fails while DVC holds the lock, naming DVC's process", async () => {
     const dvcDir = await freshRepo();
     await mkdir(join(dvcDir, "tmp"));
-    const dvc = spawn("python3", ["-c", zcLockfile, join(dvcDir, "tmp", "lock")], { stdio: ["pipe", "pipe", "inherit"] });
+    const dvc = spawn("python3", ["-c", zcLockfile, join(dvcDir, "tmp", "lock")], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     children.push(dvc);
     const lines = createInterface({ input: dvc.stdout! })[Symbol.asyncIterator]();
     expect((await lines.next()).value).toBe("locked");
@@ -247,7 +252,9 @@ sys.stdin.readline()
     const dvcDir = await freshRepo();
     const lock = await acquireRepoLock(dvcDir, { command: "mlv push" });
     const tryDvc = () =>
-      spawnSync("python3", ["-c", zcLockfile, join(dvcDir, "tmp", "lock")], { input: "\n" }).stdout.toString().trim();
+      spawnSync("python3", ["-c", zcLockfile, join(dvcDir, "tmp", "lock")], { input: "\n" })
+        .stdout.toString()
+        .trim();
     expect(tryDvc()).toBe("busy");
     await lock.release();
     expect(tryDvc()).toBe("locked");
