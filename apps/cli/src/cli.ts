@@ -21,8 +21,11 @@ export function withGlobals(cmd: Command): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const ctx: Context = { exitCode: 0, output: (o) => new Output(o) };
-  const program = withGlobals(new Command("mlv"))
+  const program = withGlobals(new Command("mlv"));
+  // -q/-v work before the command (`mlv -q status`) and after it (`mlv status -q`).
+  const ctx: Context = { exitCode: 0, output: (o) => new Output({ ...program.opts(), ...definedOnly(o) }) };
+  program
+    .enablePositionalOptions()
     .description("Version machine-learning models and datasets next to git (DVC 3 repository format).")
     .version(version, "-V, --version", "print the version")
     .showHelpAfterError("(run with --help for usage)")
@@ -41,6 +44,10 @@ export async function main(argv: string[]): Promise<number> {
     return report(err, argv.includes("-v") || argv.includes("--verbose"));
   }
   return ctx.exitCode;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Print an error the user can act on; exit 1 (2 for usage errors). */

@@ -142,10 +142,16 @@ export class ThrottledError extends RemoteError {
 }
 
 export class LockError extends MlvError {
-  constructor(lockPath: string, holder: string) {
+  /**
+   * `canBeStale`: false for DVC's flock (the kernel drops it when its holder dies, and deleting the
+   * file would break DVC's locking), true for mlv's own marker file.
+   */
+  constructor(lockPath: string, holder: string, canBeStale = true) {
     super(
       "ELOCKED",
-      `the repository is busy: ${holder} holds the lock ${lockPath}. Wait for it to finish; if no such process runs any more, delete the lock file`,
+      `the repository is busy: ${holder} holds the lock ${lockPath}. Wait for it to finish and run the command again${
+        canBeStale ? "; if no such process runs any more, delete that file" : ""
+      }`,
       { data: { lockPath, holder } },
     );
   }

@@ -112,7 +112,8 @@ export async function acquireRepoLock(dvcDir: string, opts: RepoLockOptions = {}
       if (marker !== "retry") busy = { lockPath: markerPath, holder: describeHolder(marker, me.host) };
     }
 
-    if (busy !== undefined && Date.now() >= deadline) throw new LockError(busy.lockPath, busy.holder);
+    if (busy !== undefined && Date.now() >= deadline)
+      throw new LockError(busy.lockPath, busy.holder, busy.lockPath === markerPath);
     await sleep(busy === undefined ? 5 : Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
   }
 }

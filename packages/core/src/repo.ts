@@ -100,9 +100,17 @@ export class Repo {
   /** Run `fn` holding the repository lock (one writer at a time). */
   async locked<T>(command: string, fn: () => Promise<T>): Promise<T> {
     const lock = await acquireRepoLock(this.dvcDir, { command });
+    // Interrupted: give the lock back before exiting; temporary files never replace real ones.
+    const onSignal = (signal: NodeJS.Signals) => {
+      void lock.release().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     try {
       return await fn();
     } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       this.hashCacheInstance?.save();
       await lock.release();
     }

@@ -111,7 +111,6 @@ export class HashPool {
         this.pending.delete(id);
         resolve?.(out);
       });
-      w.unref();
       this.workers.push(w);
     }
   }
