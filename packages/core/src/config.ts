@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import * as nodePath from "node:path";
+import { checkPlainOption, checkRemoteOption, remoteType } from "./config-schema.js";
 import { ConfigError, RemoteNotFoundError, translateFsError, UsageError } from "./errors.js";
 import {
   type ConfigData,
@@ -231,7 +232,8 @@ export class Config {
   /**
    * `key=value` lines like `dvc config --list`: remote (then machine, db) options first as
    * `remote.<name>.<option>=…`, then `section.option=…`. One level, or all levels merged when
-   * `level` is omitted. Values are shown as written in the files; lists as `['a', 'b']`.
+   * `level` is omitted. Values are shown as written in the files, except that URLs are shown
+   * without their `user:password@` part (`redactUrl`); lists as `['a', 'b']`.
    */
   listLevel(level?: ConfigLevel): string[] {
     const levels = level === undefined ? this.availableLevels() : [level];
@@ -249,8 +251,10 @@ export class Config {
     }
     const lines: string[] = [];
     for (const [kind, sections] of named)
-      for (const [n, s] of sections) for (const [k, v] of s) lines.push(`${kind}.${n}.${k}=${formatListed(v)}`);
-    for (const [n, s] of plain) for (const [k, v] of s) lines.push(`${n === "" ? "" : `${n}.`}${k}=${formatListed(v)}`);
+      for (const [n, s] of sections)
+        for (const [k, v] of s) lines.push(`${kind}.${n}.${k}=${formatListed(redactValue(v))}`);
+    for (const [n, s] of plain)
+      for (const [k, v] of s) lines.push(`${n === "" ? "" : `${n}.`}${k}=${formatListed(redactValue(v))}`);
     return lines;
   }
 
@@ -258,14 +262,21 @@ export class Config {
    * `dvc config [--level] key value`. The section (or remote) must be valid; for a remote key the
    * remote must exist at that level. A relative path for a path-valued key (spec §5.2 'Paths') is
    * taken relative to `cwd` and stored relative to the config file's directory, with `/`.
+   *
+   * The option and value are checked against DVC's schema (spec §5.3, `config-schema.ts`) for
+   * `core`, `cache` and remotes: an unknown option or a bad value throws a ConfigError and the
+   * file is left unchanged.
    */
   async set(level: ConfigLevel, key: string, value: string, cwd: string): Promise<void> {
     const ref = parseKey(key);
     checkOptionName(ref.option, key);
+    if (ref.kind === "plain") checkPlainOption(ref.section, ref.option, value);
     const stored = await this.storedValue(level, ref, value, cwd);
+    const below = ref.kind === "remote" ? await this.readLevelsBelow(level) : [];
     await this.edit(level, (conf) => {
       const section = sectionOf(conf, ref);
       if (!section) throw new ConfigError(`${ref.kind} '${ref.section}' doesn't exist`, { key });
+      if (ref.kind === "remote") this.checkRemoteEdit(ref.section, ref.option, value, stored, section, below);
       section.set(ref.option, stored);
     });
   }
@@ -307,7 +318,9 @@ export class Config {
 
   /**
    * `dvc remote modify [--level] [--unset] name option [value]`: set (or, with `value` undefined,
-   * remove) one option at `level`. The remote must exist at that level or a lower one.
+   * remove) one option at `level`. The remote must exist at that level or a lower one. A value
+   * is checked against the options of the remote's type (from its URL's scheme, spec §5.3); an
+   * unknown option or a bad value throws a ConfigError. Removing is not checked.
    */
   async modifyRemote(
     level: ConfigLevel,
@@ -325,6 +338,8 @@ export class Config {
     await this.edit(level, (conf) => {
       if (!conf.named.remote.has(remote) && !below.some((c) => c.named.remote.has(remote)))
         throw new ConfigError(`remote '${remote}' doesn't exist.`, { name: remote });
+      if (value !== undefined && stored !== undefined)
+        this.checkRemoteEdit(remote, opt, value, stored, conf.named.remote.get(remote), below);
       const section = getOrCreate(conf.named.remote, remote);
       if (stored === undefined) section.delete(opt);
       else section.set(opt, stored);
@@ -471,6 +486,50 @@ export class Config {
     const confDir = await realpathOrSelf(nodePath.dirname(this.file(level)));
     const target = nodePath.resolve(await realpathOrSelf(cwd), value);
     return (nodePath.relative(confDir, target) || ".").split(nodePath.sep).join("/");
+  }
+
+  /**
+   * Check setting remote `name`'s `option` to `value` (`stored` once rewritten) at a level whose
+   * section is `section`, with `below` the levels under it (lowest first). The remote's type comes
+   * from its URL as DVC would see it after the edit: that level's, else the nearest level below,
+   * else any level. A new `url` must also suit the options the remote already has.
+   */
+  private checkRemoteEdit(
+    name: string,
+    option: string,
+    value: string,
+    stored: string,
+    section: ConfigSection | undefined,
+    below: readonly LevelConf[],
+  ): void {
+    const urlOf = (s: ConfigSection | undefined) => {
+      const url = s?.get("url");
+      return typeof url === "string" ? url : undefined;
+    };
+    let url = option === "url" ? stored : urlOf(section);
+    for (const conf of [...below].reverse()) url ??= urlOf(conf.named.remote.get(name));
+    if (url === undefined) {
+      const found = this.lookup({ kind: "remote", section: name, option: "url" })?.value;
+      if (typeof found === "string") url = found;
+    }
+    const type = remoteType(url);
+    checkRemoteOption(name, type, option, value);
+    if (option !== "url") return;
+    const merged = new Map<string, ConfigValue>();
+    for (const s of [...below.map((c) => c.named.remote.get(name)), section])
+      for (const [k, v] of s ?? []) merged.set(k, v);
+    for (const [k, v] of merged) {
+      if (k === "url" || typeof v !== "string") continue;
+      try {
+        checkRemoteOption(name, type, k, v);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        throw new ConfigError(
+          `cannot set the url of remote '${name}' to '${redactUrl(value)}': ${err.message}; unset '${k}' first (mlv remote modify --unset ${name} ${k})`,
+          { ...err.data, url: redactUrl(value) },
+        );
+      }
+    }
   }
 
   /** The levels that shadow `level`, most specific first: DVC's clean-up order. */
@@ -624,6 +683,11 @@ function pointsAt(value: ConfigValue | undefined, name: string): boolean {
 function posixJoin(a: string, b: string): string {
   if (b.startsWith("/")) return b;
   return a === "" || a.endsWith("/") ? a + b : `${a}/${b}`;
+}
+
+/** A value fit to print: `user:password@` removed from URLs, other values kept as they are. */
+function redactValue(value: ConfigValue): ConfigValue {
+  return typeof value === "string" ? redactUrl(value) : value.map(redactUrl);
 }
 
 /** A value as `dvc config --list` prints it (lists as a Python list). */

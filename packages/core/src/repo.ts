@@ -3,9 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { HashCache } from "./cache/hash-cache.js";
 import { type HashName, type LinkType, ObjectCache, parseLinkTypes } from "./cache/object-cache.js";
-import { Config } from "./config.js";
+import { Config, configBool } from "./config.js";
 import { FormatError, MlvError, NotARepoError, TargetNotFoundError, UsageError } from "./errors.js";
 import { type Out, type PointerFile, parsePointer } from "./formats/pointer.js";
+import { HashPool } from "./hash/pool.js";
 import { acquireRepoLock } from "./lock.js";
 import { DvcIgnore } from "./workspace/dvcignore.js";
 import { Scm } from "./workspace/scm.js";
@@ -45,11 +46,15 @@ export class Repo {
   readonly ignore: DvcIgnore;
   private hashCacheInstance: HashCache | undefined;
 
+  private scmLookup: Promise<Scm | null> | undefined;
+  private pool: HashPool | undefined;
+
   private constructor(
     readonly root: string,
     readonly config: Config,
-    readonly scm: Scm | null,
+    scm?: Scm | null,
   ) {
+    if (scm !== undefined) this.scmLookup = Promise.resolve(scm);
     this.dvcDir = join(root, ".dvc");
     this.cache = new ObjectCache(config.cacheDir());
     this.ignore = new DvcIgnore(root);
@@ -65,19 +70,23 @@ export class Repo {
       dir = parent;
     }
     const config = await Config.load(join(dir, ".dvc"));
-    const noScm = String(config.get("core.no_scm") ?? "").toLowerCase() === "true";
-    const scm = noScm ? null : await Scm.find(dir);
-    return new Repo(dir, config, scm);
+    return new Repo(dir, config);
   }
 
   /** `mlv init`: create `.dvc/` in a git work tree (or anywhere with `noScm`). */
-  static async init(cwd: string, options: { noScm?: boolean; force?: boolean } = {}): Promise<Repo> {
+  static async init(cwd: string, options: { noScm?: boolean; force?: boolean; subdir?: boolean } = {}): Promise<Repo> {
     const root = resolve(cwd);
     const dvcDir = join(root, ".dvc");
     if (existsSync(dvcDir) && !options.force)
       throw new MlvError("EEXIST", `'${dvcDir}' exists. Use \`-f\` to force.`, { data: { path: dvcDir } });
     const scm = options.noScm ? null : await Scm.find(root);
     if (!options.noScm && !scm) throw new NotARepoError(root, "git");
+    if (scm && scm.root !== root && !options.subdir)
+      throw new MlvError(
+        "ENOTGITROOT",
+        `'${root}' is not the top of the git repository '${scm.root}': run 'mlv init' there, or pass --subdir to keep a separate project in this folder`,
+        { data: { path: root, gitRoot: scm.root } },
+      );
     await mkdir(join(dvcDir, "tmp"), { recursive: true });
     await writeFile(join(dvcDir, "config"), "");
     await writeFile(join(dvcDir, ".gitignore"), DVC_GITIGNORE);
@@ -88,8 +97,30 @@ export class Repo {
     return new Repo(root, config, scm);
   }
 
+  /**
+   * The git repository around the workspace, or null (`core.no_scm`, or none). Looked up on first
+   * use: commands that never touch git (status, push, pull) never load a git library.
+   */
+  scm(): Promise<Scm | null> {
+    this.scmLookup ??= configBool(this.config.get("core.no_scm")) ? Promise.resolve(null) : Scm.find(this.root);
+    return this.scmLookup;
+  }
+
+  /** Worker threads for many small files, started on first use and shared by the whole command. */
+  workers(): HashPool {
+    this.pool ??= new HashPool();
+    return this.pool;
+  }
+
+  /** Stop the worker threads (they never keep the process alive while idle, but a library user may want them gone). */
+  async close(): Promise<void> {
+    this.hashCacheInstance?.save();
+    await this.pool?.close();
+    this.pool = undefined;
+  }
+
   get hashCache(): HashCache {
-    this.hashCacheInstance ??= HashCache.load(join(this.dvcDir, "tmp", "mlv", "hashes.json"));
+    this.hashCacheInstance ??= HashCache.load(join(this.dvcDir, "tmp", "mlv", "hashes.bin"));
     return this.hashCacheInstance;
   }
 

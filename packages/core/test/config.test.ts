@@ -362,8 +362,8 @@ describe("remote commands", () => {
     expect((await rejection(config.modifyRemote("global", "st", "region", "eu", root))).message).toBe(
       "remote 'st' doesn't exist.",
     );
-    await config.modifyRemote("local", "st", "password", "pw", root);
-    await config.modifyRemote("local", "st", "password", undefined, root);
+    await config.modifyRemote("local", "st", "secret_access_key", "pw", root);
+    await config.modifyRemote("local", "st", "secret_access_key", undefined, root);
     // DVC keeps the now-empty named section in the local file
     expect(await localFile()).toBe("['remote \"st\"']\n");
     expect(config.remote("st")).toEqual({ name: "st", url: "s3://a", options: {} });
@@ -460,6 +460,429 @@ describe("remote commands", () => {
     await config.modifyRemote("local", "st", "secret_access_key", "s", root);
     expect((await stat(join(dvcDir, "config.local"))).mode & 0o777).toBe(0o600);
     expect((await readdir(dvcDir)).sort()).toEqual(["config", "config.local"]);
+  });
+});
+
+describe("schema checks (spec §5.3)", () => {
+  /** Expect `promise` to be refused with a ConfigError whose message is `message`, leaving `.dvc/config` as it was. */
+  async function refused(promise: () => Promise<unknown>, message: string | RegExp) {
+    const before = await repoFile();
+    const err = await rejection(promise());
+    expect(err).toBeInstanceOf(ConfigError);
+    if (typeof message === "string") expect(err.message).toBe(message);
+    else expect(err.message).toMatch(message);
+    expect(await repoFile()).toBe(before);
+    return err;
+  }
+
+  it("refuses an unknown core or cache option, listing what the section takes", async () => {
+    const config = await load();
+    await config.set("repo", "core.autostage", "true", root);
+    const err = await refused(
+      () => config.set("repo", "core.bogus", "x", root),
+      "config key 'core.bogus' is not known: core takes remote, checksum_jobs, interactive, analytics, hardlink_lock, no_scm, autostage, check_update, site_cache_dir, machine",
+    );
+    expect((err as ConfigError).data).toMatchObject({ key: "core.bogus", value: "x" });
+    await refused(
+      () => config.set("repo", "Cache.Bogus", "x", root),
+      /^config key 'cache.bogus' is not known: cache takes dir, type, shared, slow_link_warning, verify, protected, local, s3, gs, ssh, hdfs, /,
+    );
+    expect(await repoFile()).toBe("[core]\n    autostage = true\n");
+  });
+
+  it("accepts every core and cache option of the spec", async () => {
+    const config = await load();
+    const values: [string, string][] = [
+      ["core.remote", "Storage"],
+      ["core.checksum_jobs", "4"],
+      ["core.interactive", "false"],
+      ["core.analytics", "FALSE"],
+      ["core.hardlink_lock", "True"],
+      ["core.no_scm", "true"],
+      ["core.autostage", "TRUE"],
+      ["core.check_update", "false"],
+      ["core.site_cache_dir", "/var/tmp/dvc"],
+      ["core.machine", "gpu"],
+      ["cache.dir", "/srv/cache"],
+      ["cache.type", "reflink,hardlink,symlink,copy"],
+      ["cache.shared", "Group"],
+      ["cache.slow_link_warning", "false"],
+      ["cache.verify", "true"],
+      ["cache.protected", "false"],
+      ["cache.local", "x"],
+      ["cache.s3", "x"],
+      ["cache.gs", "x"],
+      ["cache.ssh", "x"],
+      ["cache.hdfs", "x"],
+      ["cache.azure", "x"],
+    ];
+    for (const [key, value] of values) await config.set("repo", key, value, root);
+    for (const [key, value] of values) expect(config.getLevel("repo", key)).toBe(value);
+    expect(await repoFile()).toContain('    type = "reflink,hardlink,symlink,copy"\n');
+  });
+
+  it("takes any option in the sections it does not model", async () => {
+    const config = await load();
+    for (const key of [
+      "state.row_limit",
+      "index.dir",
+      "feature.machine",
+      "plots.auto_open",
+      "exp.auto_push",
+      "parsing.bool",
+      "hydra.enabled",
+      "studio.token",
+    ])
+      await config.set("repo", key, "whatever", root);
+    expect(config.get("studio.token")).toBe("whatever");
+    expect(config.get("feature.machine")).toBe("whatever");
+  });
+
+  it("refuses a boolean option that is not true or false", async () => {
+    const config = await load();
+    for (const key of [
+      "core.no_scm",
+      "core.autostage",
+      "core.interactive",
+      "core.analytics",
+      "core.hardlink_lock",
+      "core.check_update",
+      "cache.slow_link_warning",
+      "cache.verify",
+      "cache.protected",
+    ])
+      for (const value of ["maybe", "yes", "1", "", " true"])
+        await refused(
+          () => config.set("repo", key, value, root),
+          `config key '${key}' must be true or false (any case), got '${value}'`,
+        );
+    expect(await repoFile()).toBe("");
+  });
+
+  it("refuses an integer option that is not a whole number of at least 1", async () => {
+    const config = await load();
+    for (const value of ["0", "-2", "1.5", "four", ""])
+      await refused(
+        () => config.set("repo", "core.checksum_jobs", value, root),
+        `config key 'core.checksum_jobs' must be a whole number of at least 1, got '${value}'`,
+      );
+    await config.set("repo", "core.checksum_jobs", "16", root);
+    expect(await repoFile()).toBe("[core]\n    checksum_jobs = 16\n");
+  });
+
+  it("refuses link types other than reflink, hardlink, symlink, copy, and a shared mode other than group", async () => {
+    const config = await load();
+    await refused(
+      () => config.set("repo", "cache.type", "teleport", root),
+      "config key 'cache.type' must be a comma-separated list of reflink, hardlink, symlink, copy, got 'teleport' ('teleport' is not a link type)",
+    );
+    await refused(
+      () => config.set("repo", "cache.type", "hardlink,Copy,warp", root),
+      /got 'hardlink,Copy,warp' \('Copy', 'warp' are not link types\)$/,
+    );
+    await refused(() => config.set("repo", "cache.type", "", root), /^config key 'cache.type' must be/);
+    await refused(
+      () => config.set("repo", "cache.shared", "world", root),
+      "config key 'cache.shared' must be group (any case), got 'world'",
+    );
+    await config.set("repo", "cache.type", "hardlink, symlink", root);
+    await config.set("repo", "cache.shared", "group", root);
+    expect(await repoFile()).toBe('[cache]\n    type = "hardlink, symlink"\n    shared = group\n');
+  });
+
+  it("refuses an option an s3 remote does not take, through remote modify and config", async () => {
+    const config = await load();
+    await config.addRemote("repo", "storage", "s3://b/p", { cwd: root });
+    const err = await refused(
+      () => config.modifyRemote("repo", "storage", "no_such_option", "x", root),
+      /^remote 'storage' \(s3\): option 'no_such_option' is not known; s3 remotes take region, profile, credentialpath, .*, grant_full_control, cache_regions, .*, url, jobs, checksum_jobs, worktree, version_aware, no_traverse, verify$/,
+    );
+    expect((err as ConfigError).data).toMatchObject({
+      name: "storage",
+      type: "s3",
+      option: "no_such_option",
+      value: "x",
+    });
+    await refused(
+      () => config.set("repo", "remote.storage.keyfile", "k", root),
+      /^remote 'storage' \(s3\): option 'keyfile' is not known; s3 remotes take /,
+    );
+    // also when the remote's url is set at a lower level than the one edited
+    await refused(() => config.modifyRemote("local", "storage", "port", "22", root), /option 'port' is not known/);
+    await expect(localFile()).rejects.toThrow(/ENOENT/);
+    expect(await repoFile()).toBe("['remote \"storage\"']\n    url = s3://b/p\n");
+  });
+
+  it("accepts the options of each remote type, from the url's scheme", async () => {
+    const config = await load();
+    const cases: [string, string, [string, string][]][] = [
+      [
+        "s3://b/p",
+        "s3",
+        [
+          ["region", "eu-west-1"],
+          ["profile", "p"],
+          ["endpointurl", "http://m:9000"],
+          ["use_ssl", "False"],
+          ["ssl_verify", "/etc/ca.pem"],
+          ["sse_customer_algorithm", "AES256"],
+          ["sse_customer_key", "k"],
+          ["grant_read", "id=x"],
+          ["grant_full_control", "id=y"],
+          ["cache_regions", "false"],
+          ["read_timeout", "60"],
+          ["listobjects", "true"],
+        ],
+      ],
+      [
+        "gs://b/p",
+        "gs",
+        [
+          ["projectname", "proj"],
+          ["credentialpath", "/c.json"],
+          ["allow_anonymous_login", "true"],
+        ],
+      ],
+      [
+        "azure://c/p",
+        "azure",
+        [
+          ["account_name", "a"],
+          ["sas_token", "t"],
+          ["exclude_environment_credential", "true"],
+          ["exclude_cli_credential", "false"],
+          ["timeout", "30"],
+          ["connection_timeout", "5"],
+        ],
+      ],
+      [
+        "ssh://u@h/p",
+        "ssh",
+        [
+          ["user", "bob"],
+          ["username", "bob"],
+          ["port", "2222"],
+          ["ask_passphrase", "true"],
+          ["allow_agent", "false"],
+          ["gss_auth", "false"],
+          ["max_sessions", "4"],
+          ["type", "copy"],
+        ],
+      ],
+      [
+        "https://h/p",
+        "https",
+        [
+          ["auth", "Digest"],
+          ["custom_auth_header", "X-Token"],
+          ["ssl_verify", "false"],
+          ["method", "PUT"],
+          ["connect_timeout", "2.5"],
+          ["read_timeout", "0"],
+        ],
+      ],
+      [
+        "http://h/p",
+        "http",
+        [
+          ["auth", "basic"],
+          ["user", "u"],
+          ["ask_password", "true"],
+        ],
+      ],
+      [
+        "webdavs://h/p",
+        "webdavs",
+        [
+          ["token", "t"],
+          ["cert_path", "/c.pem"],
+          ["key_path", "/k.pem"],
+          ["timeout", "10"],
+        ],
+      ],
+      [
+        "webdav://h/p",
+        "webdav",
+        [
+          ["user", "u"],
+          ["password", "p"],
+        ],
+      ],
+      [
+        "../store",
+        "local",
+        [
+          ["type", "hardlink,copy"],
+          ["shared", "group"],
+          ["slow_link_warning", "false"],
+          ["protected", "false"],
+        ],
+      ],
+      ["file:///srv/store", "local", [["type", "symlink"]]],
+    ];
+    for (const [url, , options] of cases) {
+      const name = `r${cases.findIndex((c) => c[0] === url)}`;
+      await config.addRemote("repo", name, url, { cwd: root });
+      for (const [option, value] of [
+        ...options,
+        ["jobs", "8"],
+        ["checksum_jobs", "2"],
+        ["worktree", "false"],
+        ["version_aware", "True"],
+        ["no_traverse", "false"],
+        ["verify", "false"],
+      ] as [string, string][])
+        await config.modifyRemote("repo", name, option, value, root);
+      for (const [option, value] of options) expect(config.get(`remote.${name}.${option}`)).toBe(value);
+    }
+  });
+
+  it("refuses what each remote type does not take, and bad values", async () => {
+    const config = await load();
+    await config.addRemote("repo", "g", "gs://b", { cwd: root });
+    await config.addRemote("repo", "a", "azure://c", { cwd: root });
+    await config.addRemote("repo", "s", "ssh://h/p", { cwd: root });
+    await config.addRemote("repo", "h", "https://h/p", { cwd: root });
+    await config.addRemote("repo", "w", "webdav://h/p", { cwd: root });
+    await config.addRemote("repo", "l", "/srv/store", { cwd: root });
+    await config.addRemote("repo", "f", "file:///srv/store", { cwd: root });
+    await config.addRemote("repo", "b", "s3://b", { cwd: root });
+    await refused(
+      () => config.modifyRemote("repo", "g", "region", "x", root),
+      /^remote 'g' \(gs\): option 'region' is not known; gs remotes take projectname, credentialpath, endpointurl, allow_anonymous_login, url, jobs,/,
+    );
+    await refused(
+      () => config.modifyRemote("repo", "a", "exclude_cli_credential", "maybe", root),
+      "remote 'a' (azure): option 'exclude_cli_credential' must be true or false (any case), got 'maybe'",
+    );
+    await refused(
+      () => config.modifyRemote("repo", "a", "exclude_credential", "true", root),
+      /option 'exclude_credential' is not known; azure remotes take .*exclude_\*_credential/,
+    );
+    await refused(
+      () => config.modifyRemote("repo", "s", "port", "22x", root),
+      "remote 's' (ssh): option 'port' must be a whole number, got '22x'",
+    );
+    await refused(
+      () => config.modifyRemote("repo", "s", "region", "x", root),
+      /^remote 's' \(ssh\): option 'region' is not known/,
+    );
+    await refused(
+      () => config.modifyRemote("repo", "s", "type", "teleport", root),
+      /option 'type' must be a comma-separated list of reflink, hardlink, symlink, copy, got 'teleport'/,
+    );
+    await refused(
+      () => config.modifyRemote("repo", "h", "auth", "oauth", root),
+      "remote 'h' (https): option 'auth' must be one of basic, digest, custom (any case), got 'oauth'",
+    );
+    await refused(
+      () => config.modifyRemote("repo", "h", "read_timeout", "-1", root),
+      "remote 'h' (https): option 'read_timeout' must be a number of seconds (0 or more), got '-1'",
+    );
+    await refused(
+      () => config.modifyRemote("repo", "w", "region", "x", root),
+      /^remote 'w' \(webdav\): option 'region' is not known/,
+    );
+    await refused(
+      () => config.modifyRemote("repo", "l", "region", "x", root),
+      /^remote 'l' \(local\): option 'region' is not known; local remotes take type, shared, slow_link_warning, protected, url,/,
+    );
+    await refused(
+      () => config.modifyRemote("repo", "f", "shared", "world", root),
+      "remote 'f' (local): option 'shared' must be group (any case), got 'world'",
+    );
+    await refused(
+      () => config.modifyRemote("repo", "b", "read_timeout", "2.5", root),
+      "remote 'b' (s3): option 'read_timeout' must be a whole number, got '2.5'",
+    );
+    await refused(
+      () => config.modifyRemote("repo", "b", "use_ssl", "yes", root),
+      "remote 'b' (s3): option 'use_ssl' must be true or false (any case), got 'yes'",
+    );
+    for (const name of ["g", "a", "s", "h", "w", "l", "f", "b"]) {
+      await refused(
+        () => config.modifyRemote("repo", name, "jobs", "0", root),
+        new RegExp(`^remote '${name}' \\(\\w+\\): option 'jobs' must be a whole number of at least 1, got '0'$`),
+      );
+      await refused(
+        () => config.modifyRemote("repo", name, "version_aware", "on", root),
+        /option 'version_aware' must be true or false/,
+      );
+    }
+  });
+
+  it("lets remotes of other schemes (third-party adapters, remote://) take any option, checking the common ones", async () => {
+    const config = await load();
+    await config.addRemote("repo", "x", "myfs://bucket/p", { cwd: root });
+    await config.addRemote("repo", "sub", "remote://x/sub", { cwd: root });
+    await config.modifyRemote("repo", "x", "any_option", "v", root);
+    await config.modifyRemote("repo", "sub", "region", "v", root);
+    await config.modifyRemote("repo", "x", "jobs", "3", root);
+    await refused(
+      () => config.modifyRemote("repo", "x", "jobs", "many", root),
+      "remote 'x' (other): option 'jobs' must be a whole number of at least 1, got 'many'",
+    );
+    expect(config.remote("x").options).toEqual({ any_option: "v", jobs: "3" });
+  });
+
+  it("checks a new url against the options the remote already has", async () => {
+    const config = await load();
+    await config.addRemote("repo", "st", "s3://a", { cwd: root });
+    await config.modifyRemote("repo", "st", "region", "eu", root);
+    await config.modifyRemote("repo", "st", "url", "s3://b/other", root);
+    await refused(
+      () => config.modifyRemote("repo", "st", "url", "gs://b", root),
+      "cannot set the url of remote 'st' to 'gs://b': remote 'st' (gs): option 'region' is not known; gs remotes take projectname, credentialpath, endpointurl, allow_anonymous_login, url, jobs, checksum_jobs, worktree, version_aware, no_traverse, verify; unset 'region' first (mlv remote modify --unset st region)",
+    );
+    await refused(
+      () => config.set("repo", "remote.st.url", "https://u:pw@h/p", root),
+      /^cannot set the url of remote 'st' to 'https:\/\/h\/p': remote 'st' \(https\): option 'region' is not known/,
+    );
+    await config.modifyRemote("repo", "st", "region", undefined, root);
+    await config.modifyRemote("repo", "st", "url", "gs://b", root);
+    expect(await repoFile()).toBe("['remote \"st\"']\n    url = gs://b\n");
+  });
+
+  it("stays permissive when unsetting", async () => {
+    await writeFile(
+      join(dvcDir, "config"),
+      "[core]\n    bogus = 1\n['remote \"st\"']\n    url = s3://b\n    keyfile = k\n",
+    );
+    const config = await load();
+    await config.unset("repo", "core.bogus");
+    await config.modifyRemote("repo", "st", "keyfile", undefined, root);
+    await config.modifyRemote("repo", "st", "no_such_option", undefined, root);
+    expect(await repoFile()).toBe("['remote \"st\"']\n    url = s3://b\n");
+  });
+
+  it("lists values with the password part of URLs removed, other values as they are", async () => {
+    await writeFile(
+      join(dvcDir, "config"),
+      [
+        "[core]",
+        "    remote = web",
+        "['remote \"web\"']",
+        "    url = https://alice:s3cr3t@example.com/store",
+        "    password = hunter2",
+        "['remote \"st\"']",
+        "    url = s3://b/p",
+        "    endpointurl = http://key:secret@minio:9000",
+        "",
+      ].join("\n"),
+    );
+    const config = await load();
+    const expected = [
+      "remote.web.url=https://example.com/store",
+      "remote.web.password=hunter2",
+      "remote.st.url=s3://b/p",
+      "remote.st.endpointurl=http://minio:9000",
+      "core.remote=web",
+    ];
+    expect(config.listLevel("repo")).toEqual(expected);
+    expect(config.listLevel()).toEqual(expected);
+    expect(config.listLevel().join("\n")).not.toContain("s3cr3t");
+    // the files and get() keep the real values
+    expect(config.get("remote.web.url")).toBe("https://alice:s3cr3t@example.com/store");
   });
 });
 

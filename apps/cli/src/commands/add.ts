@@ -16,7 +16,7 @@ export function register(program: Command, ctx: Context): void {
         out.debug(`${r.changed ? "recorded" : "unchanged"}: ${out.path(repo.root, r.path)}`);
       const changed = outcome.results.filter((r) => r.changed).length;
       if (changed === 0) out.info(`Nothing changed: ${plural(outcome.results.length, "target")} already recorded.`);
-      if (outcome.autostaged || !repo.scm || outcome.gitFiles.length === 0) return;
+      if (outcome.autostaged || !outcome.git || outcome.gitFiles.length === 0) return;
       const files = outcome.gitFiles.map((f) => quoteArg(out.path(repo.root, f))).join(" ");
       out.info();
       out.info("To track the changes with git, run:");

@@ -7,9 +7,10 @@ export function register(program: Command, ctx: Context): void {
     .description("Create an mlv (DVC 3 format) repository in the current git repository")
     .option("--no-scm", "initiate in a folder that is not a git repository")
     .option("-f, --force", "overwrite an existing .dvc folder")
-    .action(async (opts: { scm: boolean; force?: boolean; quiet?: boolean; verbose?: boolean }) => {
+    .option("--subdir", "create a project in a subfolder of a git repository")
+    .action(async (opts: { scm: boolean; force?: boolean; subdir?: boolean; quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
-      await Repo.init(process.cwd(), { noScm: !opts.scm, force: opts.force });
+      await Repo.init(process.cwd(), { noScm: !opts.scm, force: opts.force, subdir: opts.subdir });
       out.info("Initialized mlv repository (DVC 3 format).");
       if (opts.scm) {
         out.info();

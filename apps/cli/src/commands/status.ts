@@ -1,7 +1,7 @@
 import { cloudStatus, Repo, toDvcStatusJson, UsageError, workspaceStatus } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
-import { connect } from "../remotes.js";
+import { perRemote } from "../remotes.js";
 
 interface Opts {
   cloud?: boolean;
@@ -25,16 +25,16 @@ export function register(program: Command, ctx: Context): void {
       const repo = await Repo.open();
       const outs = repo.resolveTargets(targets);
       if (opts.cloud || opts.remote) {
-        const { name, remote } = await connect(repo.config, opts.remote);
-        try {
-          const states = await cloudStatus(repo, outs, remote, opts.jobs);
-          if (opts.json) out.json(Object.fromEntries(states.map((s) => [out.path(repo.root, s.path), s.state])));
-          else if (states.length === 0) out.info(`Cache and remote '${name}' are in sync.`);
-          else for (const s of states) out.info(`\t${`${s.state}:`.padEnd(20)}${out.path(repo.root, s.path)}`);
-          if (states.length > 0 && opts.quiet) ctx.exitCode = 1;
-        } finally {
-          await remote.close?.();
-        }
+        const results = await perRemote(repo.config, outs, opts.remote, async (remote, group, name) => ({
+          name,
+          states: await cloudStatus(repo, group, remote, opts.jobs),
+        }));
+        const states = results.flatMap((r) => r.states);
+        if (opts.json) out.json(Object.fromEntries(states.map((s) => [out.path(repo.root, s.path), s.state])));
+        else if (states.length === 0)
+          out.info(`Cache and remote '${results.map((r) => r.name).join("', '")}' are in sync.`);
+        else for (const s of states) out.info(`\t${`${s.state}:`.padEnd(20)}${out.path(repo.root, s.path)}`);
+        if (states.length > 0 && opts.quiet) ctx.exitCode = 1;
         return;
       }
       if (opts.jobs !== undefined) throw new UsageError("-j/--jobs only applies with -c/--cloud");

@@ -2,7 +2,7 @@ import { checkout, fetch, MlvError, PartialFailureError, push, Repo, type Transf
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { type Output, plural } from "../output.js";
-import { connect } from "../remotes.js";
+import { perRemote } from "../remotes.js";
 import { failIfMissing, printCheckout } from "./checkout.js";
 import { positiveInt } from "./status.js";
 
@@ -24,21 +24,30 @@ function define(program: Command, name: string, description: string): Command {
     .option("--json", "print the result as JSON");
 }
 
+/** Add up the results of the same transfer against several remotes. */
+function merge(results: TransferResult[]): TransferResult {
+  return {
+    transferred: results.reduce((n, r) => n + r.transferred, 0),
+    skipped: results.reduce((n, r) => n + r.skipped, 0),
+    failed: results.flatMap((r) => r.failed),
+    missing: results.flatMap((r) => r.missing),
+  };
+}
+
 export function register(program: Command, ctx: Context): void {
   define(program, "push", "Upload tracked data from the cache to the remote").action(
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
       const outs = repo.resolveTargets(targets);
-      const { remote } = await connect(repo.config, opts.remote);
-      try {
-        const result = await repo.locked("mlv push", () =>
-          push(repo, outs, remote, { jobs: opts.jobs, onProgress: out.progress }),
-        );
-        summarise(out, repo, result, "pushed", opts.json);
-      } finally {
-        await remote.close?.();
-      }
+      const result = await repo.locked("mlv push", async () =>
+        merge(
+          await perRemote(repo.config, outs, opts.remote, (remote, group) =>
+            push(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
+          ),
+        ),
+      );
+      summarise(out, repo, result, "pushed", opts.json);
     },
   );
 
@@ -47,15 +56,14 @@ export function register(program: Command, ctx: Context): void {
       const out = ctx.output(opts);
       const repo = await Repo.open();
       const outs = repo.resolveTargets(targets);
-      const { remote } = await connect(repo.config, opts.remote);
-      try {
-        const result = await repo.locked("mlv fetch", () =>
-          fetch(repo, outs, remote, { jobs: opts.jobs, onProgress: out.progress }),
-        );
-        summarise(out, repo, result, "fetched", opts.json);
-      } finally {
-        await remote.close?.();
-      }
+      const result = await repo.locked("mlv fetch", async () =>
+        merge(
+          await perRemote(repo.config, outs, opts.remote, (remote, group) =>
+            fetch(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
+          ),
+        ),
+      );
+      summarise(out, repo, result, "fetched", opts.json);
     },
   );
 
@@ -65,34 +73,36 @@ export function register(program: Command, ctx: Context): void {
       const out = ctx.output(opts);
       const repo = await Repo.open();
       const outs = repo.resolveTargets(targets);
-      const { remote } = await connect(repo.config, opts.remote);
-      try {
-        await repo.locked("mlv pull", async () => {
-          const fetched = await fetch(repo, outs, remote, { jobs: opts.jobs, onProgress: out.progress });
-          const result = await checkout(repo, outs, { force: opts.force, onProgress: out.progress });
-          if (opts.json) {
-            out.json({
-              fetched: fetched.transferred,
-              added: result.added,
-              modified: result.modified,
-              failed: [
-                ...fetched.failed,
-                ...fetched.missing.map((p) => ({ path: p, message: "missing on the remote" })),
-              ],
-            });
-          } else {
-            printCheckout(out, repo, result);
-            const parts = [`${plural(fetched.transferred, "file")} fetched`];
-            if (result.added.length) parts.push(`${plural(result.added.length, "output")} added`);
-            if (result.modified.length) parts.push(`${plural(result.modified.length, "output")} modified`);
-            out.info(parts.join(", "));
-          }
-          raiseFailures(out, repo, fetched, "fetched");
-          failIfMissing(result, out, repo);
-        });
-      } finally {
-        await remote.close?.();
-      }
+      await repo.locked("mlv pull", async () => {
+        const fetched = merge(
+          await perRemote(repo.config, outs, opts.remote, (remote, group) =>
+            fetch(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
+          ),
+        );
+        const result = await checkout(repo, outs, { force: opts.force, onProgress: out.progress });
+        if (opts.json) {
+          out.json({
+            fetched: fetched.transferred,
+            added: result.added.map((p) => out.path(repo.root, p)),
+            modified: result.modified.map((p) => out.path(repo.root, p)),
+            failed: [
+              ...fetched.failed,
+              ...fetched.missing.map((p) => ({ path: p, message: "missing on the remote" })),
+            ].map((f) => ({
+              ...f,
+              path: out.path(repo.root, f.path),
+            })),
+          });
+        } else {
+          printCheckout(out, repo, result);
+          const parts = [`${plural(fetched.transferred, "file")} fetched`];
+          if (result.added.length) parts.push(`${plural(result.added.length, "output")} added`);
+          if (result.modified.length) parts.push(`${plural(result.modified.length, "output")} modified`);
+          out.info(parts.join(", "));
+        }
+        raiseFailures(out, repo, fetched, "fetched");
+        failIfMissing(result, out, repo);
+      });
     });
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants, existsSync, readdirSync, statSync } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConfigError, MlvError, translateFsError } from "../errors.js";
@@ -129,28 +129,6 @@ export class ObjectCache {
       await unlink(tmp).catch(() => {});
       throw translateFsError(err, dest);
     }
-  }
-
-  /**
-   * A cheap fingerprint of the cache's 3.x object folders (their mtimes): deleting or adding any
-   * object changes it, so a directory seen complete under one signature is still complete.
-   */
-  signature(): string {
-    let dirs: string[];
-    try {
-      dirs = readdirSync(this.objectsDir);
-    } catch {
-      return "empty";
-    }
-    const parts: string[] = [];
-    for (const d of dirs.sort()) {
-      try {
-        parts.push(`${d}:${statSync(join(this.objectsDir, d)).mtimeMs}`);
-      } catch {
-        parts.push(`${d}:?`);
-      }
-    }
-    return md5Hex(parts.join(","));
   }
 
   /**

@@ -28,6 +28,15 @@ export interface LinkTask {
   isexec: boolean;
 }
 
+export interface VerifyTask {
+  /** The downloaded temporary file. */
+  tmp: string;
+  /** Its expected plain md5. */
+  oid: string;
+  /** Where it goes once verified (left alone if something is already there). */
+  dest: string;
+}
+
 export interface StoreOptions {
   /** `<cache>/files/md5`: when set, each file's bytes are also written there under its md5. */
   objectsDir?: string;
@@ -70,8 +79,88 @@ function materialise(item) {
   return { md5: "", size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
 }
 const umask = process.umask();
-parentPort.on("message", ({ id, paths, objectsDir, links }) => {
+const chunk = Buffer.allocUnsafe(1 << 20);
+// Check a downloaded temporary file against its md5, then protect it and move it into place.
+function verify(item) {
+  const fd = fs.openSync(item.tmp, "r");
+  const hash = crypto.createHash("md5");
+  let size = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      hash.update(n === chunk.length ? chunk : chunk.subarray(0, n));
+      size += n;
+    }
+  } finally { fs.closeSync(fd); }
+  const md5 = hash.digest("hex");
+  if (md5 !== item.oid) {
+    fs.unlinkSync(item.tmp);
+    return { md5, size, ino: 0, mtimeMs: 0, error: { code: "ECORRUPT", message: md5 } };
+  }
+  fs.chmodSync(item.tmp, 0o444);
+  if (fs.existsSync(item.dest)) fs.unlinkSync(item.tmp);
+  else fs.renameSync(item.tmp, item.dest);
+  return { md5, size, ino: 0, mtimeMs: 0 };
+}
+// Walk folders, stat'ing every file: paths and a flat Float64Array of (ino, mtimeMs, size, mode).
+function scan(roots) {
+  const rels = [];
+  let nums = new Float64Array(4096);
+  let n = 0;
+  const push = (rel, st) => {
+    if (n + 4 > nums.length) { const bigger = new Float64Array(nums.length * 2); bigger.set(nums); nums = bigger; }
+    nums[n++] = st.ino; nums[n++] = st.mtimeMs; nums[n++] = st.size; nums[n++] = st.mode;
+    rels.push(rel);
+  };
+  const visit = (abs, rel, isRoot) => {
+    const entries = fs.readdirSync(abs, { withFileTypes: true });
+    if (!isRoot) for (const e of entries) if (e.name === ".dvc" && e.isDirectory()) return;
+    for (const e of entries) {
+      const name = e.name;
+      if (name === ".git" || name === ".hg" || name === ".dvc") continue;
+      const childAbs = abs + "/" + name;
+      const childRel = rel ? rel + "/" + name : name;
+      if (name === ".dvcignore") throw Object.assign(new Error(childAbs), { code: "EDVCIGNORE" });
+      if (e.isDirectory()) visit(childAbs, childRel, false);
+      else if (e.isFile()) push(childRel, fs.statSync(childAbs));
+      else if (e.isSymbolicLink()) {
+        const st = fs.statSync(childAbs, { throwIfNoEntry: false });
+        if (st && st.isFile()) push(childRel, st);
+      }
+    }
+  };
+  for (const [abs, rel] of roots) visit(abs, rel, false);
+  return { rels, nums: nums.slice(0, n) };
+}
+parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, modes }) => {
   const out = [];
+  if (modes) {
+    const result = new Float64Array(modes.length);
+    for (let i = 0; i < modes.length; i++) {
+      const st = fs.statSync(modes[i], { throwIfNoEntry: false });
+      result[i] = st && st.isFile() ? (st.mode & 0o777) : -1;
+    }
+    parentPort.postMessage({ id, modes: result }, [result.buffer]);
+    return;
+  }
+  if (downloads) {
+    for (const item of downloads) {
+      try { out.push(verify(item)); }
+      catch (e) { out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } }); }
+    }
+    parentPort.postMessage({ id, out });
+    return;
+  }
+  if (roots) {
+    try {
+      const result = scan(roots);
+      parentPort.postMessage({ id, scanned: result }, [result.nums.buffer]);
+    } catch (e) {
+      parentPort.postMessage({ id, error: { code: e.code, message: e.message } });
+    }
+    return;
+  }
   if (links) {
     for (const item of links) {
       try { out.push(materialise(item)); }
@@ -100,24 +189,36 @@ const BATCH = 64;
 export class HashPool {
   private workers: Worker[] = [];
   private next = 0;
-  private pending = new Map<number, (r: SmallFileResult[]) => void>();
+  // biome-ignore lint/suspicious/noExplicitAny: replies differ per request kind
+  private pending = new Map<number, (r: any) => void>();
   private seq = 0;
 
   constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on("message", ({ id, out }: { id: number; out: SmallFileResult[] }) => {
-        const resolve = this.pending.get(id);
-        this.pending.delete(id);
-        resolve?.(out);
+      w.on("message", (msg: { id: number; out: SmallFileResult[] }) => {
+        const resolve = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        if (this.pending.size === 0) for (const x of this.workers) x.unref();
+        resolve?.(msg.out ?? msg);
       });
+      // Idle workers must not keep the process alive; busy ones must (see run()).
+      w.unref();
       this.workers.push(w);
     }
   }
 
-  private run(message: { paths?: string[]; objectsDir?: string; links?: LinkTask[] }): Promise<SmallFileResult[]> {
+  private run<T = SmallFileResult[]>(message: {
+    paths?: string[];
+    objectsDir?: string;
+    links?: LinkTask[];
+    roots?: [string, string][];
+    downloads?: VerifyTask[];
+    modes?: string[];
+  }): Promise<T> {
     const id = this.seq++;
     const worker = this.workers[this.next++ % this.workers.length]!;
+    if (this.pending.size === 0) for (const x of this.workers) x.ref();
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
       worker.postMessage({ id, ...message });
@@ -166,6 +267,45 @@ export class HashPool {
    */
   linkAll(tasks: readonly LinkTask[], onBatch?: (done: number, bytes: number) => void): Promise<SmallFileResult[]> {
     return this.batched(tasks, (slice) => this.run({ links: slice }), onBatch);
+  }
+
+  /**
+   * Verify downloaded files against their md5 and move the good ones into place, read-only. A
+   * mismatch comes back as an error with code ECORRUPT and the actual md5 as its message; the
+   * temporary file is then deleted.
+   */
+  verifyAll(tasks: VerifyTask[]): Promise<SmallFileResult[]> {
+    return this.run({ downloads: tasks });
+  }
+
+  /** The permission bits of each path (-1 when it is missing or not a file), stat'ed across the workers. */
+  async modes(paths: string[]): Promise<Float64Array> {
+    const share = Math.ceil(paths.length / this.workers.length);
+    const parts = await Promise.all(
+      this.workers.map((_, i) => this.run<{ modes: Float64Array }>({ modes: paths.slice(i * share, (i + 1) * share) })),
+    );
+    const all = new Float64Array(paths.length);
+    for (const [i, p] of parts.entries()) all.set(p.modes, i * share);
+    return all;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Walk folders (absolute path, path relative to the tracked folder) in one worker, returning each
+   * file's relative path and its (ino, mtimeMs, size, mode) packed four numbers per file.
+   */
+  async scan(roots: [string, string][]): Promise<{ rels: string[]; nums: Float64Array }> {
+    const reply = await this.run<{
+      scanned?: { rels: string[]; nums: Float64Array };
+      error?: { code?: string; message: string };
+    }>({
+      roots,
+    });
+    if (reply.error) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
+    return reply.scanned!;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { configBool } from "../config.js";
 import { MlvError, TargetNotFoundError, UsageError } from "../errors.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
 import { type OutWrite, parsePointer, serializePointer, updatePointer } from "../formats/pointer.js";
@@ -28,6 +29,8 @@ export interface AddOutcome {
   results: AddResult[];
   gitFiles: string[];
   autostaged: boolean;
+  /** Whether the repository is in git at all. */
+  git: boolean;
 }
 
 /**
@@ -40,6 +43,7 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
   const existing = repo.collectOuts();
   const results: AddResult[] = [];
   const gitFiles = new Set<string>();
+  const scm = await repo.scm();
 
   // Check every target before changing anything.
   const plans = [];
@@ -54,7 +58,13 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     const pointerPath = Repo.pointerPathFor(abs);
     for (const o of existing) {
       if (o.abs === abs && o.pointerPath === pointerPath) continue;
-      if (abs.startsWith(o.abs + sep) || o.abs === abs)
+      if (o.abs === abs)
+        throw new MlvError(
+          "EOVERLAP",
+          `cannot add '${target}': it is already tracked by ${o.pointerRel}. Run 'mlv add' on that output's path from there, or stop tracking it with 'mlv remove ${o.pointerRel}'`,
+          { data: { target, trackedBy: o.pointerRel } },
+        );
+      if (abs.startsWith(o.abs + sep))
         throw new MlvError(
           "EOVERLAP",
           `cannot add '${target}': it is inside '${o.rel}', which ${o.pointerRel} already tracks. Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version`,
@@ -67,14 +77,14 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
           { data: { target, trackedBy: o.pointerRel } },
         );
     }
-    if (repo.scm) {
-      if (await repo.scm.isTracked(abs))
+    if (scm) {
+      if (await scm.isTracked(abs))
         throw new MlvError(
           "ESCMTRACKED",
           `output '${repo.relOf(abs)}' is already tracked by SCM (e.g. Git). Remove it from git first: git rm -r --cached '${repo.relOf(abs)}' && git commit -m "stop tracking ${repo.relOf(abs)}"`,
           { data: { target } },
         );
-      if (await repo.scm.isIgnored(pointerPath))
+      if (await scm.isIgnored(pointerPath))
         throw new MlvError("EIGNORED", `bad DVC file name '${repo.relOf(pointerPath)}' is git-ignored.`, {
           data: { target },
         });
@@ -95,10 +105,10 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     }
     const state = await hashWorkspacePath(repo, abs, "md5", {
       store: true,
+      expectedFiles: previous?.out.nfiles,
       onProgress: (p) => options.onProgress?.({ phase: "add", target: repo.relOf(abs), ...p }),
     });
     if (state.kind === "missing") throw new TargetNotFoundError(plan.target);
-    if (state.kind === "dir") repo.hashCache.markComplete(state.md5, repo.cache.signature());
     await relinkWorkspace(repo, abs, state);
 
     const outWrite = toOutWrite(basename(abs), state);
@@ -118,11 +128,11 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
       await writeFileAtomic(pointerPath, text);
     gitFiles.add(pointerPath);
 
-    if (repo.scm && !(await repo.scm.isIgnored(abs))) {
+    if (scm && !(await scm.isIgnored(abs))) {
       const gitignore = join(dirname(abs), ".gitignore");
       await addGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(abs))}`);
       gitFiles.add(gitignore);
-    } else if (repo.scm && existsSync(join(dirname(abs), ".gitignore"))) {
+    } else if (scm && existsSync(join(dirname(abs), ".gitignore"))) {
       gitFiles.add(join(dirname(abs), ".gitignore"));
     }
     results.push({ path: repo.relOf(abs), pointer: repo.relOf(pointerPath), changed });
@@ -130,11 +140,11 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
 
   let autostaged = false;
   const files = [...gitFiles];
-  if (repo.scm && files.length > 0 && String(repo.config.get("core.autostage") ?? "").toLowerCase() === "true") {
-    await repo.scm.add(files);
+  if (scm && files.length > 0 && configBool(repo.config.get("core.autostage"))) {
+    await scm.add(files);
     autostaged = true;
   }
-  return { results, gitFiles: files.map((f) => repo.relOf(f)), autostaged };
+  return { results, gitFiles: files.map((f) => repo.relOf(f)), autostaged, git: scm !== null };
 }
 
 export function toOutWrite(path: string, state: Exclude<WorkspaceState, { kind: "missing" }>): OutWrite {
@@ -150,7 +160,9 @@ export function toOutWrite(path: string, state: Exclude<WorkspaceState, { kind: 
 async function relinkWorkspace(repo: Repo, abs: string, state: Exclude<WorkspaceState, { kind: "missing" }>) {
   const types = repo.linkTypes().filter((t) => t !== "reflink");
   const first = types[0];
-  if (first !== "hardlink" && first !== "symlink") return;
+  // A symlinked file is tracked by its content: the link gives way to the data itself (spec §8.1).
+  const symlinked = state.kind === "file" && lstatSync(abs).isSymbolicLink();
+  if (first !== "hardlink" && first !== "symlink" && !symlinked) return;
   const files =
     state.kind === "file"
       ? [{ oid: state.md5, dest: abs, rel: repo.relOf(abs), isexec: state.isexec }]

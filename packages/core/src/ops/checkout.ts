@@ -3,7 +3,7 @@ import { chmod, mkdir, rm, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import type { HashName, LinkType } from "../cache/object-cache.js";
 import { MlvError, PartialFailureError } from "../errors.js";
-import { HashPool, type LinkTask } from "../hash/pool.js";
+import type { LinkTask } from "../hash/pool.js";
 import type { Repo, TrackedOut } from "../repo.js";
 import { hashWorkspacePath, isInCache } from "../workspace/hasher.js";
 import { readDirObject } from "../workspace/manifests.js";
@@ -52,12 +52,12 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
 
   for (const out of outs) {
     const oid = out.out.md5;
-    if (!oid) continue;
+    if (!oid || out.out.raw?.cache === false) continue;
     if (!(await isInCache(repo, oid, out.hashName))) {
       result.failed.push(out.rel);
       continue;
     }
-    const ws = await hashWorkspacePath(repo, out.abs, out.hashName);
+    const ws = await hashWorkspacePath(repo, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
     const plan: Plan = { out, change: "modified", remove: [], removeWhole: false, create: [], chmodExec: [] };
     const inCache = (md5: string) => repo.cache.exists(md5, out.hashName);
     if (!out.isDir) {
@@ -206,21 +206,16 @@ export async function materialise(
     type: type === "reflink" ? "copy" : type,
     isexec: f.isexec,
   }));
-  const pool = new HashPool();
-  try {
-    const results = await pool.linkAll(tasks, (n) => onDone?.(n));
-    const failures: { path: string; message: string }[] = [];
-    results.forEach((r, i) => {
-      const f = rest[i]!;
-      if (r.error) failures.push({ path: f.rel, message: r.error.message });
-      else record(f.rel, r, f.oid);
-    });
-    if (failures.length > 0)
-      throw new PartialFailureError(
-        `${failures.length} file(s) could not be checked out:\n${failures.map((f) => `\t${f.path}: ${f.message}`).join("\n")}`,
-        failures,
-      );
-  } finally {
-    await pool.close();
-  }
+  const results = await repo.workers().linkAll(tasks, (n) => onDone?.(n));
+  const failures: { path: string; message: string }[] = [];
+  results.forEach((r, i) => {
+    const f = rest[i]!;
+    if (r.error) failures.push({ path: f.rel, message: r.error.message });
+    else record(f.rel, r, f.oid);
+  });
+  if (failures.length > 0)
+    throw new PartialFailureError(
+      `${failures.length} file(s) could not be checked out:\n${failures.map((f) => `\t${f.path}: ${f.message}`).join("\n")}`,
+      failures,
+    );
 }

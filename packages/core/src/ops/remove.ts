@@ -1,5 +1,5 @@
 import { existsSync, lstatSync } from "node:fs";
-import { copyFile, rename, unlink } from "node:fs/promises";
+import { chmod, copyFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { tmpName } from "../cache/object-cache.js";
 import { UsageError } from "../errors.js";
@@ -16,11 +16,12 @@ export async function remove(repo: Repo, pointerPath: string): Promise<string[]>
   if (!pointerPath.endsWith(".dvc"))
     throw new UsageError(`'${pointerPath}' is not a .dvc file: give the pointer file, e.g. '${pointerPath}.dvc'`);
   const outs = repo.loadPointer(pointerPath);
+  const scm = await repo.scm();
   for (const out of outs) {
     if (!out.isDir) await unlinkFromCache(out.abs);
     else if (existsSync(out.abs))
       for (const f of walkFiles(out.abs, out.rel, repo.ignore)) await unlinkFromCache(f.abs);
-    if (repo.scm) {
+    if (scm) {
       const gitignore = join(dirname(out.abs), ".gitignore");
       await removeGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(out.abs))}`);
     }
@@ -39,5 +40,7 @@ async function unlinkFromCache(abs: string): Promise<void> {
   if (!st.isSymbolicLink() && st.nlink <= 1) return;
   const tmp = tmpName(dirname(abs));
   await copyFile(abs, tmp);
+  // The cache object is read-only; the user's file becomes an ordinary, writable one again.
+  await chmod(tmp, (st.mode & 0o111 ? 0o777 : 0o666) & ~process.umask());
   await rename(tmp, abs);
 }

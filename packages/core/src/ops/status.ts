@@ -28,8 +28,11 @@ export async function workspaceStatus(repo: Repo, outs: TrackedOut[]): Promise<S
 async function outState(repo: Repo, out: TrackedOut): Promise<OutState | undefined> {
   const oid = out.out.md5;
   if (!oid) return "new";
+  // Start walking the workspace first: the cache check below runs while worker threads stat files.
+  const walking = hashWorkspacePath(repo, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
+  walking.catch(() => {}); // awaited below; an error must not surface before then
   if (out.out.raw?.cache !== false && !(await isInCache(repo, oid, out.hashName))) return "not in cache";
-  const ws = await hashWorkspacePath(repo, out.abs, out.hashName);
+  const ws = await walking;
   if (ws.kind === "missing") return "deleted";
   if (ws.md5 !== oid) return "modified";
   return undefined;

@@ -9,6 +9,7 @@ import { MlvError, RemoteError, translateFsError } from "../errors.js";
 import { parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File, md5Hex } from "../hash/md5.js";
+import type { VerifyTask } from "../hash/pool.js";
 import type { Remote } from "../remote.js";
 import type { Repo, TrackedOut } from "../repo.js";
 import { readDirObject } from "../workspace/manifests.js";
@@ -67,7 +68,8 @@ export async function usedObjects(
   const missingDirs: UsedObject[] = [];
   for (const out of outs) {
     const oid = out.out.md5;
-    if (!oid || out.out.raw?.push === false) continue;
+    // Outputs kept out of the cache (`cache: false`) have nothing to transfer.
+    if (!oid || out.out.raw?.cache === false) continue;
     const self: UsedObject = { oid, hashName: out.hashName, path: out.rel };
     if (!out.isDir) {
       objects.push({ out, files: [self] });
@@ -175,7 +177,11 @@ export async function push(
   options: TransferOptions = {},
 ): Promise<TransferResult> {
   const jobs = options.jobs ?? defaultJobs(remote);
-  const { objects, missingDirs } = await usedObjects(repo, outs);
+  // `push: false` keeps an output off remotes (it can still be fetched from one).
+  const { objects, missingDirs } = await usedObjects(
+    repo,
+    outs.filter((o) => o.out.raw?.push !== false),
+  );
   const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
   const all: UsedObject[] = [];
   for (const o of objects) all.push(...o.files, ...(o.dir ? [o.dir] : []));
@@ -186,22 +192,22 @@ export async function push(
   );
   for (const d of missingDirs) if (!onRemote.has(objectKey(d.oid, d.hashName))) result.missing.push(d.path);
 
+  // Only valid cache objects leave the machine (spec §3.3): read-only ones are trusted, any other
+  // is rehashed first, and a corrupt one is dropped from the cache and reported missing.
   const uploads = new Map<string, UsedObject>();
+  const sizes = new Map<string, number>();
+  let totalBytes = 0;
   for (const o of all) {
     const key = objectKey(o.oid, o.hashName);
-    if (onRemote.has(key) || o.oid.endsWith(".dir")) continue;
-    if (!repo.cache.exists(o.oid, o.hashName)) {
+    if (onRemote.has(key) || o.oid.endsWith(".dir") || uploads.has(key)) continue;
+    const st = statSync(repo.cache.path(o.oid, o.hashName), { throwIfNoEntry: false });
+    if (!st || ((st.mode & 0o777) !== 0o444 && !(await repo.cache.isValid(o.oid, o.hashName)))) {
       result.missing.push(o.path);
       continue;
     }
     uploads.set(key, o);
-  }
-  const sizes = new Map<string, number>();
-  let totalBytes = 0;
-  for (const [key, o] of uploads) {
-    const size = statSync(repo.cache.path(o.oid, o.hashName)).size;
-    sizes.set(key, size);
-    totalBytes += size;
+    sizes.set(key, st.size);
+    totalBytes += st.size;
   }
   const totalFiles = uploads.size;
   let files = 0;
@@ -244,6 +250,10 @@ export async function push(
       });
       continue;
     }
+    if (!(await repo.cache.isValid(o.dir.oid, o.dir.hashName))) {
+      result.missing.push(o.dir.path);
+      continue;
+    }
     await upload(dirKey, o.dir);
   }
   result.skipped = all.length - result.transferred - result.failed.length - result.missing.length;
@@ -251,8 +261,8 @@ export async function push(
   return result;
 }
 
-/** Download one object into the cache: temporary file, hash verified, then renamed into place. */
-async function download(repo: Repo, remote: Remote, o: UsedObject): Promise<number> {
+/** Fetch one object from the remote into a temporary file beside its place in the cache. */
+async function downloadToTemp(repo: Repo, remote: Remote, o: UsedObject): Promise<{ tmp: string; dest: string }> {
   const key = objectKey(o.oid, o.hashName);
   const dest = repo.cache.path(o.oid, o.hashName);
   await repo.cache.ensureDir(dirname(dest));
@@ -260,24 +270,44 @@ async function download(repo: Repo, remote: Remote, o: UsedObject): Promise<numb
   try {
     if (remote.capabilities.readFile && remote.readFile) await remote.readFile(key, tmp);
     else await pipeline(await remote.read(key), createWriteStream(tmp, { flags: "wx" }));
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw translateFsError(err, dest);
+  }
+  return { tmp, dest };
+}
+
+function corrupt(remote: Remote, o: UsedObject, actual: string): MlvError {
+  const key = objectKey(o.oid, o.hashName);
+  return new MlvError(
+    "ECORRUPT",
+    `downloaded '${key}' from ${remote.displayUrl} but its content hashes to ${actual}, not ${o.oid}: the object on the remote is corrupt; it was not used`,
+    { data: { key, actual } },
+  );
+}
+
+/** Download one object into the cache: temporary file, hash verified, then renamed into place. */
+async function download(repo: Repo, remote: Remote, o: UsedObject): Promise<number> {
+  const { tmp } = await downloadToTemp(repo, remote, o);
+  try {
     let actual: string;
     if (o.oid.endsWith(".dir")) actual = `${md5Hex(await readFile(tmp))}.dir`;
     else actual = o.hashName === "md5" ? (await md5File(tmp)).md5 : await dos2unixFileMd5(tmp);
-    if (actual !== o.oid)
-      throw new MlvError(
-        "ECORRUPT",
-        `downloaded '${key}' from ${remote.displayUrl} but its content hashes to ${actual}, not ${o.oid}: the object on the remote is corrupt; it was not used`,
-      );
-    if (o.oid.endsWith(".dir")) parseDirManifest(await readFile(tmp), key);
+    if (actual !== o.oid) throw corrupt(remote, o, actual);
+    if (o.oid.endsWith(".dir")) parseDirManifest(await readFile(tmp), objectKey(o.oid, o.hashName));
     const size = statSync(tmp).size;
     await chmod(tmp, 0o444);
     await repo.cache.commitTemp(tmp, o.oid, o.hashName);
     return size;
   } catch (err) {
     await unlink(tmp).catch(() => {});
-    throw translateFsError(err, dest);
+    throw translateFsError(err, tmp);
   }
 }
+
+/** From this many objects on, downloads are verified by worker threads, in batches. */
+const POOL_THRESHOLD = 200;
+const VERIFY_BATCH = 64;
 
 /**
  * `mlv fetch`: download what `outs` use and the cache lacks, verifying each object's md5 before it
@@ -291,18 +321,20 @@ export async function fetch(
 ): Promise<TransferResult> {
   const jobs = options.jobs ?? defaultJobs(remote);
   const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
-  const { objects, missingDirs } = await usedObjects(repo, outs, async (dir) => {
+  const fail = (o: UsedObject, err: unknown) => {
+    if ((err as MlvError).code === "ENOOBJECT") result.missing.push(o.path);
+    else result.failed.push({ path: o.path, message: describe(err) });
+  };
+  const { objects } = await usedObjects(repo, outs, async (dir) => {
     try {
       await withRetry(() => download(repo, remote, dir));
       result.transferred++;
       return true;
     } catch (err) {
-      if ((err as MlvError).code === "ENOOBJECT") result.missing.push(dir.path);
-      else result.failed.push({ path: dir.path, message: describe(err) });
+      fail(dir, err);
       return false;
     }
   });
-  void missingDirs;
   const needed = new Map<string, UsedObject>();
   for (const o of objects) {
     for (const f of o.files) {
@@ -315,22 +347,55 @@ export async function fetch(
   const totalFiles = needed.size;
   let files = 0;
   let bytes = 0;
+  const done = (size: number) => {
+    files++;
+    bytes += size;
+    options.onProgress?.({ phase: "fetch", files, totalFiles, bytes, totalBytes: 0 });
+  };
   const limit = pLimit(jobs);
-  await Promise.all(
-    [...needed.values()].map((o) =>
-      limit(async () => {
-        try {
-          bytes += await withRetry(() => download(repo, remote, o));
-          result.transferred++;
-        } catch (err) {
-          if ((err as MlvError).code === "ENOOBJECT") result.missing.push(o.path);
-          else result.failed.push({ path: o.path, message: describe(err) });
-        }
-        files++;
-        options.onProgress?.({ phase: "fetch", files, totalFiles, bytes, totalBytes: 0 });
-      }),
-    ),
-  );
+  const pool = needed.size >= POOL_THRESHOLD ? repo.workers() : undefined;
+  {
+    // Many objects: download concurrently, verify and commit in worker threads, batch by batch.
+    let batch: { task: VerifyTask; o: UsedObject }[] = [];
+    const verifying: Promise<void>[] = [];
+    const flush = () => {
+      const items = batch;
+      batch = [];
+      verifying.push(
+        pool!.verifyAll(items.map((i) => i.task)).then((results) => {
+          results.forEach((r, k) => {
+            const { o } = items[k]!;
+            if (!r.error) {
+              result.transferred++;
+              done(r.size);
+            } else
+              fail(o, r.error.code === "ECORRUPT" ? corrupt(remote, o, r.error.message) : new Error(r.error.message));
+          });
+        }),
+      );
+    };
+    await Promise.all(
+      [...needed.values()].map((o) =>
+        limit(async () => {
+          try {
+            if (pool && o.hashName === "md5") {
+              const { tmp, dest } = await withRetry(() => downloadToTemp(repo, remote, o));
+              batch.push({ task: { tmp, dest, oid: o.oid }, o });
+              if (batch.length >= VERIFY_BATCH) flush();
+              return;
+            }
+            const size = await withRetry(() => download(repo, remote, o));
+            result.transferred++;
+            done(size);
+          } catch (err) {
+            fail(o, err);
+          }
+        }),
+      ),
+    );
+    if (batch.length > 0) flush();
+    await Promise.all(verifying);
+  }
   return result;
 }
 

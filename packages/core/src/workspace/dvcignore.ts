@@ -44,6 +44,21 @@ export class DvcIgnore {
     return false;
   }
 
+  /**
+   * Whether any rules can apply below `dirRel`: those of its own folder and its ancestors (a
+   * `.dvcignore` inside a tracked folder is an error, so no others matter). When none do, a walk
+   * can skip the per-path check.
+   */
+  anyRulesFor(dirRel: string): boolean {
+    let d = "";
+    if (this.rulesFor(d)) return true;
+    for (const part of dirRel ? dirRel.split("/") : []) {
+      d = d ? `${d}/${part}` : part;
+      if (this.rulesFor(d)) return true;
+    }
+    return false;
+  }
+
   /** Whether a folder (relative to the root) holds its own rules. */
   hasRules(dirRel: string): boolean {
     return this.rulesFor(dirRel) !== null;

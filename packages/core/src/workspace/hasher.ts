@@ -4,9 +4,9 @@ import { translateFsError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
-import { HashPool } from "../hash/pool.js";
+import type { HashPool } from "../hash/pool.js";
 import type { Repo } from "../repo.js";
-import { walkFiles } from "./walk.js";
+import { scanTree } from "./scan.js";
 
 /** Files at most this big are hashed in the worker pool; bigger ones stream on the main thread. */
 const SMALL_FILE = 4 << 20;
@@ -29,6 +29,8 @@ export type WorkspaceState =
 export interface HashOptions {
   /** Also put every file into the cache (add). */
   store?: boolean;
+  /** How many files the folder held when last recorded: decides whether to walk it in parallel. */
+  expectedFiles?: number;
   /** Progress: files and bytes done so far, out of the totals. */
   onProgress?: (p: { files: number; totalFiles: number; bytes: number; totalBytes: number }) => void;
 }
@@ -76,104 +78,126 @@ async function hashOneFile(repo: Repo, abs: string, key: string, st: Stats, hash
   return md5;
 }
 
-async function hashDir(
+function hashDir(
   repo: Repo,
   abs: string,
   rel: string,
   hashName: HashName,
   options: HashOptions,
 ): Promise<WorkspaceState> {
-  const files = walkFiles(abs, rel, repo.ignore);
+  return hashScanned(repo, abs, rel, hashName, options, () => repo.workers());
+}
+
+async function hashScanned(
+  repo: Repo,
+  abs: string,
+  rel: string,
+  hashName: HashName,
+  options: HashOptions,
+  getPool: () => HashPool,
+): Promise<WorkspaceState> {
+  const { rels, nums } = await scanTree(abs, rel, repo.ignore, getPool, options.expectedFiles);
+  const count = rels.length;
   const store = options.store ?? false;
-  const totalBytes = files.reduce((n, f) => n + f.st.size, 0);
+  let totalBytes = 0;
+  for (let i = 0; i < count; i++) totalBytes += nums[i * 4 + 2]!;
   let doneFiles = 0;
   let doneBytes = 0;
   const progress = (n: number, bytes: number) => {
     doneFiles += n;
     doneBytes += bytes;
-    options.onProgress?.({ files: doneFiles, totalFiles: files.length, bytes: doneBytes, totalBytes });
+    options.onProgress?.({ files: doneFiles, totalFiles: count, bytes: doneBytes, totalBytes });
   };
 
-  const md5s: string[] = new Array(files.length);
+  const md5s: string[] = new Array(count);
   const small: number[] = [];
   const large: number[] = [];
   const hc = repo.hashCache;
   const cache = repo.cache;
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i]!;
-    const key = hashName === "md5" ? `${rel}/${f.rel}` : `${rel}/${f.rel}\0dos2unix`;
-    const known = hc.get(key, f.st);
+  const suffix = hashName === "md5" ? "" : "\0dos2unix";
+  const st = { ino: 0, mtimeMs: 0, size: 0 };
+  let cachedBytes = 0;
+  for (let i = 0; i < count; i++) {
+    st.ino = nums[i * 4]!;
+    st.mtimeMs = nums[i * 4 + 1]!;
+    st.size = nums[i * 4 + 2]!;
+    const known = hc.get(`${rel}/${rels[i]}${suffix}`, st);
     if (known && (!store || hashName !== "md5" || cache.exists(known))) {
       md5s[i] = known;
-      progress(1, f.st.size);
-    } else if (hashName === "md5" && f.st.size <= SMALL_FILE) small.push(i);
+      cachedBytes += st.size;
+    } else if (hashName === "md5" && st.size <= SMALL_FILE) small.push(i);
     else large.push(i);
   }
+  if (count - small.length - large.length > 0) progress(count - small.length - large.length, cachedBytes);
 
   if (small.length >= POOL_THRESHOLD) {
-    const pool = new HashPool();
-    try {
-      if (store) await cache.ensureDir(cache.objectsDir);
-      const results = await pool.hashAll(
-        small.map((i) => files[i]!.abs),
-        { objectsDir: store ? cache.objectsDir : undefined },
-        progress,
-      );
-      for (let k = 0; k < small.length; k++) {
-        const r = results[k]!;
-        const i = small[k]!;
-        const f = files[i]!;
-        if (r.error) {
-          const err = Object.assign(new Error(r.error.message), { code: r.error.code });
-          throw translateFsError(err, f.abs);
-        }
-        md5s[i] = r.md5;
-        hc.set(`${rel}/${f.rel}`, r, r.md5);
+    if (store) await cache.ensureDir(cache.objectsDir);
+    const results = await getPool().hashAll(
+      small.map((i) => `${abs}/${rels[i]}`),
+      { objectsDir: store ? cache.objectsDir : undefined },
+      progress,
+    );
+    for (let k = 0; k < small.length; k++) {
+      const r = results[k]!;
+      const i = small[k]!;
+      if (r.error) {
+        const err = Object.assign(new Error(r.error.message), { code: r.error.code });
+        throw translateFsError(err, `${abs}/${rels[i]}`);
       }
-    } finally {
-      await pool.close();
+      md5s[i] = r.md5;
+      hc.set(`${rel}/${rels[i]}`, r, r.md5);
     }
   } else {
     large.push(...small);
   }
   for (const i of large) {
-    const f = files[i]!;
-    md5s[i] = await hashOneFile(repo, f.abs, `${rel}/${f.rel}`, f.st, hashName, store);
-    progress(1, f.st.size);
+    const fileAbs = `${abs}/${rels[i]}`;
+    const fst = statSync(fileAbs);
+    md5s[i] = await hashOneFile(repo, fileAbs, `${rel}/${rels[i]}`, fst, hashName, store);
+    progress(1, fst.size);
   }
 
-  const entries: DirEntryState[] = files.map((f, i) => ({
-    relpath: f.rel,
-    md5: md5s[i]!,
-    size: f.st.size,
-    isexec: isExec(f.st),
-    abs: f.abs,
-  }));
+  const entries: DirEntryState[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    entries[i] = {
+      relpath: rels[i]!,
+      md5: md5s[i]!,
+      size: nums[i * 4 + 2]!,
+      isexec: (nums[i * 4 + 3]! & 0o111) !== 0,
+      abs: `${abs}/${rels[i]}`,
+    };
+  }
   const manifest = serializeDirManifest(entries);
   const md5 = dirManifestOid(manifest);
   if (store) await cache.addBytes(md5, manifest, hashName);
-  return { kind: "dir", md5, size: totalBytes, nfiles: files.length, manifest, entries };
+  return { kind: "dir", md5, size: totalBytes, nfiles: count, manifest, entries };
 }
 
-/** Whether a file object, or a `.dir` object and every file it lists, is valid in the cache. */
+/** Below this many objects, stat'ing on the main thread beats handing the work to the workers. */
+const MODES_IN_WORKERS = 2000;
+
+/**
+ * Whether a file object, or a `.dir` object and every file it lists, is valid in the cache (spec
+ * §3.3): a read-only (0444) object is trusted; any other is rehashed, and deleted if corrupt.
+ */
 export async function isInCache(repo: Repo, oid: string, hashName: HashName): Promise<boolean> {
   const cache = repo.cache;
   if (!oid.endsWith(".dir")) return cache.isValid(oid, hashName);
-  const signature = hashName === "md5" ? cache.signature() : "";
-  if (signature && repo.hashCache.isComplete(oid, signature)) return true;
   if (!(await cache.isValid(oid, hashName))) return false;
   const { readDirObject } = await import("./manifests.js");
   const entries = await readDirObject(repo, oid, hashName);
-  for (const e of entries) {
-    // A stat per object; only objects that are not read-only (0444) need the slower rehash.
-    let mode: number;
-    try {
-      mode = statSync(cache.path(e.md5, hashName)).mode & 0o777;
-    } catch {
-      return false;
-    }
-    if (mode !== 0o444 && !(await cache.isValid(e.md5, hashName))) return false;
+  const paths = entries.map((e) => cache.path(e.md5, hashName));
+  let modes: ArrayLike<number>;
+  if (paths.length >= MODES_IN_WORKERS) modes = await repo.workers().modes(paths);
+  else
+    modes = paths.map((p) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      return st?.isFile() ? st.mode & 0o777 : -1;
+    });
+  for (let i = 0; i < entries.length; i++) {
+    const mode = modes[i]!;
+    if (mode === -1) return false;
+    if (mode !== 0o444 && !(await cache.isValid(entries[i]!.md5, hashName))) return false;
   }
-  if (signature) repo.hashCache.markComplete(oid, cache.signature());
   return true;
 }

@@ -1,0 +1,80 @@
+import { readdirSync, statSync } from "node:fs";
+import { FormatError } from "../errors.js";
+import type { HashPool } from "../hash/pool.js";
+import type { DvcIgnore } from "./dvcignore.js";
+import { walkFiles } from "./walk.js";
+
+/**
+ * The files of a tracked folder with what the hash cache needs, packed to keep 50,000 files cheap:
+ * `nums` holds (ino, mtimeMs, size, mode) per file, in the order of `rels`.
+ */
+export interface ScannedTree {
+  rels: string[];
+  nums: Float64Array;
+}
+
+/** Below this many files (as the pointer last recorded), walking in worker threads costs more than it saves. */
+const PARALLEL_FILES = 2000;
+
+/**
+ * Walk a tracked folder. Without `.dvcignore` rules, large trees are walked by the worker pool,
+ * one share of the top-level folders per thread: stat'ing is the cost of `status`, and two threads
+ * halve it. With rules, or for small trees, the main thread walks.
+ */
+export async function scanTree(
+  abs: string,
+  rel: string,
+  ignore: DvcIgnore,
+  getPool: () => HashPool,
+  expectedFiles?: number,
+): Promise<ScannedTree> {
+  if (ignore.anyRulesFor(rel) || (expectedFiles ?? PARALLEL_FILES) < PARALLEL_FILES)
+    return walkInline(abs, rel, ignore);
+  const entries = readdirSync(abs, { withFileTypes: true });
+  const dirs: [string, string][] = [];
+  const rels: string[] = [];
+  const top: number[] = [];
+  for (const e of entries) {
+    const name = e.name;
+    if (name === ".git" || name === ".hg" || name === ".dvc") continue;
+    if (name === ".dvcignore")
+      throw new FormatError(`${abs}/${name}`, `.dvcignore file should not be in collected dir path: '${abs}'`);
+    const childAbs = `${abs}/${name}`;
+    if (e.isDirectory()) dirs.push([childAbs, name]);
+    else if (e.isFile() || e.isSymbolicLink()) {
+      const st = statSync(childAbs, { throwIfNoEntry: false });
+      if (!st?.isFile()) continue;
+      rels.push(name);
+      top.push(st.ino, st.mtimeMs, st.size, st.mode);
+    }
+  }
+  if (dirs.length < 2) return walkInline(abs, rel, ignore);
+  const pool = getPool();
+  const shares: [string, string][][] = Array.from({ length: pool.size }, () => []);
+  for (const [i, d] of dirs.entries()) shares[i % shares.length]!.push(d);
+  let parts: ScannedTree[];
+  try {
+    parts = await Promise.all(shares.filter((s) => s.length > 0).map((s) => pool.scan(s)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EDVCIGNORE")
+      throw new FormatError((err as Error).message, `.dvcignore file should not be in collected dir path: '${abs}'`);
+    throw err;
+  }
+  const total = top.length + parts.reduce((n, p) => n + p.nums.length, 0);
+  const nums = new Float64Array(total);
+  nums.set(top, 0);
+  let offset = top.length;
+  for (const p of parts) {
+    nums.set(p.nums, offset);
+    offset += p.nums.length;
+    for (const r of p.rels) rels.push(r);
+  }
+  return { rels, nums };
+}
+
+function walkInline(abs: string, rel: string, ignore: DvcIgnore): ScannedTree {
+  const files = walkFiles(abs, rel, ignore);
+  const nums = new Float64Array(files.length * 4);
+  for (const [i, f] of files.entries()) nums.set([f.st.ino, f.st.mtimeMs, f.st.size, f.st.mode], i * 4);
+  return { rels: files.map((f) => f.rel), nums };
+}
