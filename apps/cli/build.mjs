@@ -16,6 +16,8 @@ await build({
   sourcemap: true,
   external: ["@mlv/remote-*", "mlv-remote-*"],
   // Bundled CommonJS dependencies call require() for Node's built-in modules.
-  banner: { js: 'import { createRequire as __mlvRequire } from "node:module"; const require = __mlvRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __mlvRequire } from "node:module"; const require = __mlvRequire(import.meta.url);',
+  },
   logLevel: "warning",
 });
