@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import pMap from "p-map";
 
 /**
  * A small pool of worker threads that hash (and optionally store into the cache) many small files
@@ -136,9 +137,10 @@ function scan(roots) {
 parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, modes }) => {
   const out = [];
   if (modes) {
-    const result = new Float64Array(modes.length);
-    for (let i = 0; i < modes.length; i++) {
-      const st = fs.statSync(modes[i], { throwIfNoEntry: false });
+    const result = new Float64Array(modes.oids.length);
+    for (let i = 0; i < modes.oids.length; i++) {
+      const oid = modes.oids[i];
+      const st = fs.statSync(modes.root + "/" + oid.slice(0, 2) + "/" + oid.slice(2), { throwIfNoEntry: false });
       result[i] = st && st.isFile() ? (st.mode & 0o777) : -1;
     }
     parentPort.postMessage({ id, modes: result }, [result.buffer]);
@@ -195,7 +197,9 @@ export class HashPool {
 
   constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      // A small young generation: the workers allocate many short-lived buffers and would otherwise
+      // grow tens of MiB each before collecting.
+      const w = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
       w.on("message", (msg: { id: number; out: SmallFileResult[] }) => {
         const resolve = this.pending.get(msg.id);
         this.pending.delete(msg.id);
@@ -214,7 +218,7 @@ export class HashPool {
     links?: LinkTask[];
     roots?: [string, string][];
     downloads?: VerifyTask[];
-    modes?: string[];
+    modes?: { root: string; oids: string[] };
   }): Promise<T> {
     const id = this.seq++;
     const worker = this.workers[this.next++ % this.workers.length]!;
@@ -227,25 +231,29 @@ export class HashPool {
 
   /** Run `tasks` in batches across the workers; results come back in input order. */
   private async batched<T>(
-    tasks: readonly T[],
+    count: number,
+    slice: (start: number, end: number) => T[],
     send: (slice: T[]) => Promise<SmallFileResult[]>,
     onBatch?: (done: number, bytes: number) => void,
   ): Promise<SmallFileResult[]> {
-    const results: SmallFileResult[] = new Array(tasks.length);
-    const batches: Promise<void>[] = [];
-    for (let start = 0; start < tasks.length; start += BATCH) {
-      batches.push(
-        send(tasks.slice(start, start + BATCH)).then((out) => {
-          let bytes = 0;
-          for (let i = 0; i < out.length; i++) {
-            results[start + i] = out[i]!;
-            bytes += out[i]!.size;
-          }
-          onBatch?.(out.length, bytes);
-        }),
-      );
-    }
-    await Promise.all(batches);
+    const results: SmallFileResult[] = new Array(count);
+    const starts: number[] = [];
+    for (let start = 0; start < count; start += BATCH) starts.push(start);
+    // Two batches in flight per worker keep every thread busy without queueing all the work (and
+    // its copies) in the workers' memory at once.
+    await pMap(
+      starts,
+      async (start) => {
+        const out = await send(slice(start, Math.min(start + BATCH, count)));
+        let bytes = 0;
+        for (let i = 0; i < out.length; i++) {
+          results[start + i] = out[i]!;
+          bytes += out[i]!.size;
+        }
+        onBatch?.(out.length, bytes);
+      },
+      { concurrency: this.workers.length * 2 },
+    );
     return results;
   }
 
@@ -258,15 +266,24 @@ export class HashPool {
     options: StoreOptions = {},
     onBatch?: (done: number, bytes: number) => void,
   ): Promise<SmallFileResult[]> {
-    return this.batched(paths, (slice) => this.run({ paths: slice, objectsDir: options.objectsDir }), onBatch);
+    return this.batched(
+      paths.length,
+      (start, end) => paths.slice(start, end),
+      (slice) => this.run({ paths: slice, objectsDir: options.objectsDir }),
+      onBatch,
+    );
   }
 
   /**
    * Create workspace files from cache objects with one link type, each through a temporary file and
    * a rename. Results carry the new file's stat (md5 left empty) or the error.
    */
-  linkAll(tasks: readonly LinkTask[], onBatch?: (done: number, bytes: number) => void): Promise<SmallFileResult[]> {
-    return this.batched(tasks, (slice) => this.run({ links: slice }), onBatch);
+  linkAll(
+    count: number,
+    tasks: (start: number, end: number) => LinkTask[],
+    onBatch?: (done: number, bytes: number) => void,
+  ): Promise<SmallFileResult[]> {
+    return this.batched(count, tasks, (slice) => this.run({ links: slice }), onBatch);
   }
 
   /**
@@ -278,13 +295,18 @@ export class HashPool {
     return this.run({ downloads: tasks });
   }
 
-  /** The permission bits of each path (-1 when it is missing or not a file), stat'ed across the workers. */
-  async modes(paths: string[]): Promise<Float64Array> {
-    const share = Math.ceil(paths.length / this.workers.length);
+  /**
+   * The permission bits of each object `<root>/<oid[0:2]>/<oid[2:]>` (-1 when it is missing or not
+   * a file), stat'ed across the workers.
+   */
+  async objectModes(root: string, oids: string[]): Promise<Float64Array> {
+    const share = Math.ceil(oids.length / this.workers.length);
     const parts = await Promise.all(
-      this.workers.map((_, i) => this.run<{ modes: Float64Array }>({ modes: paths.slice(i * share, (i + 1) * share) })),
+      this.workers.map((_, i) =>
+        this.run<{ modes: Float64Array }>({ modes: { root, oids: oids.slice(i * share, (i + 1) * share) } }),
+      ),
     );
-    const all = new Float64Array(paths.length);
+    const all = new Float64Array(oids.length);
     for (const [i, p] of parts.entries()) all.set(p.modes, i * share);
     return all;
   }

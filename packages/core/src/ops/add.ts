@@ -166,6 +166,11 @@ async function relinkWorkspace(repo: Repo, abs: string, state: Exclude<Workspace
   const files =
     state.kind === "file"
       ? [{ oid: state.md5, dest: abs, rel: repo.relOf(abs), isexec: state.isexec }]
-      : state.entries.map((e) => ({ oid: e.md5, dest: e.abs, rel: repo.relOf(e.abs), isexec: e.isexec }));
+      : state.entries.map((e) => ({
+          oid: e.md5,
+          dest: join(abs, e.relpath),
+          rel: `${repo.relOf(abs)}/${e.relpath}`,
+          isexec: e.isexec,
+        }));
   await materialise(repo, "md5", files, types);
 }

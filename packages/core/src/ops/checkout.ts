@@ -24,6 +24,34 @@ export interface CheckoutResult {
   dirs: string[];
 }
 
+/** A workspace file to create from a cache object. */
+export interface FileToCreate {
+  oid: string;
+  /** Absolute destination. */
+  readonly dest: string;
+  /** Path from the repository root. */
+  readonly rel: string;
+  isexec: boolean;
+}
+
+/** A file of a tracked folder; its paths are spelled out only when it is written (memory, at 50,000 files). */
+class FolderFile implements FileToCreate {
+  readonly isexec = false;
+  constructor(
+    private readonly out: TrackedOut,
+    private readonly relpath: string,
+    readonly oid: string,
+  ) {}
+
+  get dest(): string {
+    return join(this.out.abs, this.relpath);
+  }
+
+  get rel(): string {
+    return `${this.out.rel}/${this.relpath}`;
+  }
+}
+
 interface Plan {
   out: TrackedOut;
   change: "added" | "modified" | "relink" | "exec";
@@ -32,7 +60,7 @@ interface Plan {
   /** Whether the workspace path must first be removed whole (a file where a folder goes, or vice versa). */
   removeWhole: boolean;
   /** Files to create from the cache. */
-  create: { oid: string; dest: string; rel: string; isexec: boolean }[];
+  create: FileToCreate[];
   chmodExec: string[];
 }
 
@@ -93,12 +121,7 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
       const have = current.get(e.relpath);
       if (have === e.md5 && !options.relink) continue;
       if (have !== undefined && have !== e.md5 && !inCache(have)) unsaved.push(`${out.rel}/${e.relpath}`);
-      plan.create.push({
-        oid: e.md5,
-        dest: join(out.abs, ...e.relpath.split("/")),
-        rel: `${out.rel}/${e.relpath}`,
-        isexec: false,
-      });
+      plan.create.push(new FolderFile(out, e.relpath, e.md5));
     }
     for (const [relpath, md5] of current) {
       if (wanted.has(relpath)) continue;
@@ -173,7 +196,7 @@ const POOL_THRESHOLD = 200;
 export async function materialise(
   repo: Repo,
   hashName: HashName,
-  files: { oid: string; dest: string; rel: string; isexec: boolean }[],
+  files: FileToCreate[],
   types: LinkType[],
   onDone?: (n: number) => void,
 ): Promise<void> {
@@ -200,13 +223,17 @@ export async function materialise(
     }
     return;
   }
-  const tasks: LinkTask[] = rest.map((f) => ({
+  const toTask = (f: FileToCreate): LinkTask => ({
     src: repo.cache.path(f.oid, hashName),
     dest: f.dest,
     type: type === "reflink" ? "copy" : type,
     isexec: f.isexec,
-  }));
-  const results = await repo.workers().linkAll(tasks, (n) => onDone?.(n));
+  });
+  const results = await repo.workers().linkAll(
+    rest.length,
+    (start, end) => rest.slice(start, end).map(toTask),
+    (n) => onDone?.(n),
+  );
   const failures: { path: string; message: string }[] = [];
   results.forEach((r, i) => {
     const f = rest[i]!;

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import pLimit from "p-limit";
+import pMap from "p-map";
 import { type HashName, objectKey } from "../cache/object-cache.js";
 import type { Remote } from "../remote.js";
 import type { Repo, TrackedOut } from "../repo.js";
@@ -66,7 +66,7 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, jobs?:
   }
   let removedRemote = 0;
   if (remote) {
-    const limit = pLimit(jobs ?? defaultJobs(remote));
+    const concurrency = jobs ?? defaultJobs(remote);
     for (const [hashName, prefix] of [
       ["md5", "files/md5/"],
       ["md5-dos2unix", ""],
@@ -82,7 +82,7 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, jobs?:
       const dirs = ordered.filter((o) => o.endsWith(".dir"));
       const files = ordered.filter((o) => !o.endsWith(".dir"));
       for (const batch of [dirs, files]) {
-        await Promise.all(batch.map((oid) => limit(() => withRetry(() => remote.delete(objectKey(oid, hashName))))));
+        await pMap(batch, (oid) => withRetry(() => remote.delete(objectKey(oid, hashName))), { concurrency });
         removedRemote += batch.length;
       }
     }

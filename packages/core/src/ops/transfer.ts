@@ -3,7 +3,7 @@ import { chmod, readFile, unlink } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
-import pLimit from "p-limit";
+import pMap from "p-map";
 import { type HashName, objectKey, tmpName } from "../cache/object-cache.js";
 import { MlvError, RemoteError, translateFsError } from "../errors.js";
 import { parseDirManifest } from "../formats/dir-manifest.js";
@@ -20,7 +20,21 @@ export interface UsedObject {
   oid: string;
   hashName: HashName;
   /** `data` for an output, `data/sub/file` for a file of a tracked folder. */
-  path: string;
+  readonly path: string;
+}
+
+/** A file of a tracked folder; its path is only spelled out when someone asks (50,000 strings add up). */
+class DirFileObject implements UsedObject {
+  constructor(
+    readonly oid: string,
+    readonly hashName: HashName,
+    private readonly dir: string,
+    private readonly relpath: string,
+  ) {}
+
+  get path(): string {
+    return `${this.dir}/${this.relpath}`;
+  }
 }
 
 /** The objects of one output: a file, or a `.dir` and the files it lists. */
@@ -86,7 +100,7 @@ export async function usedObjects(
     objects.push({
       out,
       dir: self,
-      files: entries.map((e) => ({ oid: e.md5, hashName: out.hashName, path: `${out.rel}/${e.relpath}` })),
+      files: entries.map((e) => new DirFileObject(e.md5, out.hashName, out.rel, e.relpath)),
     });
   }
   return { objects, missingDirs };
@@ -103,14 +117,13 @@ export async function remoteContains(remote: Remote, keys: string[], jobs: numbe
   const found = new Set<string>();
   const wanted = [...new Set(keys)];
   if (wanted.length === 0) return found;
-  const limit = pLimit(jobs);
   const existsEach = async (list: string[]) => {
-    await Promise.all(
-      list.map((k) =>
-        limit(async () => {
-          if (await withRetry(() => remote.exists(k))) found.add(k);
-        }),
-      ),
+    await pMap(
+      list,
+      async (k) => {
+        if (await withRetry(() => remote.exists(k))) found.add(k);
+      },
+      { concurrency: jobs },
     );
   };
   if (wanted.length === 1 || !remote.capabilities.traverse) {
@@ -136,12 +149,12 @@ export async function remoteContains(remote: Remote, keys: string[], jobs: numbe
     const want = new Set(list);
     const prefixes =
       pages < 256 / jobs ? [root] : [...Array(256).keys()].map((i) => `${root}${i.toString(16).padStart(2, "0")}/`);
-    await Promise.all(
-      prefixes.map((prefix) =>
-        limit(async () => {
-          for await (const key of remote.list(prefix)) if (want.has(key)) found.add(key);
-        }),
-      ),
+    await pMap(
+      prefixes,
+      async (prefix) => {
+        for await (const key of remote.list(prefix)) if (want.has(key)) found.add(key);
+      },
+      { concurrency: jobs },
     );
   }
   return found;
@@ -213,7 +226,6 @@ export async function push(
   let files = 0;
   let bytes = 0;
   const failedKeys = new Set<string>();
-  const limit = pLimit(jobs);
   const upload = async (key: string, o: UsedObject) => {
     const local = repo.cache.path(o.oid, o.hashName);
     const size = sizes.get(key) ?? statSync(local).size;
@@ -232,7 +244,8 @@ export async function push(
     bytes += size;
     options.onProgress?.({ phase: "push", files, totalFiles, bytes, totalBytes });
   };
-  await Promise.all([...uploads].map(([key, o]) => limit(() => upload(key, o))));
+  // Items are taken from the iterator as slots free up: no promise per object up front.
+  await pMap(uploads, ([key, o]) => upload(key, o), { concurrency: jobs });
 
   const missingSet = new Set(result.missing);
   for (const o of objects) {
@@ -352,7 +365,6 @@ export async function fetch(
     bytes += size;
     options.onProgress?.({ phase: "fetch", files, totalFiles, bytes, totalBytes: 0 });
   };
-  const limit = pLimit(jobs);
   const pool = needed.size >= POOL_THRESHOLD ? repo.workers() : undefined;
   {
     // Many objects: download concurrently, verify and commit in worker threads, batch by batch.
@@ -363,35 +375,35 @@ export async function fetch(
       batch = [];
       verifying.push(
         pool!.verifyAll(items.map((i) => i.task)).then((results) => {
-          results.forEach((r, k) => {
+          for (const [k, r] of results.entries()) {
             const { o } = items[k]!;
             if (!r.error) {
               result.transferred++;
               done(r.size);
             } else
               fail(o, r.error.code === "ECORRUPT" ? corrupt(remote, o, r.error.message) : new Error(r.error.message));
-          });
+          }
         }),
       );
     };
-    await Promise.all(
-      [...needed.values()].map((o) =>
-        limit(async () => {
-          try {
-            if (pool && o.hashName === "md5") {
-              const { tmp, dest } = await withRetry(() => downloadToTemp(repo, remote, o));
-              batch.push({ task: { tmp, dest, oid: o.oid }, o });
-              if (batch.length >= VERIFY_BATCH) flush();
-              return;
-            }
-            const size = await withRetry(() => download(repo, remote, o));
-            result.transferred++;
-            done(size);
-          } catch (err) {
-            fail(o, err);
+    await pMap(
+      needed.values(),
+      async (o) => {
+        try {
+          if (pool && o.hashName === "md5") {
+            const { tmp, dest } = await withRetry(() => downloadToTemp(repo, remote, o));
+            batch.push({ task: { tmp, dest, oid: o.oid }, o });
+            if (batch.length >= VERIFY_BATCH) flush();
+            return;
           }
-        }),
-      ),
+          const size = await withRetry(() => download(repo, remote, o));
+          result.transferred++;
+          done(size);
+        } catch (err) {
+          fail(o, err);
+        }
+      },
+      { concurrency: jobs },
     );
     if (batch.length > 0) flush();
     await Promise.all(verifying);

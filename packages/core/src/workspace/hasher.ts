@@ -18,7 +18,6 @@ export interface DirEntryState {
   md5: string;
   size: number;
   isexec: boolean;
-  abs: string;
 }
 
 export type WorkspaceState =
@@ -164,7 +163,6 @@ async function hashScanned(
       md5: md5s[i]!,
       size: nums[i * 4 + 2]!,
       isexec: (nums[i * 4 + 3]! & 0o111) !== 0,
-      abs: `${abs}/${rels[i]}`,
     };
   }
   const manifest = serializeDirManifest(entries);
@@ -186,12 +184,15 @@ export async function isInCache(repo: Repo, oid: string, hashName: HashName): Pr
   if (!(await cache.isValid(oid, hashName))) return false;
   const { readDirObject } = await import("./manifests.js");
   const entries = await readDirObject(repo, oid, hashName);
-  const paths = entries.map((e) => cache.path(e.md5, hashName));
   let modes: ArrayLike<number>;
-  if (paths.length >= MODES_IN_WORKERS) modes = await repo.workers().modes(paths);
+  if (entries.length >= MODES_IN_WORKERS && hashName === "md5")
+    modes = await repo.workers().objectModes(
+      cache.objectsDir,
+      entries.map((e) => e.md5),
+    );
   else
-    modes = paths.map((p) => {
-      const st = statSync(p, { throwIfNoEntry: false });
+    modes = entries.map((e) => {
+      const st = statSync(cache.path(e.md5, hashName), { throwIfNoEntry: false });
       return st?.isFile() ? st.mode & 0o777 : -1;
     });
   for (let i = 0; i < entries.length; i++) {
