@@ -19,5 +19,7 @@ await build({
   banner: {
     js: 'import { createRequire as __mlvRequire } from "node:module"; const require = __mlvRequire(import.meta.url);',
   },
+  // Class names must survive: errors from adapter packages are recognised by name (see MlvError).
+  keepNames: true,
   logLevel: "warning",
 });

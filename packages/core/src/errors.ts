@@ -3,7 +3,25 @@
  * file, value or remote involved and says what to do, structured `data`, and the original error as
  * `cause`. The CLI maps `exitCode` straight to the process exit status.
  */
+/** Marks every MlvError, whichever copy of this module created it. */
+const BRAND = Symbol.for("@mlv/core/MlvError");
+
 export class MlvError extends Error {
+  /**
+   * `instanceof` works across copies of @mlv/core (a bundled CLI and an adapter package each load
+   * their own): an error is an instance of a class when it carries the brand and a class of that
+   * name is in its prototype chain.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
+    for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
+      // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof
+      if (proto.constructor === this || proto.constructor?.name === this.name) return true;
+    }
+    return false;
+  }
+
+  readonly [BRAND] = true;
   readonly code: string;
   readonly data: Record<string, unknown>;
   /** 1 for failures, 2 for usage errors. */
