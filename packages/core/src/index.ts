@@ -22,3 +22,4 @@ export {
 } from "./ops/transfer.js";
 export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
 export { Repo, type TrackedOut } from "./repo.js";
+export * from "./git/revisions.js";
