@@ -2,6 +2,7 @@ export { type AdapterLoader, type AdapterSources, openRemote, resolveAdapter, ur
 export { type HashName, type LinkType, ObjectCache, objectKey, parseLinkTypes } from "./cache/object-cache.js";
 export { Config, type ConfigLevel, type ConfigValue, redactUrl } from "./config.js";
 export * from "./errors.js";
+export * from "./git/revisions.js";
 export { md5File, md5Hex } from "./hash/md5.js";
 export { type AddOptions, type AddOutcome, type AddResult, add } from "./ops/add.js";
 export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/checkout.js";
@@ -22,4 +23,3 @@ export {
 } from "./ops/transfer.js";
 export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
 export { Repo, type TrackedOut } from "./repo.js";
-export * from "./git/revisions.js";
