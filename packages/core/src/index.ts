@@ -6,9 +6,10 @@ export * from "./git/revisions.js";
 export { md5File, md5Hex } from "./hash/md5.js";
 export { type AddOptions, type AddOutcome, type AddResult, add } from "./ops/add.js";
 export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/checkout.js";
-export { type GcResult, gc } from "./ops/gc.js";
+export { type GcOptions, type GcResult, gc } from "./ops/gc.js";
 export type { ProgressEvent, ProgressListener } from "./ops/progress.js";
 export { remove } from "./ops/remove.js";
+export { hasRevisions, outsInScope, type RevisionScope } from "./ops/revisions.js";
 export { type OutState, type StatusEntry, toDvcStatusJson, workspaceStatus } from "./ops/status.js";
 export {
   type CloudState,

@@ -1,11 +1,13 @@
 import { createInterface } from "node:readline/promises";
-import { gc, Repo, UsageError } from "@mlv/core";
+import { gc, hasRevisions, outsInScope, Repo, UsageError } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { connect } from "../remotes.js";
+import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
 import { positiveInt } from "./status.js";
 
-interface Opts {
+interface Opts extends RevisionOpts {
+  dry?: boolean;
   workspace?: boolean;
   cloud?: boolean;
   remote?: string;
@@ -17,9 +19,10 @@ interface Opts {
 }
 
 export function register(program: Command, ctx: Context): void {
-  withGlobals(program.command("gc"))
-    .description("Delete cached objects that the workspace no longer uses")
-    .option("-w, --workspace", "keep what the current workspace uses")
+  withRevisions(withGlobals(program.command("gc")))
+    .description("Delete cached objects that neither the workspace nor the chosen revisions use")
+    .option("-w, --workspace", "keep what the current workspace uses (always kept)")
+    .option("--dry", "only list what would be removed")
     .option("-c, --cloud", "delete unused objects on the remote too")
     .option("-r, --remote <name>", "the remote to collect (with -c)")
     .option("-f, --force", "do not ask for confirmation")
@@ -27,15 +30,17 @@ export function register(program: Command, ctx: Context): void {
     .option("--json", "print the result as JSON")
     .action(async (opts: Opts) => {
       const out = ctx.output(opts);
-      if (!opts.workspace)
+      const scope = scopeOf(opts);
+      if (!opts.workspace && !hasRevisions(scope))
         throw new UsageError(
           "Either of `-w|--workspace`, `-a|--all-branches`, `-T|--all-tags`, `--all-commits` or `--rev` needs to be set.",
         );
       if (opts.remote && !opts.cloud) throw new UsageError("`-r|--remote` needs `-c|--cloud`");
       const repo = await Repo.open();
-      if (!opts.force) {
+      if (!opts.force && !opts.dry) {
         const what = opts.cloud ? "cache and remote storage" : "cache";
-        const question = `This will remove all ${what} except items used in the workspace of the current repo.\nAre you sure you want to proceed? [y/n] `;
+        const kept = hasRevisions(scope) ? "the workspace and the chosen revisions" : "the workspace";
+        const question = `This will remove all ${what} except items used in ${kept} of the current repo.\nAre you sure you want to proceed? [y/n] `;
         if (!process.stdin.isTTY)
           throw new UsageError(
             `gc deletes data and needs confirmation: run it on a terminal, or pass -f to proceed without asking`,
@@ -50,9 +55,18 @@ export function register(program: Command, ctx: Context): void {
       }
       const remote = opts.cloud ? await connect(repo.config, opts.remote) : undefined;
       try {
-        const result = await repo.locked("mlv gc", () => gc(repo, repo.collectOuts(), remote?.remote, opts.jobs));
+        const result = await repo.locked("mlv gc", async () => {
+          const outs = await outsInScope(repo, repo.collectOuts(), scope);
+          return gc(repo, outs, remote?.remote, { jobs: opts.jobs, dry: opts.dry });
+        });
         if (opts.json) out.json(result);
-        else {
+        else if (result.wouldRemove) {
+          for (const key of result.wouldRemove.local) out.info(`would remove from cache: ${key}`);
+          for (const key of result.wouldRemove.remote) out.info(`would remove from remote '${remote?.name}': ${key}`);
+          out.info(
+            `${result.removedLocal} cache and ${result.removedRemote} remote objects would be removed (--dry: nothing was).`,
+          );
+        } else {
           out.info(
             result.removedLocal
               ? `Removed ${result.removedLocal} objects from repo cache.`

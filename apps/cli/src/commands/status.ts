@@ -1,9 +1,10 @@
-import { cloudStatus, Repo, toDvcStatusJson, UsageError, workspaceStatus } from "@mlv/core";
+import { cloudStatus, hasRevisions, outsInScope, Repo, toDvcStatusJson, UsageError, workspaceStatus } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { perRemote } from "../remotes.js";
+import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
 
-interface Opts {
+interface Opts extends RevisionOpts {
   cloud?: boolean;
   remote?: string;
   jobs?: number;
@@ -13,7 +14,7 @@ interface Opts {
 }
 
 export function register(program: Command, ctx: Context): void {
-  withGlobals(program.command("status"))
+  withRevisions(withGlobals(program.command("status")))
     .description("Show tracked data that changed in the workspace, or (-c) differs between cache and remote")
     .argument("[targets...]", ".dvc files or tracked paths (default: all)")
     .option("-c, --cloud", "compare the cache with the remote instead")
@@ -25,7 +26,8 @@ export function register(program: Command, ctx: Context): void {
       const repo = await Repo.open();
       const outs = repo.resolveTargets(targets);
       if (opts.cloud || opts.remote) {
-        const results = await perRemote(repo.config, outs, opts.remote, async (remote, group, name) => ({
+        const scoped = await outsInScope(repo, outs, scopeOf(opts), targets);
+        const results = await perRemote(repo.config, scoped, opts.remote, async (remote, group, name) => ({
           name,
           states: await cloudStatus(repo, group, remote, opts.jobs),
         }));
@@ -38,6 +40,7 @@ export function register(program: Command, ctx: Context): void {
         return;
       }
       if (opts.jobs !== undefined) throw new UsageError("-j/--jobs only applies with -c/--cloud");
+      if (hasRevisions(scopeOf(opts))) throw new UsageError("--rev, -a, -T and -A only apply with -c/--cloud");
       const entries = await workspaceStatus(repo, outs);
       repo.hashCache.save();
       if (opts.json) {

@@ -1,12 +1,22 @@
-import { checkout, fetch, MlvError, PartialFailureError, push, Repo, type TransferResult } from "@mlv/core";
+import {
+  checkout,
+  fetch,
+  MlvError,
+  outsInScope,
+  PartialFailureError,
+  push,
+  Repo,
+  type TransferResult,
+} from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { type Output, plural } from "../output.js";
 import { perRemote } from "../remotes.js";
 import { failIfMissing, printCheckout } from "./checkout.js";
+import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
 import { positiveInt } from "./status.js";
 
-interface Opts {
+interface Opts extends RevisionOpts {
   remote?: string;
   jobs?: number;
   force?: boolean;
@@ -16,7 +26,7 @@ interface Opts {
 }
 
 function define(program: Command, name: string, description: string): Command {
-  return withGlobals(program.command(name))
+  return withRevisions(withGlobals(program.command(name)))
     .description(description)
     .argument("[targets...]", ".dvc files or tracked paths (default: all)")
     .option("-r, --remote <name>", "the remote to use (default: core.remote)")
@@ -39,7 +49,7 @@ export function register(program: Command, ctx: Context): void {
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const outs = repo.resolveTargets(targets);
+      const outs = await outsInScope(repo, repo.resolveTargets(targets), scopeOf(opts), targets);
       const result = await repo.locked("mlv push", async () =>
         merge(
           await perRemote(repo.config, outs, opts.remote, (remote, group) =>
@@ -55,7 +65,7 @@ export function register(program: Command, ctx: Context): void {
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const outs = repo.resolveTargets(targets);
+      const outs = await outsInScope(repo, repo.resolveTargets(targets), scopeOf(opts), targets);
       const result = await repo.locked("mlv fetch", async () =>
         merge(
           await perRemote(repo.config, outs, opts.remote, (remote, group) =>
@@ -73,9 +83,10 @@ export function register(program: Command, ctx: Context): void {
       const out = ctx.output(opts);
       const repo = await Repo.open();
       const outs = repo.resolveTargets(targets);
+      const fetchOuts = await outsInScope(repo, outs, scopeOf(opts), targets);
       await repo.locked("mlv pull", async () => {
         const fetched = merge(
-          await perRemote(repo.config, outs, opts.remote, (remote, group) =>
+          await perRemote(repo.config, fetchOuts, opts.remote, (remote, group) =>
             fetch(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
           ),
         );

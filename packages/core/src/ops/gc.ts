@@ -8,10 +8,18 @@ import type { Repo, TrackedOut } from "../repo.js";
 import { defaultJobs, usedObjects, withRetry } from "./transfer.js";
 
 export interface GcResult {
-  /** Objects removed from the local cache. */
+  /** Objects removed (or, with `dry`, that would be) from the local cache. */
   removedLocal: number;
-  /** Objects removed from the remote (with `cloud`). */
+  /** Objects removed (or that would be) from the remote (with a remote). */
   removedRemote: number;
+  /** With `dry`: the object paths that would go, cache-relative then remote keys. */
+  wouldRemove?: { local: string[]; remote: string[] };
+}
+
+export interface GcOptions {
+  jobs?: number;
+  /** List what would be removed; remove nothing. */
+  dry?: boolean;
 }
 
 const HEX2 = /^[0-9a-f]{2}$/;
@@ -48,7 +56,9 @@ function dirsFirst(oids: string[]): string[] {
  * `mlv gc -w [-c]`: delete every object that no output of `outs` uses, from the cache and, with a
  * remote, from the remote too. Objects a folder uses include its `.dir` and every file it lists.
  */
-export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, jobs?: number): Promise<GcResult> {
+export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, options: GcOptions = {}): Promise<GcResult> {
+  const { jobs, dry } = options;
+  const wouldRemove = { local: [] as string[], remote: [] as string[] };
   const { objects } = await usedObjects(repo, outs);
   const used = { md5: new Set<string>(), "md5-dos2unix": new Set<string>() } as Record<HashName, Set<string>>;
   for (const o of objects) {
@@ -60,7 +70,8 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, jobs?:
     ["md5-dos2unix", repo.cache.root],
   ] as const) {
     for (const oid of dirsFirst(listLocal(root).filter((o) => !used[hashName].has(o)))) {
-      await rm(repo.cache.path(oid, hashName), { force: true });
+      if (dry) wouldRemove.local.push(objectKey(oid, hashName));
+      else await rm(repo.cache.path(oid, hashName), { force: true });
       removedLocal++;
     }
   }
@@ -82,10 +93,15 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, jobs?:
       const dirs = ordered.filter((o) => o.endsWith(".dir"));
       const files = ordered.filter((o) => !o.endsWith(".dir"));
       for (const batch of [dirs, files]) {
+        if (dry) {
+          wouldRemove.remote.push(...batch.map((oid) => objectKey(oid, hashName)));
+          removedRemote += batch.length;
+          continue;
+        }
         await pMap(batch, (oid) => withRetry(() => remote.delete(objectKey(oid, hashName))), { concurrency });
         removedRemote += batch.length;
       }
     }
   }
-  return { removedLocal, removedRemote };
+  return dry ? { removedLocal, removedRemote, wouldRemove } : { removedLocal, removedRemote };
 }

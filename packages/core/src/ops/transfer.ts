@@ -430,8 +430,9 @@ export async function cloudStatus(repo: Repo, outs: TrackedOut[], remote: Remote
   const states: { path: string; state: CloudState }[] = [];
   const seen = new Set<string>();
   for (const o of all) {
-    if (seen.has(o.path)) continue;
-    seen.add(o.path);
+    const key = `${o.oid}\0${o.path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const local = existsSync(repo.cache.path(o.oid, o.hashName));
     const remoteHas = onRemote.has(objectKey(o.oid, o.hashName));
     if (local && !remoteHas) states.push({ path: o.path, state: "new" });
