@@ -6,7 +6,50 @@ export * from "./git/revisions.js";
 export { md5File, md5Hex } from "./hash/md5.js";
 export { type AddOptions, type AddOutcome, type AddResult, add } from "./ops/add.js";
 export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/checkout.js";
+export { type DiffEntry, type DiffModifiedEntry, type DiffOptions, type DiffResult, diff } from "./ops/diff.js";
 export { type GcOptions, type GcResult, gc } from "./ops/gc.js";
+export {
+  type DataOrigin,
+  type GetOptions,
+  type GetResult,
+  get,
+  type ImportOptions,
+  type ImportResult,
+  type ImportSource,
+  importData,
+  importOf,
+  importPointerText,
+  type RemoteFactory,
+  type SourceOptions,
+  stageMd5,
+  type UpdateOptions,
+  type UpdateResult,
+  update,
+} from "./ops/get.js";
+export {
+  type HookName,
+  hooksDir,
+  type InstalledHook,
+  type InstallOptions,
+  type InstallResult,
+  install,
+} from "./ops/install.js";
+export { type ListEntry, type ListOptions, type ListResult, list, type UnknownFolder } from "./ops/list.js";
+export {
+  diffMetrics,
+  flattenMetrics,
+  type MetricChange,
+  type MetricsDiffOptions,
+  type MetricsDiffResult,
+  type MetricsFileResult,
+  type MetricsShowOptions,
+  type MetricsShowResult,
+  type MetricsTree,
+  type MetricValue,
+  parseMetrics,
+  showMetrics,
+  WORKSPACE,
+} from "./ops/metrics.js";
 export type { ProgressEvent, ProgressListener } from "./ops/progress.js";
 export { remove } from "./ops/remove.js";
 export { hasRevisions, outsInScope, type RevisionScope } from "./ops/revisions.js";
@@ -22,5 +65,6 @@ export {
   type TransferOptions,
   type TransferResult,
 } from "./ops/transfer.js";
+export { type OutputVersion, outputVersions, type VersionsOptions, type VersionsResult } from "./ops/versions.js";
 export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
 export { Repo, type TrackedOut } from "./repo.js";

@@ -64,6 +64,12 @@ export interface TransferOptions {
   onProgress?: ProgressListener;
 }
 
+/** Whether an output was made by `mlv import` (its pointer has a dependency on another repository). */
+function isImport(o: TrackedOut): boolean {
+  const deps = o.pointer.top?.deps;
+  return Array.isArray(deps) && deps.some((d) => typeof d === "object" && d !== null && "repo" in d);
+}
+
 /** DVC's default: 4 transfers per core, unless the remote says better. */
 export function defaultJobs(remote: Remote): number {
   return remote.capabilities.defaultJobs ?? 4 * availableParallelism();
@@ -190,10 +196,11 @@ export async function push(
   options: TransferOptions = {},
 ): Promise<TransferResult> {
   const jobs = options.jobs ?? defaultJobs(remote);
-  // `push: false` keeps an output off remotes (it can still be fetched from one).
+  // `push: false` keeps an output off remotes (it can still be fetched from one), and imported
+  // data belongs to its source repository's remote, as in DVC.
   const { objects, missingDirs } = await usedObjects(
     repo,
-    outs.filter((o) => o.out.raw?.push !== false),
+    outs.filter((o) => o.out.raw?.push !== false && !isImport(o)),
   );
   const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
   const all: UsedObject[] = [];

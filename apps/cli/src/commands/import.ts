@@ -1,0 +1,68 @@
+import { importData, Repo } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+import type { Output } from "../output.js";
+import { connect } from "../remotes.js";
+import { positiveInt } from "./status.js";
+
+interface Opts {
+  rev?: string;
+  out?: string;
+  jobs?: number;
+  force?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command, ctx: Context): void {
+  withGlobals(program.command("import"))
+    .description(
+      "Download a file or folder tracked by another mlv/DVC git repository and track it here, with its source recorded in a .dvc file",
+    )
+    .argument("<url>", "the repository: a local path, or a git URL")
+    .argument("<path>", "the file or folder, from the top of that repository")
+    .option("--rev <rev>", "the branch, tag or commit to import from (recorded; default: the repository's HEAD)")
+    .option("-o, --out <path>", "where to put it (default: the name of PATH, here)")
+    .option("-j, --jobs <n>", "parallel downloads", (v) => positiveInt(v, "--jobs"))
+    .option("-f, --force", "replace the output and its .dvc file if they exist")
+    .action(async (url: string, path: string, opts: Opts) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const result = await repo.locked("mlv import", () =>
+        importData(repo, url, path, {
+          rev: opts.rev,
+          out: opts.out,
+          jobs: opts.jobs,
+          force: opts.force,
+          connect: (config) => connect(config, undefined),
+          onProgress: out.progress,
+        }),
+      );
+      out.stopProgress();
+      out.info(`Importing '${path} (${url})' -> '${out.path(out.cwd, result.path)}'`);
+      out.debug(`resolved to commit ${result.revLock}, data from ${result.origin}`);
+      gitHint(out, repo, result);
+    });
+}
+
+/** DVC's closing advice after a command that wrote files git should record. */
+export function gitHint(
+  out: Output,
+  repo: Repo,
+  result: { gitFiles: string[]; autostaged: boolean; git: boolean },
+): void {
+  if (result.autostaged || !result.git || result.gitFiles.length === 0) return;
+  const files = result.gitFiles.map((f) => quoteArg(out.path(repo.root, f))).join(" ");
+  out.info();
+  out.info("To track the changes with git, run:");
+  out.info();
+  out.info(`\tgit add ${files}`);
+  out.info();
+  out.info("To enable auto staging, run:");
+  out.info();
+  out.info("\tmlv config core.autostage true");
+}
+
+function quoteArg(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}

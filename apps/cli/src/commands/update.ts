@@ -1,0 +1,47 @@
+import { Repo, update } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+import { connect } from "../remotes.js";
+import { gitHint } from "./import.js";
+import { positiveInt } from "./status.js";
+
+interface Opts {
+  rev?: string;
+  jobs?: number;
+  force?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command, ctx: Context): void {
+  withGlobals(program.command("update"))
+    .description("Move imports to the newest commit of their recorded revision (or to --rev) and download the data")
+    .argument("<targets...>", ".dvc files of imports (or their data's paths)")
+    .option("--rev <rev>", "the branch, tag or commit to move to (recorded in the .dvc file)")
+    .option("-j, --jobs <n>", "parallel downloads", (v) => positiveInt(v, "--jobs"))
+    .option("-f, --force", "overwrite changes made to the imported data in the workspace")
+    .action(async (targets: string[], opts: Opts) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const results = await repo.locked("mlv update", () =>
+        update(repo, targets, {
+          rev: opts.rev,
+          jobs: opts.jobs,
+          force: opts.force,
+          connect: (config) => connect(config, undefined),
+          onProgress: out.progress,
+        }),
+      );
+      out.stopProgress();
+      for (const r of results) {
+        if (!r.changed) out.info(`Stage '${out.path(repo.root, r.pointer)}' didn't change, skipping`);
+        else {
+          out.info(`Importing '${r.source.path} (${r.source.url})' -> '${out.path(repo.root, r.path)}'`);
+          out.debug(`${r.previousRevLock ?? "(none)"} -> ${r.revLock}, data from ${r.origin}`);
+        }
+      }
+      const changed = results.filter((r) => r.changed).map((r) => r.pointer);
+      const scm = await repo.scm();
+      gitHint(out, repo, { gitFiles: changed, autostaged: false, git: scm !== null });
+    });
+}

@@ -1,0 +1,53 @@
+import { outputVersions, Repo } from "@mlv/core";
+import type { Command } from "commander";
+import { type Context, withGlobals } from "../cli.js";
+import { formatBytes } from "../output.js";
+import { formatMetric, renderTable } from "./metrics.js";
+
+interface Opts {
+  rev?: string;
+  metrics?: string;
+  json?: boolean;
+  md?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command, ctx: Context): void {
+  withGlobals(program.command("versions"))
+    .description(
+      "List every version of a tracked file or folder: the commits that changed its .dvc file, and the tags that hold it",
+    )
+    .argument("<path>", "a tracked path (model.h5) or its .dvc file")
+    .option("--rev <rev>", "walk the history of this revision instead of HEAD")
+    .option("--metrics <file>", "also show this metrics file's values at each version")
+    .option("--json", "print the versions as JSON")
+    .option("--md", "print a markdown table")
+    .action(async (path: string, opts: Opts) => {
+      const out = ctx.output(opts);
+      const repo = await Repo.open();
+      const result = await outputVersions(repo, path, { rev: opts.rev, metricsFile: opts.metrics });
+      if (opts.json) return out.json(result.versions);
+      for (const v of result.versions) if (v.error) out.warn(`${v.rev}: ${v.error}`);
+      const keys: string[] = [];
+      for (const v of result.versions)
+        for (const k of Object.keys(v.metrics ?? {})) if (!keys.includes(k)) keys.push(k);
+      const headers = ["Revision", "Tags", "Date", "Author", "Message", "MD5", "Size", ...keys];
+      const rows = result.versions.map((v) => [
+        v.onBranch ? v.rev : `${v.rev}*`,
+        v.tags.join(","),
+        v.date,
+        v.author,
+        v.message,
+        v.change === "deleted" ? "(deleted)" : (v.md5 ?? "-"),
+        v.size === undefined ? "-" : formatBytes(v.size),
+        ...keys.map((k) => {
+          const value = v.metrics?.[k];
+          return value === undefined ? "" : formatMetric(value);
+        }),
+      ]);
+      out.info(renderTable(headers, rows, !!opts.md));
+      if (result.versions.some((v) => !v.onBranch))
+        out.info(`${opts.md ? "\n" : ""}* a tag off the history of ${result.rev}, holding a version of its own`);
+    });
+}

@@ -1,0 +1,172 @@
+/**
+ * `mlv diff [A [B]]`: the tracked files added, deleted and modified between two versions of the
+ * project, as `dvc diff` reports them. A is a git revision (default HEAD); B a git revision or,
+ * by default, the workspace, whose files are hashed through the hash cache as `status` does. Files
+ * inside tracked folders are compared through the folders' `.dir` objects in the local cache.
+ */
+import { relative, resolve, sep } from "node:path";
+import { UsageError } from "../errors.js";
+import { GitHistory } from "../git/history.js";
+import type { Repo, TrackedOut } from "../repo.js";
+import { hashWorkspacePath } from "../workspace/hasher.js";
+import { readDirObject } from "../workspace/manifests.js";
+
+export interface DiffEntry {
+  /** From the project root, posix; a tracked folder ends in `/`. */
+  path: string;
+  hash: string;
+}
+
+export interface DiffModifiedEntry {
+  path: string;
+  hash: { old: string; new: string };
+}
+
+/** `dvc diff --json --show-hash`'s shape. Each list is sorted by path. */
+export interface DiffResult {
+  added: DiffEntry[];
+  deleted: DiffEntry[];
+  modified: DiffModifiedEntry[];
+  /** Renames are not detected: always empty (kept for DVC's shape). */
+  renamed: never[];
+  /** Changed entries whose old version is not in the local cache (only against the workspace). */
+  "not in cache": DiffEntry[];
+}
+
+export interface DiffOptions {
+  /** The old version: a git revision; default HEAD. */
+  a?: string;
+  /** The new version: a git revision; default the workspace. */
+  b?: string;
+  /** Only these paths (relative to `cwd`): tracked outputs, or files and folders inside them. */
+  targets?: readonly string[];
+  cwd?: string;
+}
+
+/** One version's tracked paths: path → hash, with the tracked folders whose files are not known. */
+interface Side {
+  hashes: Map<string, string>;
+  /** Paths (ending in `/`) of tracked folders listed as a whole. */
+  opaque: Set<string>;
+}
+
+function emptySide(): Side {
+  return { hashes: new Map(), opaque: new Set() };
+}
+
+/** The files of a tracked folder, from its `.dir` object; undefined when that is not in the cache. */
+async function manifest(repo: Repo, out: TrackedOut): Promise<{ relpath: string; md5: string }[] | undefined> {
+  try {
+    return await readDirObject(repo, out.out.md5!, out.hashName);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+async function revisionSide(repo: Repo, outs: readonly TrackedOut[]): Promise<Side> {
+  const side = emptySide();
+  for (const out of outs) {
+    const md5 = out.out.md5;
+    if (!md5) continue;
+    if (!out.isDir) {
+      side.hashes.set(out.rel, md5);
+      continue;
+    }
+    const dir = `${out.rel}/`;
+    side.hashes.set(dir, md5);
+    const files = await manifest(repo, out);
+    if (files === undefined) side.opaque.add(dir);
+    else for (const f of files) side.hashes.set(`${dir}${f.relpath}`, f.md5);
+  }
+  return side;
+}
+
+async function workspaceSide(repo: Repo, outs: readonly TrackedOut[]): Promise<Side> {
+  const side = emptySide();
+  for (const out of outs) {
+    const ws = await hashWorkspacePath(repo, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
+    if (ws.kind === "file") side.hashes.set(out.rel, ws.md5);
+    else if (ws.kind === "dir") {
+      side.hashes.set(`${out.rel}/`, ws.md5);
+      for (const e of ws.entries) side.hashes.set(`${out.rel}/${e.relpath}`, e.md5);
+    }
+  }
+  return side;
+}
+
+function byPath(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+/** The outputs tracked at a revision; none when it is HEAD of a repository without commits yet. */
+async function outsAt(history: GitHistory, rev: string, subdir: string): Promise<TrackedOut[] | undefined> {
+  let commit: string;
+  try {
+    commit = await history.resolveRevision(rev);
+  } catch (err) {
+    if (rev === "HEAD" && (await history.branchTips()).size === 0) return undefined;
+    throw err;
+  }
+  return history.outsAtRevision(commit, { subdir: subdir || undefined });
+}
+
+/**
+ * What changed in the tracked data from version A (default HEAD) to version B (default the
+ * workspace), file by file, like `dvc diff --show-hash --json`. A tracked folder that changed is
+ * listed itself (`data/`) along with the files in it that changed; when its `.dir` object is not in
+ * the cache on either side, only the folder is listed.
+ */
+export async function diff(repo: Repo, options: DiffOptions = {}): Promise<DiffResult> {
+  const result: DiffResult = { added: [], deleted: [], modified: [], renamed: [], "not in cache": [] };
+  const scm = await repo.scm();
+  if (!scm)
+    throw new UsageError("mlv diff compares versions from git, and this project is not in a git repository", {
+      root: repo.root,
+    });
+  const history = new GitHistory(scm.root);
+  const subdir = relative(scm.root, repo.root).split(sep).join("/");
+  const aOuts = await outsAt(history, options.a ?? "HEAD", subdir);
+  if (aOuts === undefined) return result; // no commits yet: nothing to compare with, as DVC
+  const bOuts = options.b === undefined ? repo.collectOuts() : await outsAt(history, options.b, subdir);
+  if (bOuts === undefined) return result;
+
+  const cwd = options.cwd ?? process.cwd();
+  const wanted = (options.targets ?? []).map((t) => {
+    const abs = resolve(cwd, t);
+    repo.assertInside(abs, t);
+    return repo.relOf(abs).replace(/\/+$/, "");
+  });
+  /** At or below a target (what is listed); `around` also takes the tracked folders holding a target. */
+  const inScope = (path: string, around = false) => {
+    if (wanted.length === 0) return true;
+    const p = path.replace(/\/$/, "");
+    return wanted.some((w) => w === "" || p === w || p.startsWith(`${w}/`) || (around && w.startsWith(`${p}/`)));
+  };
+  const scoped = (outs: readonly TrackedOut[]) => outs.filter((o) => inScope(o.rel, true));
+
+  const old = await revisionSide(repo, scoped(aOuts));
+  const now =
+    options.b === undefined ? await workspaceSide(repo, scoped(bOuts)) : await revisionSide(repo, scoped(bOuts));
+
+  // A folder known on one side only is compared as a whole on both.
+  const opaque = [...old.opaque, ...now.opaque];
+  const hidden = (path: string) => opaque.some((dir) => path !== dir && path.startsWith(dir));
+  const keys = new Set([...old.hashes.keys(), ...now.hashes.keys()]);
+  for (const path of keys) {
+    if (hidden(path) || !inScope(path)) continue;
+    const before = old.hashes.get(path);
+    const after = now.hashes.get(path);
+    if (before === after) continue;
+    if (before === undefined) result.added.push({ path, hash: after! });
+    else if (after === undefined) result.deleted.push({ path, hash: before });
+    else result.modified.push({ path, hash: { old: before, new: after } });
+    if (options.b === undefined && before !== undefined && !repo.cache.exists(before, "md5"))
+      result["not in cache"].push({ path, hash: before });
+  }
+  result.added.sort(byPath);
+  result.deleted.sort(byPath);
+  result.modified.sort(byPath);
+  result["not in cache"].sort(byPath);
+  return result;
+}

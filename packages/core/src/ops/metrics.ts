@@ -1,0 +1,307 @@
+/**
+ * Metrics files (`metrics.json`, `metrics.yaml` written by training and committed to git), read in
+ * the workspace and at any revision without a checkout, compared the way `dvc metrics show` and
+ * `dvc metrics diff` compare them.
+ */
+import { readFile } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { FormatError, MlvError, UsageError } from "../errors.js";
+import { GitHistory } from "../git/revisions.js";
+import type { Repo } from "../repo.js";
+
+/** A metric value as DVC keeps it: numbers, strings and booleans (lists and nulls are left out). */
+export type MetricValue = number | string | boolean;
+
+/** A metrics file's values, nested as written. */
+export interface MetricsTree {
+  [key: string]: MetricValue | MetricsTree;
+}
+
+/** One metrics file at one revision: its values, or why they could not be read (DVC's `--json` shape). */
+export type MetricsFileResult = { data: MetricsTree | MetricValue } | { error: { type: string; msg: string } };
+
+/** `dvc metrics show --json`: revision → `{ data: { path → { data } } }`; paths from the project root, posix. */
+export type MetricsShowResult = Record<string, { data: Record<string, MetricsFileResult> }>;
+
+/** One changed metric (`dvc metrics diff --json`); `diff` only when both values are numbers. */
+export interface MetricChange {
+  old: MetricValue | null;
+  new: MetricValue | null;
+  diff?: number;
+}
+
+/** `dvc metrics diff --json`: path → flattened key → change. */
+export type MetricsDiffResult = Record<string, Record<string, MetricChange>>;
+
+/** The name DVC gives the working tree among revisions. */
+export const WORKSPACE = "workspace";
+
+/** Files looked for at the project root when neither the command line nor `dvc.yaml` name any. */
+const DEFAULT_FILES = ["metrics.json", "metrics.yaml", "metrics.yml"];
+
+/** Where metrics files are read from: the workspace, or one commit. Paths are from the project root, posix. */
+interface Source {
+  read(rel: string): Promise<Buffer | undefined>;
+}
+
+function isMetricValue(v: unknown): v is MetricValue {
+  return typeof v === "number" || typeof v === "string" || typeof v === "boolean";
+}
+
+/** What DVC keeps of a parsed file (`_extract_metrics`): scalars, and mappings of them; undefined for nothing. */
+function extract(value: unknown): MetricsTree | MetricValue | undefined {
+  if (isMetricValue(value)) return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const out: MetricsTree = {};
+  for (const [key, v] of Object.entries(value)) {
+    const kept = extract(v);
+    if (kept === undefined || (typeof kept === "object" && Object.keys(kept).length === 0)) continue;
+    Object.defineProperty(out, key, { value: kept, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * Parse a metrics file (JSON or YAML; JSON is read as YAML when it is not strict JSON). `file`
+ * names it in errors. Throws FormatError when the text cannot be parsed.
+ */
+export function parseMetrics(text: string, file: string): MetricsTree | MetricValue {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    try {
+      value = parseYaml(text, { prettyErrors: true, uniqueKeys: false });
+    } catch (err) {
+      throw new FormatError(file, `is neither JSON nor YAML: ${(err as Error).message.split("\n")[0]}`, undefined, err);
+    }
+  }
+  const kept = extract(value ?? {});
+  return kept ?? {};
+}
+
+/** Nested values as dotted keys (`train.loss`), in file order; a file holding a single value gives key "". */
+export function flattenMetrics(tree: MetricsTree | MetricValue): Map<string, MetricValue> {
+  const flat = new Map<string, MetricValue>();
+  if (isMetricValue(tree)) {
+    flat.set("", tree);
+    return flat;
+  }
+  const visit = (node: MetricsTree, prefix: string) => {
+    for (const [key, v] of Object.entries(node)) {
+      const name = prefix ? `${prefix}.${key}` : key;
+      if (isMetricValue(v)) flat.set(name, v);
+      else visit(v, name);
+    }
+  };
+  visit(tree, "");
+  return flat;
+}
+
+export interface MetricsOptions {
+  /** Metrics files, relative to `cwd`; default: those `dvc.yaml` lists, else `metrics.{json,yaml,yml}` at the project root. */
+  files?: readonly string[];
+  cwd?: string;
+}
+
+export interface MetricsShowOptions extends MetricsOptions {
+  /** Revisions by name (`v1.0`, `main`, `HEAD~1`). */
+  revs?: readonly string[];
+  allBranches?: boolean;
+  allTags?: boolean;
+}
+
+export interface MetricsDiffOptions extends MetricsOptions {
+  /** Default `HEAD`. */
+  a?: string;
+  /** Default the workspace. */
+  b?: string;
+  /** Keep unchanged metrics too (`--all`). */
+  all?: boolean;
+}
+
+/** The project's git history and the project's folder inside it. */
+interface GitView {
+  history: GitHistory;
+  /** The project root from the git root, posix, with a trailing slash ("" at the git root). */
+  prefix: string;
+}
+
+async function gitView(repo: Repo): Promise<GitView> {
+  const scm = await repo.scm();
+  if (!scm) throw new UsageError("revisions are read from git, and this project is not in a git repository");
+  const sub = relative(scm.root, repo.root).split(sep).join("/");
+  return { history: new GitHistory(scm.root), prefix: sub ? `${sub}/` : "" };
+}
+
+function workspaceSource(repo: Repo): Source {
+  return {
+    read: async (rel) => {
+      try {
+        return await readFile(resolve(repo.root, rel));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+        throw new MlvError("EREAD", `cannot read '${rel}': ${(err as Error).message}`, {
+          data: { path: rel },
+          cause: err,
+        });
+      }
+    },
+  };
+}
+
+function revisionSource(git: GitView, commit: string): Source {
+  return { read: (rel) => git.history.readFileAtRevision(commit, `${git.prefix}${rel}`) };
+}
+
+/** Command-line files as paths from the project root, posix; each must be inside the project. */
+function givenFiles(repo: Repo, files: readonly string[], cwd: string): string[] {
+  return files.map((f) => {
+    const rel = relative(repo.root, resolve(cwd, f));
+    if (rel === "" || rel.startsWith("..") || isAbsolute(rel))
+      throw new UsageError(`'${f}' is outside the project '${repo.root}': give a metrics file inside it`, {
+        path: f,
+      });
+    return rel.split(sep).join("/");
+  });
+}
+
+/** The `metrics` entries of a `dvc.yaml` text: its top-level list and those of its stages, in order. */
+function dvcYamlMetrics(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new FormatError("dvc.yaml", `cannot be parsed: ${(err as Error).message.split("\n")[0]}`, undefined, err);
+  }
+  if (typeof doc !== "object" || doc === null) return [];
+  const names = (list: unknown): string[] => {
+    if (!Array.isArray(list)) return [];
+    return list.flatMap((entry) => {
+      if (typeof entry === "string") return [entry];
+      if (typeof entry === "object" && entry !== null) return Object.keys(entry);
+      return [];
+    });
+  };
+  const found = names((doc as { metrics?: unknown }).metrics);
+  const stages = (doc as { stages?: unknown }).stages;
+  if (typeof stages === "object" && stages !== null)
+    for (const stage of Object.values(stages)) found.push(...names((stage as { metrics?: unknown } | null)?.metrics));
+  return found.map((f) => f.replace(/^\.\//, ""));
+}
+
+/** The metrics files of one source when none were given: `dvc.yaml`'s, else the default names that exist. */
+async function discover(source: Source): Promise<string[]> {
+  const dvcYaml = await source.read("dvc.yaml");
+  if (dvcYaml !== undefined) {
+    const listed = dvcYamlMetrics(dvcYaml.toString("utf8"));
+    if (listed.length > 0) return listed;
+  }
+  const present = await Promise.all(DEFAULT_FILES.map(async (f) => ((await source.read(f)) ? f : undefined)));
+  return present.filter((f) => f !== undefined);
+}
+
+/** The files of one source, each with its values or error; files absent from the source are left out. */
+async function readSource(
+  source: Source,
+  files: readonly string[] | undefined,
+  label: string,
+): Promise<Record<string, MetricsFileResult>> {
+  const names = files ?? (await discover(source));
+  const result: Record<string, MetricsFileResult> = {};
+  for (const name of names) {
+    const bytes = await source.read(name);
+    if (bytes === undefined) continue;
+    try {
+      result[name] = { data: parseMetrics(bytes.toString("utf8"), label === WORKSPACE ? name : `${label}:${name}`) };
+    } catch (err) {
+      if (!(err instanceof MlvError)) throw err;
+      result[name] = { error: { type: err.code, msg: err.message } };
+    }
+  }
+  return result;
+}
+
+function noMetrics(files: readonly string[] | undefined, where: string): MlvError {
+  if (files && files.length > 0)
+    return new MlvError(
+      "ENOMETRICS",
+      `no metrics file found: ${files.map((f) => `'${f}'`).join(", ")} ${files.length === 1 ? "exists" : "exist"} in none of ${where}: check the path`,
+      { data: { files } },
+    );
+  return new MlvError(
+    "ENOMETRICS",
+    `no metrics files in ${where}: name them on the command line, list them under 'metrics:' in dvc.yaml, or write metrics.json (or metrics.yaml) at the project root`,
+    { data: { files: [] } },
+  );
+}
+
+/**
+ * `dvc metrics show`: the metrics files of the workspace and of the chosen revisions, read from git
+ * without a checkout. Revisions are named as given (several names of one commit joined with ",");
+ * the workspace is `workspace`. Throws ENOMETRICS when no file is found anywhere.
+ */
+export async function showMetrics(repo: Repo, options: MetricsShowOptions = {}): Promise<MetricsShowResult> {
+  const files = options.files?.length ? givenFiles(repo, options.files, options.cwd ?? process.cwd()) : undefined;
+  const result: MetricsShowResult = {
+    [WORKSPACE]: { data: await readSource(workspaceSource(repo), files, WORKSPACE) },
+  };
+  const anyRevision = (options.revs?.length ?? 0) > 0 || options.allBranches || options.allTags;
+  if (anyRevision) {
+    const git = await gitView(repo);
+    const picked = await git.history.selectRevisions({
+      revs: options.revs,
+      allBranches: options.allBranches,
+      allTags: options.allTags,
+    });
+    for (const [commit, names] of picked) {
+      const label = names.length > 0 ? names.join(",") : commit.slice(0, 7);
+      result[label] = { data: await readSource(revisionSource(git, commit), files, label) };
+    }
+  }
+  if (Object.values(result).every((r) => Object.keys(r.data).length === 0))
+    throw noMetrics(files, anyRevision ? "the workspace or the chosen revisions" : "the workspace");
+  return result;
+}
+
+function flatValues(file: MetricsFileResult | undefined): Map<string, MetricValue> | undefined {
+  return file && "data" in file ? flattenMetrics(file.data) : undefined;
+}
+
+/**
+ * `dvc metrics diff A B`: metrics that differ between two revisions (A default HEAD, B default the
+ * workspace), per file, by flattened key. A value absent on one side is null; `diff` is new − old
+ * when both are numbers. Unchanged metrics are kept with `all`.
+ */
+export async function diffMetrics(repo: Repo, options: MetricsDiffOptions = {}): Promise<MetricsDiffResult> {
+  const files = options.files?.length ? givenFiles(repo, options.files, options.cwd ?? process.cwd()) : undefined;
+  const sides = await Promise.all(
+    [options.a ?? "HEAD", options.b].map(async (rev) => {
+      if (rev === undefined || rev === WORKSPACE) return readSource(workspaceSource(repo), files, WORKSPACE);
+      const git = await gitView(repo);
+      const commit = await git.history.resolveRevision(rev);
+      return readSource(revisionSource(git, commit), files, rev);
+    }),
+  );
+  const [old, now] = sides as [Record<string, MetricsFileResult>, Record<string, MetricsFileResult>];
+  const paths = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
+  if (paths.length === 0) throw noMetrics(files, `${options.a ?? "HEAD"} or ${options.b ?? WORKSPACE}`);
+  const result: MetricsDiffResult = {};
+  for (const path of paths) {
+    const before = flatValues(old[path]) ?? new Map<string, MetricValue>();
+    const after = flatValues(now[path]) ?? new Map<string, MetricValue>();
+    const changes: Record<string, MetricChange> = {};
+    for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+      const o = before.get(key) ?? null;
+      const n = after.get(key) ?? null;
+      if (o === n && !options.all) continue;
+      const change: MetricChange = { old: o, new: n };
+      if (typeof o === "number" && typeof n === "number") change.diff = n - o;
+      changes[key] = change;
+    }
+    if (Object.keys(changes).length > 0) result[path] = changes;
+  }
+  return result;
+}

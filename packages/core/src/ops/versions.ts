@@ -1,0 +1,230 @@
+/**
+ * `mlv versions PATH`: every version of one tracked output through git history — the commits of a
+ * branch at which its pointer file changed, and the tags that hold it — read without a checkout.
+ */
+import { existsSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { FormatError, MlvError, UsageError } from "../errors.js";
+import { type Out, parsePointer } from "../formats/pointer.js";
+import { type CommitInfo, GitHistory } from "../git/revisions.js";
+import type { Repo } from "../repo.js";
+import { flattenMetrics, type MetricValue, parseMetrics } from "./metrics.js";
+
+/** One version of a tracked output. */
+export interface OutputVersion {
+  /** The commit, full id. */
+  commit: string;
+  /** Its first 7 characters. */
+  rev: string;
+  /** Tags that name this commit, or (on the branch's history) a later commit holding this same version. */
+  tags: string[];
+  /** Author date, ISO 8601 in UTC (`2024-05-01T12:00:00Z`). */
+  date: string;
+  author: string;
+  email: string;
+  /** First line of the commit message. */
+  message: string;
+  /** How the pointer changed in this commit (compared with its first parent). */
+  change: "added" | "modified" | "deleted";
+  /** The output's hash at this version; undefined once deleted, or when the pointer cannot be read. */
+  md5?: string;
+  size?: number;
+  nfiles?: number;
+  /** False for a tag whose commit is not on the branch's history and whose version is none of the listed ones. */
+  onBranch: boolean;
+  /** With `metricsFile`: its flattened values at this commit; undefined when the file is absent there. */
+  metrics?: Record<string, MetricValue>;
+  /** Why the pointer (or the metrics file) could not be read at this commit. */
+  error?: string;
+}
+
+export interface VersionsOptions {
+  /** Whose history to walk (default HEAD). */
+  rev?: string;
+  /** A metrics file (relative to `cwd`) whose values at each version are reported. */
+  metricsFile?: string;
+  cwd?: string;
+}
+
+export interface VersionsResult {
+  /** The pointer file, from the project root, posix. */
+  pointer: string;
+  /** The output's path, from the project root, posix. */
+  path: string;
+  /** The revision whose history was walked, as given. */
+  rev: string;
+  /** The metrics file, from the project root, posix, when asked for. */
+  metricsFile?: string;
+  /** Newest first: the branch's versions, then tags off the branch with other versions. */
+  versions: OutputVersion[];
+}
+
+function toPosix(p: string): string {
+  return sep === "/" ? p : p.split(sep).join("/");
+}
+
+function isoDate(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Path from the git root, posix, of an absolute path; UsageError when outside the project. */
+function insideProject(repo: Repo, gitRoot: string, abs: string, given: string): string {
+  const fromProject = relative(repo.root, abs);
+  if (fromProject === "" || fromProject.startsWith("..") || isAbsolute(fromProject))
+    throw new UsageError(`'${given}' is outside the project '${repo.root}'`, { path: given });
+  return toPosix(relative(gitRoot, abs));
+}
+
+/**
+ * The versions of the output at `path` (a tracked path such as `model.h5`, or its pointer
+ * `model.h5.dvc`, relative to `cwd`), newest first: each commit of `rev`'s history (default HEAD)
+ * at which its pointer changed, then each tag off that history whose version differs from all of
+ * them (`onBranch: false`). With `metricsFile`, that file's values at each of those commits.
+ */
+export async function outputVersions(repo: Repo, path: string, options: VersionsOptions = {}): Promise<VersionsResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const scm = await repo.scm();
+  if (!scm) throw new UsageError("mlv versions reads history from git, and this project is not in a git repository");
+  const history = new GitHistory(scm.root);
+  const rev = options.rev ?? "HEAD";
+
+  const given = resolve(cwd, path.replace(/[\\/]+$/, ""));
+  const pointerAbs = given.endsWith(".dvc") && !existsSync(`${given}.dvc`) ? given : `${given}.dvc`;
+  const dataAbs = pointerAbs === given ? undefined : given;
+  const pointerGit = insideProject(repo, scm.root, pointerAbs, path);
+  const pointerRel = repo.relOf(pointerAbs);
+  const metricsGit =
+    options.metricsFile === undefined
+      ? undefined
+      : insideProject(repo, scm.root, resolve(cwd, options.metricsFile), options.metricsFile);
+
+  /** The out of a pointer this command follows: the one at `path`, or the only/first one. */
+  const pick = (outs: Out[]): Out | undefined => {
+    if (dataAbs !== undefined) {
+      const match = outs.find((o) => resolve(dirname(pointerAbs), o.path) === dataAbs);
+      if (match) return match;
+    }
+    return outs.length === 1 || dataAbs === undefined ? outs[0] : undefined;
+  };
+
+  const describe = async (commit: CommitInfo, blob: string | undefined) => {
+    const fields: Pick<OutputVersion, "md5" | "size" | "nfiles" | "metrics" | "error"> = {};
+    const errors: string[] = [];
+    if (blob !== undefined) {
+      const bytes = await history.readFileAtRevision(commit.oid, pointerGit);
+      try {
+        const out =
+          bytes === undefined
+            ? undefined
+            : pick(parsePointer(bytes.toString("utf8"), `${commit.oid.slice(0, 7)}:${pointerGit}`).outs);
+        if (out) {
+          fields.md5 = out.md5;
+          fields.size = out.size;
+          fields.nfiles = out.nfiles;
+        } else if (bytes !== undefined)
+          errors.push(`${commit.oid.slice(0, 7)}:${pointerGit} tracks no '${basename(dataAbs ?? "")}'`);
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        errors.push(err.message);
+      }
+    }
+    if (metricsGit !== undefined) {
+      const bytes = await history.readFileAtRevision(commit.oid, metricsGit);
+      if (bytes !== undefined) {
+        try {
+          fields.metrics = Object.fromEntries(
+            flattenMetrics(parseMetrics(bytes.toString("utf8"), `${commit.oid.slice(0, 7)}:${metricsGit}`)),
+          );
+        } catch (err) {
+          if (!(err instanceof MlvError)) throw err;
+          errors.push(err.message);
+        }
+      }
+    }
+    if (errors.length > 0) fields.error = errors.join("; ");
+    return fields;
+  };
+
+  const base = (c: CommitInfo) => ({
+    commit: c.oid,
+    rev: c.oid.slice(0, 7),
+    tags: [] as string[],
+    date: isoDate(c.author.timestamp),
+    author: c.author.name,
+    email: c.author.email,
+    message: c.message.split("\n")[0]?.trim() ?? "",
+  });
+
+  const [changes, tagTargets, commits] = await Promise.all([
+    history.commitsTouching(pointerGit, rev),
+    history.tagTargets(),
+    history.history(rev),
+  ]);
+  const versions: OutputVersion[] = await Promise.all(
+    changes.map(async (c) => ({ ...base(c), change: c.change, onBranch: true, ...(await describe(c, c.blob)) })),
+  );
+
+  // Tags: on the row of the version they hold. Off the branch, a version of their own unless listed.
+  const order = new Map(commits.map((c, i) => [c.oid, i]));
+  const rowOf = new Map(versions.map((v, i) => [v.commit, i]));
+  const offBranch = new Map<string, string[]>();
+  const blobAt = async (oid: string) => {
+    const bytes = await history.readFileAtRevision(oid, pointerGit);
+    if (bytes === undefined) return undefined;
+    try {
+      return pick(parsePointer(bytes.toString("utf8"), `${oid.slice(0, 7)}:${pointerGit}`).outs)?.md5;
+    } catch (err) {
+      if (err instanceof FormatError) return undefined;
+      throw err;
+    }
+  };
+  for (const [tag, oid] of [...tagTargets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const row = rowOf.get(oid);
+    if (row !== undefined) {
+      versions[row]!.tags.push(tag);
+      continue;
+    }
+    const at = order.get(oid);
+    if (at !== undefined) {
+      // On the branch, between changes: it holds the version of the newest change before it.
+      const holder = versions.find((v) => (order.get(v.commit) ?? -1) > at);
+      if (holder && holder.md5 !== undefined) holder.tags.push(tag);
+      continue;
+    }
+    const md5 = await blobAt(oid);
+    if (md5 === undefined || versions.some((v) => v.md5 === md5)) continue;
+    const list = offBranch.get(oid) ?? offBranch.set(oid, []).get(oid)!;
+    list.push(tag);
+  }
+  const extra = await Promise.all(
+    [...offBranch].map(async ([oid, tags]) => {
+      const c = await history.commit(oid);
+      return {
+        ...base(c),
+        tags,
+        change: "modified" as const,
+        onBranch: false,
+        ...(await describe(c, "present")),
+      };
+    }),
+  );
+  extra.sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
+
+  if (versions.length === 0 && extra.length === 0) {
+    const known = existsSync(pointerAbs);
+    throw new MlvError(
+      "ENOVERSIONS",
+      known
+        ? `'${pointerRel}' is not committed in the history of ${rev}: commit it with git first`
+        : `'${path}' has no pointer '${pointerRel}' in the history of ${rev} or in any tag: give a path tracked with 'mlv add' (or its .dvc file)`,
+      { data: { path, pointer: pointerRel, rev } },
+    );
+  }
+  return {
+    pointer: pointerRel,
+    path: dataAbs ? repo.relOf(dataAbs) : posix.join(posix.dirname(pointerRel), basename(pointerRel, ".dvc")),
+    rev,
+    ...(metricsGit === undefined ? {} : { metricsFile: repo.relOf(join(scm.root, metricsGit)) }),
+    versions: [...versions, ...extra],
+  };
+}
