@@ -1,0 +1,174 @@
+/**
+ * One SSH connection per remote, opened on first use, carrying up to `max_sessions` SFTP sessions
+ * (channels; OpenSSH's MaxSessions is 10 by default). Each operation leases a session; a few
+ * operations may share one (SFTP pipelines requests), and callers beyond that wait in line, so
+ * any number of concurrent calls from core is served by a bounded number of sessions.
+ *
+ * A dropped connection is opened again by the next lease; a refused one (authentication, host
+ * key, configuration) is remembered, so that thousands of queued transfers fail at once instead
+ * of each trying to log in again.
+ */
+import { RemoteError } from "@mlv/core";
+import type { Client, SFTPWrapper } from "ssh2";
+import { connect, resolveTarget, type Target } from "./connect.js";
+import type { SftpSettings } from "./settings.js";
+
+export interface Session {
+  sftp: SFTPWrapper;
+  /** Operations using it now. */
+  active: number;
+  dead: boolean;
+  /** Bytes per read/write request the server accepts (OpenSSH's limits@openssh.com), at most 256 KiB. */
+  chunk: number;
+  /** The server supports posix-rename@openssh.com (atomic replace). */
+  posixRename: boolean;
+}
+
+/** Operations that may share one session before callers queue (or open another session). */
+export const OPS_PER_SESSION = 2;
+
+export class SessionPool {
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  /** A connection failure that trying again cannot fix. */
+  private refused: Error | undefined;
+  private sessions: Session[] = [];
+  private opening = 0;
+  private limit: number;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  target: Target | undefined;
+
+  constructor(
+    private readonly settings: SftpSettings,
+    private readonly remote: string,
+  ) {
+    this.limit = settings.maxSessions;
+  }
+
+  async acquire(): Promise<Session> {
+    for (;;) {
+      if (this.closed)
+        throw new RemoteError("ECLOSED", `remote ${this.remote}: the connection was closed`, {
+          data: { remote: this.remote },
+        });
+      let best: Session | undefined;
+      for (const s of this.sessions) if (!best || s.active < best.active) best = s;
+      if (best && best.active === 0) {
+        best.active++;
+        return best;
+      }
+      if (this.sessions.length + this.opening < this.limit) {
+        this.opening++;
+        let session: Session;
+        try {
+          session = await this.open();
+        } catch (err) {
+          this.opening--;
+          // The server allows fewer sessions than max_sessions: use what we have.
+          if (this.sessions.length > 0 && /channel open|open failed|administratively/i.test((err as Error).message)) {
+            this.limit = Math.max(1, this.sessions.length + this.opening);
+            continue;
+          }
+          this.wakeAll();
+          throw err;
+        }
+        this.opening--;
+        session.active++;
+        this.sessions.push(session);
+        return session;
+      }
+      if (best && best.active < OPS_PER_SESSION) {
+        best.active++;
+        return best;
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  release(session: Session): void {
+    session.active--;
+    this.waiters.shift()?.();
+  }
+
+  private wakeAll(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w();
+  }
+
+  private connection(): Promise<Client> {
+    if (this.refused) return Promise.reject(this.refused);
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      try {
+        this.target ??= resolveTarget(this.settings);
+        const client = await connect(this.settings, this.target, this.remote);
+        client.on("error", () => {}); // reported through the operations that fail
+        client.on("close", () => {
+          if (this.client !== client) return;
+          this.client = undefined;
+          for (const s of this.sessions) s.dead = true;
+          this.sessions = [];
+          this.wakeAll();
+        });
+        if (this.closed) {
+          client.end();
+          throw new RemoteError("ECLOSED", `remote ${this.remote}: the connection was closed`);
+        }
+        this.client = client;
+        return client;
+      } catch (err) {
+        if (!(err instanceof RemoteError && err.transient)) this.refused = err as Error;
+        throw err;
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return this.connecting;
+  }
+
+  private async open(): Promise<Session> {
+    const client = await this.connection();
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
+      client.sftp((err, s) => (err ? reject(err) : resolve(s))),
+    );
+    const internals = sftp as unknown as {
+      _maxReadLen?: unknown;
+      _maxWriteLen?: unknown;
+      _extensions?: Record<string, string>;
+    };
+    const limit = (v: unknown) => (typeof v === "number" && v > 0 ? v : 32 * 1024);
+    const session: Session = {
+      sftp,
+      active: 0,
+      dead: false,
+      chunk: Math.min(256 * 1024, limit(internals._maxReadLen), limit(internals._maxWriteLen)),
+      posixRename: internals._extensions?.["posix-rename@openssh.com"] === "1",
+    };
+    sftp.on("error", () => {});
+    sftp.on("close", () => {
+      session.dead = true;
+      this.sessions = this.sessions.filter((s) => s !== session);
+      this.wakeAll();
+    });
+    return session;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeAll();
+    const client = this.client ?? (await this.connecting?.catch(() => undefined));
+    this.client = undefined;
+    this.sessions = [];
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      client.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.end();
+    });
+  }
+}

@@ -1,0 +1,502 @@
+/**
+ * The Remote over SFTP. Key `files/md5/ab/cdef` is the file `<root>/files/md5/ab/cdef` on the
+ * server (spec §4.1). Uploads go to `.<token>.tmp` in the target folder and are renamed over the
+ * target (posix-rename@openssh.com: an atomic replace), so a reader never sees a partial object;
+ * a crash leaves at most a `.tmp` file, which list() skips (as DVC does).
+ */
+import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
+import type { Readable } from "node:stream";
+import {
+  MlvError,
+  ObjectNotFoundError,
+  PermissionDeniedError,
+  type Remote,
+  type RemoteCapabilities,
+  RemoteError,
+  RemoteUnreachableError,
+} from "@mlv/core";
+import type { FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from "ssh2";
+import { type Session, SessionPool } from "./pool.js";
+import { remotePath, type SftpSettings } from "./settings.js";
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02). */
+const EOF = 1;
+const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
+const FAILURE = 4;
+const NO_CONNECTION = 6;
+const CONNECTION_LOST = 7;
+
+/** Parallel requests of one fastPut/fastGet (each of the session's chunk size, up to 256 KiB). */
+const TRANSFER_CONCURRENCY = 16;
+/** Files up to this size are uploaded by one open/write/close/rename, without fastPut's machinery. */
+const SMALL_FILE = 1024 * 1024;
+/** write(): requests in flight, and the size bodies are gathered into before they are sent. */
+const WRITE_INFLIGHT = 8;
+
+/** An empty segment, `.` or `..`: keys never contain them. */
+const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+function isTempName(name: string): boolean {
+  return name.charCodeAt(0) === 46 /* . */ && name.endsWith(".tmp");
+}
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+function cb<T>(fn: (done: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+}
+const open = (s: SFTPWrapper, path: string, flags: OpenMode) => cb<Buffer>((d) => s.open(path, flags, d));
+const closeHandle = (s: SFTPWrapper, h: Buffer) => cb<void>((d) => s.close(h, (e) => d(e, undefined)));
+const stat = (s: SFTPWrapper, path: string) => cb<Stats>((d) => s.stat(path, d));
+const fstat = (s: SFTPWrapper, h: Buffer) => cb<Stats>((d) => s.fstat(h, d));
+const unlink = (s: SFTPWrapper, path: string) => cb<void>((d) => s.unlink(path, (e) => d(e, undefined)));
+const mkdir = (s: SFTPWrapper, path: string) => cb<void>((d) => s.mkdir(path, (e) => d(e, undefined)));
+const readdir = (s: SFTPWrapper, path: string) => cb<FileEntryWithStats[]>((d) => s.readdir(path, d));
+/** Read up to buf.length bytes at `pos`; 0 at the end of the file. */
+const readAt = (s: SFTPWrapper, h: Buffer, buf: Buffer, pos: number) =>
+  new Promise<number>((resolve, reject) =>
+    s.read(h, buf, 0, buf.length, pos, (err, n) => {
+      if (!err) resolve(n);
+      else if (statusOf(err) === EOF) resolve(0);
+      else reject(err);
+    }),
+  );
+const readLocal = (path: string) => cb<Buffer>((d) => readFileCb(path, d));
+const writeLocal = (path: string, data: Buffer) => cb<void>((d) => writeFileCb(path, data, (e) => d(e, undefined)));
+const writeAt = (s: SFTPWrapper, h: Buffer, buf: Buffer, pos: number) =>
+  cb<void>((d) => s.write(h, buf, 0, buf.length, pos, (e) => d(e, undefined)));
+
+export class SftpRemote implements Remote {
+  readonly displayUrl: string;
+  readonly capabilities: RemoteCapabilities = {
+    writeFile: true,
+    readFile: true,
+    traverse: true,
+    defaultJobs: 16,
+  };
+
+  private readonly root: string;
+  private readonly pool: SessionPool;
+  /** Folders known to exist, so that thousands of uploads into one folder create it once. */
+  private readonly knownDirs = new Set<string>();
+  private readonly pendingDirs = new Map<string, Promise<void>>();
+  private readonly tmpToken = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 10)}-`;
+  private tmpCounter = 0;
+
+  constructor(settings: SftpSettings) {
+    this.displayUrl = settings.displayUrl;
+    this.root = settings.root;
+    this.pool = new SessionPool(settings, settings.displayUrl);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    return this.run("check", key, async (s) => {
+      try {
+        return (await stat(s.sftp, path)).isFile();
+      } catch (err) {
+        if (statusOf(err) === NO_SUCH_FILE) return false;
+        throw err;
+      }
+    });
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const slash = prefix.lastIndexOf("/");
+    const dirKey = prefix.slice(0, slash + 1);
+    if (prefix.startsWith("/") || (dirKey !== "" && BAD_SEGMENT.test(dirKey.slice(0, -1)))) {
+      throw badKey(prefix, "prefix");
+    }
+    yield* this.walk(dirKey, prefix.slice(slash + 1));
+  }
+
+  /** The object keys below folder `dirKey` ("" or ending with "/") whose name starts with `namePrefix`. */
+  private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<string> {
+    const dir = dirKey === "" ? this.root || "." : remotePath(this.root, dirKey.slice(0, -1));
+    const entries = await this.run("list", dirKey, async (s) => {
+      try {
+        return await readdir(s.sftp, dir);
+      } catch (err) {
+        if (statusOf(err) === NO_SUCH_FILE) return []; // a missing folder holds no objects
+        throw err;
+      }
+    });
+    for (const entry of entries) {
+      const name = entry.filename;
+      if (name === "." || name === "..") continue;
+      if (namePrefix !== "" && !name.startsWith(namePrefix)) continue;
+      let type = (entry.attrs.mode ?? 0) & S_IFMT;
+      if (type === S_IFLNK || entry.attrs.mode === undefined) {
+        const path = `${dir}/${name}`;
+        const st = await this.run("list", dirKey + name, async (s) => {
+          try {
+            return await stat(s.sftp, path);
+          } catch (err) {
+            if (statusOf(err) === NO_SUCH_FILE) return undefined; // dangling link, or deleted meanwhile
+            throw err;
+          }
+        });
+        if (!st) continue;
+        type = st.isDirectory() ? S_IFDIR : st.isFile() ? S_IFREG : 0;
+      }
+      if (type === S_IFDIR) yield* this.walk(`${dirKey}${name}/`, "");
+      else if (type === S_IFREG && !isTempName(name)) yield dirKey + name;
+    }
+  }
+
+  async read(key: string): Promise<Readable> {
+    const path = this.pathOf(key);
+    const s = await this.pool.acquire();
+    let handle: Buffer | undefined;
+    try {
+      handle = await open(s.sftp, path, "r");
+      const st = await fstat(s.sftp, handle);
+      if (!st.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
+    } catch (err) {
+      if (handle) await closeHandle(s.sftp, handle).catch(() => {});
+      this.pool.release(s);
+      if (statusOf(err) === NO_SUCH_FILE) throw new ObjectNotFoundError(this.displayUrl, key, err);
+      throw this.failure(err, "read", key, path);
+    }
+    const stream = s.sftp.createReadStream(path, { handle, autoClose: true, highWaterMark: s.chunk });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.pool.release(s);
+    };
+    stream.once("close", release);
+    stream.once("error", release);
+    return stream;
+  }
+
+  async write(key: string, body: Readable, size?: number): Promise<void> {
+    const dest = this.pathOf(key);
+    const dir = dest.slice(0, dest.lastIndexOf("/"));
+    let bodyError: unknown;
+    const onBodyError = (err: unknown) => {
+      bodyError ??= err;
+    };
+    body.on("error", onBodyError);
+    const tmp = this.tempPath(dir);
+    let created = false;
+    const s = await this.pool.acquire().catch((err) => {
+      body.off("error", onBodyError);
+      body.destroy();
+      throw err;
+    });
+    try {
+      const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
+      created = true;
+      let written: number;
+      try {
+        written = await pump(s, handle, body);
+      } catch (err) {
+        await closeHandle(s.sftp, handle).catch(() => {});
+        throw err;
+      }
+      await closeHandle(s.sftp, handle);
+      if (size !== undefined && written !== size) {
+        throw new RemoteError(
+          "ESIZE",
+          `'${key}' was not written to remote ${this.displayUrl}: expected ${size} bytes, the stream gave ${written}`,
+          { data: { remote: this.displayUrl, key, expected: size, actual: written } },
+        );
+      }
+      await this.commit(s, tmp, dest);
+    } catch (err) {
+      if (!body.destroyed) body.destroy();
+      if (created) await unlink(s.sftp, tmp).catch(() => {});
+      if (err === bodyError) throw err;
+      throw this.failure(err, "write", key, dest);
+    } finally {
+      body.off("error", onBodyError);
+      this.pool.release(s);
+    }
+  }
+
+  async writeFile(key: string, localPath: string, size: number): Promise<void> {
+    const dest = this.pathOf(key);
+    const dir = dest.slice(0, dest.lastIndexOf("/"));
+    const tmp = this.tempPath(dir);
+    // Small files (most of a dataset's objects): read whole, then open, write, close, rename with
+    // as few round trips as possible. Big ones: fastPut, many requests in flight.
+    const data = size <= SMALL_FILE ? await readLocal(localPath) : undefined;
+    await this.run("write", key, async (s) => {
+      let created = false;
+      try {
+        if (data !== undefined) {
+          const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
+          created = true;
+          try {
+            const writes: Promise<void>[] = [];
+            for (let at = 0; at < data.length; at += s.chunk)
+              writes.push(writeAt(s.sftp, handle, data.subarray(at, at + s.chunk), at));
+            await Promise.all(writes);
+          } finally {
+            await closeHandle(s.sftp, handle);
+          }
+        } else {
+          await this.inDir(s, dir, key, () =>
+            cb<void>((d) =>
+              s.sftp.fastPut(localPath, tmp, { concurrency: TRANSFER_CONCURRENCY, chunkSize: s.chunk }, (e) =>
+                d(e, undefined),
+              ),
+            ),
+          );
+          created = true;
+        }
+        await this.commit(s, tmp, dest);
+      } catch (err) {
+        // A local error (the source file is missing) opens nothing remotely; anything else may have.
+        if (created || typeof (err as NodeJS.ErrnoException).code !== "string")
+          await unlink(s.sftp, tmp).catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  async readFile(key: string, localPath: string): Promise<void> {
+    const path = this.pathOf(key);
+    await this.run("read", key, async (s) => {
+      try {
+        // Open, then ask for the size and the first chunk at once: a small object needs no more.
+        const handle = await open(s.sftp, path, "r");
+        let small: Buffer | undefined;
+        try {
+          const buf = Buffer.allocUnsafe(s.chunk);
+          const [st, n] = await Promise.all([fstat(s.sftp, handle), readAt(s.sftp, handle, buf, 0)]);
+          if (!st.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
+          if (st.size <= s.chunk && n === st.size) small = buf.subarray(0, n);
+        } finally {
+          await closeHandle(s.sftp, handle).catch(() => {});
+        }
+        if (small !== undefined) {
+          await writeLocal(localPath, small);
+          return;
+        }
+        await cb<void>((d) =>
+          s.sftp.fastGet(path, localPath, { concurrency: TRANSFER_CONCURRENCY, chunkSize: s.chunk }, (e) =>
+            d(e, undefined),
+          ),
+        );
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === NO_SUCH_FILE) throw new ObjectNotFoundError(this.displayUrl, key, err);
+        if (
+          status === FAILURE &&
+          !(await stat(s.sftp, path).then(
+            (st) => st.isFile(),
+            () => false,
+          ))
+        )
+          throw new ObjectNotFoundError(this.displayUrl, key, err); // a folder
+        throw err;
+      }
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    await this.run("delete", key, async (s) => {
+      try {
+        await unlink(s.sftp, path);
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === NO_SUCH_FILE) return;
+        // A folder is not an object: nothing to delete.
+        if (
+          status === FAILURE &&
+          (await stat(s.sftp, path).then(
+            (st) => st.isDirectory(),
+            () => false,
+          ))
+        )
+          return;
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** Lease a session for `fn`, and turn its errors into MlvErrors. */
+  private async run<T>(action: string, key: string, fn: (s: Session) => Promise<T>): Promise<T> {
+    const s = await this.pool.acquire();
+    try {
+      return await fn(s);
+    } catch (err) {
+      throw this.failure(err, action, key, key === "" ? this.root : remotePath(this.root, key));
+    } finally {
+      this.pool.release(s);
+    }
+  }
+
+  private pathOf(key: string): string {
+    if (BAD_SEGMENT.test(key)) throw badKey(key, "key");
+    return remotePath(this.root, key);
+  }
+
+  private tempPath(dir: string): string {
+    return `${dir}/.${this.tmpToken}${(this.tmpCounter++).toString(36)}.tmp`;
+  }
+
+  /**
+   * Run `fn` (which creates a file in `dir`); when the folder is missing, create it (once, however
+   * many uploads wait for it) and run `fn` again. Existing folders cost nothing: no mkdir, no stat.
+   */
+  private async inDir<T>(s: Session, dir: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.knownDirs.add(dir);
+      return result;
+    } catch (err) {
+      if (statusOf(err) !== NO_SUCH_FILE) throw err;
+      this.knownDirs.delete(dir);
+      await this.ensureDir(s, dir, key);
+      return fn();
+    }
+  }
+
+  private ensureDir(s: Session, dir: string, key: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return Promise.resolve();
+    let pending = this.pendingDirs.get(dir);
+    if (pending === undefined) {
+      pending = this.mkdirs(s, dir, key).finally(() => this.pendingDirs.delete(dir));
+      this.pendingDirs.set(dir, pending);
+    }
+    return pending;
+  }
+
+  /** mkdir -p, from the deepest folder up only as far as needed. */
+  private async mkdirs(s: Session, dir: string, key: string): Promise<void> {
+    try {
+      await mkdir(s.sftp, dir);
+    } catch (err) {
+      const status = statusOf(err);
+      const parent = dir.slice(0, dir.lastIndexOf("/"));
+      if (status === NO_SUCH_FILE && parent !== "" && parent !== dir) {
+        await this.ensureDir(s, parent, key);
+        try {
+          await mkdir(s.sftp, dir);
+        } catch (again) {
+          if (!(await isDir(s.sftp, dir))) throw again;
+        }
+      } else if (!(await isDir(s.sftp, dir))) throw err; // FAILURE: perhaps it exists (made by another upload)
+    }
+    this.knownDirs.add(dir);
+  }
+
+  /** Move a finished temporary file over the object: atomically where the server can. */
+  private async commit(s: Session, tmp: string, dest: string): Promise<void> {
+    if (s.posixRename) {
+      await cb<void>((d) => s.sftp.ext_openssh_rename(tmp, dest, (e) => d(e, undefined)));
+      return;
+    }
+    try {
+      await cb<void>((d) => s.sftp.rename(tmp, dest, (e) => d(e, undefined)));
+    } catch (err) {
+      // Plain SFTP rename does not replace: delete the old object, then rename (never a partial object).
+      if (statusOf(err) !== FAILURE) throw err;
+      await unlink(s.sftp, dest).catch(() => {});
+      await cb<void>((d) => s.sftp.rename(tmp, dest, (e) => d(e, undefined)));
+    }
+  }
+
+  /** Turn an SFTP, SSH or local error into the error a caller can act on. */
+  private failure(err: unknown, action: string, key: string, path: string): Error {
+    if (err instanceof MlvError) return err;
+    const remote = this.displayUrl;
+    const status = statusOf(err);
+    const message = (err as Error | undefined)?.message ?? String(err);
+    if (status === NO_SUCH_FILE) return new ObjectNotFoundError(remote, key, err);
+    if (status === PERMISSION_DENIED)
+      return new PermissionDeniedError(
+        remote,
+        `cannot ${action} '${key}': permission denied on '${path}': check that the SSH user may write the remote folder`,
+        err,
+      );
+    if (
+      status === NO_CONNECTION ||
+      status === CONNECTION_LOST ||
+      /No response from server|Not connected|No SFTP|channel|ECONNRESET|EPIPE|socket/i.test(message)
+    )
+      return new RemoteUnreachableError(remote, `the connection was lost while trying to ${action} '${key}'`, err);
+    const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof errno === "string") return err as Error; // a local file (e.g. the upload's source) is the problem
+    return new RemoteError("EREMOTEIO", `cannot ${action} '${key}' on remote ${remote}: ${message}`, {
+      cause: err,
+      data: { remote, key, path, status },
+    });
+  }
+}
+
+async function isDir(s: SFTPWrapper, path: string): Promise<boolean> {
+  return stat(s, path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * Send `body` to an open remote file: small stream chunks are gathered into requests of the
+ * session's chunk size, and up to WRITE_INFLIGHT of them are in flight at once. Returns the bytes written.
+ */
+async function pump(s: Session, handle: Buffer, body: Readable): Promise<number> {
+  let pos = 0;
+  let failed: unknown;
+  const inflight = new Set<Promise<void>>();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const send = () => {
+    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    pending = [];
+    pendingBytes = 0;
+    const at = pos;
+    pos += buf.length;
+    const p: Promise<void> = writeAt(s.sftp, handle, buf, at).then(
+      () => {
+        inflight.delete(p);
+      },
+      (err) => {
+        inflight.delete(p);
+        failed ??= err;
+      },
+    );
+    inflight.add(p);
+  };
+  for await (const chunk of body) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    if (buf.length === 0) continue;
+    pending.push(buf);
+    pendingBytes += buf.length;
+    if (pendingBytes >= s.chunk) {
+      send();
+      while (inflight.size >= WRITE_INFLIGHT && failed === undefined) await Promise.race(inflight);
+    }
+    if (failed !== undefined) break;
+  }
+  if (pendingBytes > 0 && failed === undefined) send();
+  await Promise.all(inflight);
+  if (failed !== undefined) throw failed;
+  return pos;
+}
+
+function badKey(key: string, what: "key" | "prefix"): RemoteError {
+  return new RemoteError(
+    "EBADKEY",
+    `invalid object ${what} '${key}': keys use '/' between non-empty names, never start with '/' and have no '.' or '..' parts`,
+    { data: { key } },
+  );
+}
