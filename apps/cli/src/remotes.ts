@@ -1,28 +1,29 @@
-import { type Config, openRemote, type Remote, type TrackedOut } from "@mlv/core";
+import {
+  type AdapterSources,
+  type Config,
+  DEFAULT_ADAPTER_PACKAGES,
+  openRemote,
+  type Remote,
+  type TrackedOut,
+} from "@mlv/core";
 
 /**
- * Adapter packages by URL scheme, imported only when a command talks to such a remote. Schemes
- * not listed here are looked up by convention (`@mlv/remote-<scheme>`, `mlv-remote-<scheme>`).
+ * Adapter packages by URL scheme (core's table of first-party packages), imported from here only
+ * when a command talks to such a remote. Schemes not listed are looked up by convention
+ * (`@mlv/remote-<scheme>`, `mlv-remote-<scheme>`).
  */
-const BUILTINS: Record<string, string> = {
-  local: "@mlv/remote-local",
-  s3: "@mlv/remote-s3",
-  gs: "@mlv/remote-gcs",
-  azure: "@mlv/remote-azure",
-  ssh: "@mlv/remote-sftp",
-  sftp: "@mlv/remote-sftp",
-};
+const BUILTINS: Readonly<Record<string, string>> = DEFAULT_ADAPTER_PACKAGES;
 
 const importPackage = (name: string): Promise<unknown> => import(name);
 
+/** Where the CLI's remotes come from: its own dependencies first, then packages by naming convention. */
+export const ADAPTERS: AdapterSources = {
+  builtins: Object.fromEntries(Object.entries(BUILTINS).map(([scheme, pkg]) => [scheme, () => importPackage(pkg)])),
+  importPackage,
+};
+
 export function connect(config: Config, name: string | undefined) {
-  const builtins = Object.fromEntries(
-    Object.entries(BUILTINS).map(([scheme, pkg]) => [scheme, () => importPackage(pkg)]),
-  );
-  return openRemote(config, name, {
-    builtins,
-    importPackage,
-  });
+  return openRemote(config, name, ADAPTERS);
 }
 
 /**

@@ -13,6 +13,20 @@ export interface AdapterSources {
   importPackage?: (name: string) => Promise<unknown>;
 }
 
+/**
+ * The first-party adapter package of each URL scheme whose package name is not simply
+ * `@mlv/remote-<scheme>` (or that several schemes share). Not a closed list: a scheme missing here
+ * is looked up by convention (`@mlv/remote-<scheme>`, then `mlv-remote-<scheme>`).
+ */
+export const DEFAULT_ADAPTER_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  local: "@mlv/remote-local",
+  s3: "@mlv/remote-s3",
+  gs: "@mlv/remote-gcs",
+  azure: "@mlv/remote-azure",
+  ssh: "@mlv/remote-sftp",
+  sftp: "@mlv/remote-sftp",
+});
+
 /** The scheme of a remote URL; plain paths and `file://` are "local". */
 export function urlScheme(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
@@ -34,8 +48,9 @@ function adapterOf(mod: unknown): RemoteAdapter | undefined {
 }
 
 /**
- * Find the adapter for a scheme: the built-ins first, then an installed `@mlv/remote-<scheme>`
- * or `mlv-remote-<scheme>`, so a third-party package adds a scheme without any change here.
+ * Find the adapter for a scheme: the built-ins first, then the first-party package of the scheme
+ * (`DEFAULT_ADAPTER_PACKAGES`), then an installed `@mlv/remote-<scheme>` or `mlv-remote-<scheme>`,
+ * so a third-party package adds a scheme without any change here.
  */
 export async function resolveAdapter(scheme: string, sources: AdapterSources = {}): Promise<RemoteAdapter> {
   const builtin = sources.builtins?.[scheme];
@@ -43,7 +58,10 @@ export async function resolveAdapter(scheme: string, sources: AdapterSources = {
     const adapter = adapterOf(await builtin());
     if (adapter) return adapter;
   }
-  const candidates = [`@mlv/remote-${scheme}`, `mlv-remote-${scheme}`];
+  const firstParty = Object.hasOwn(DEFAULT_ADAPTER_PACKAGES, scheme) ? DEFAULT_ADAPTER_PACKAGES[scheme] : undefined;
+  const candidates = [...new Set([firstParty, `@mlv/remote-${scheme}`, `mlv-remote-${scheme}`])].filter(
+    (n): n is string => n !== undefined,
+  );
   const importPackage = sources.importPackage ?? ((name: string) => import(name));
   for (const name of candidates) {
     let mod: unknown;

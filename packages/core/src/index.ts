@@ -1,4 +1,12 @@
-export { type AdapterLoader, type AdapterSources, openRemote, resolveAdapter, urlScheme } from "./adapters.js";
+export {
+  type AdapterLoader,
+  type AdapterSources,
+  DEFAULT_ADAPTER_PACKAGES,
+  openRemote,
+  resolveAdapter,
+  urlScheme,
+} from "./adapters.js";
+export { type GetUrlOptions, getUrl, type OpenOptions, open, type ReadOptions, read } from "./api.js";
 export { type HashName, type LinkType, ObjectCache, objectKey, parseLinkTypes } from "./cache/object-cache.js";
 export { Config, type ConfigLevel, type ConfigValue, redactUrl } from "./config.js";
 export * from "./errors.js";
@@ -68,3 +76,17 @@ export {
 export { type OutputVersion, outputVersions, type VersionsOptions, type VersionsResult } from "./ops/versions.js";
 export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
 export { Repo, type TrackedOut } from "./repo.js";
+export type {
+  CloudStatusEntry,
+  OperationOptions,
+  PullResult,
+  RemoteOptions,
+  RepoAddOptions,
+  RepoCheckoutOptions,
+  RepoGcOptions,
+  RepoGcResult,
+  RepoPullOptions,
+  RepoStatusOptions,
+  RepoTransferOptions,
+  TargetOptions,
+} from "./repo-api.js";

@@ -8,6 +8,21 @@ import { FormatError, MlvError, NotARepoError, TargetNotFoundError, UsageError }
 import { type Out, type PointerFile, parsePointer } from "./formats/pointer.js";
 import { HashPool } from "./hash/pool.js";
 import { acquireRepoLock } from "./lock.js";
+import type { AddOutcome } from "./ops/add.js";
+import type { CheckoutResult } from "./ops/checkout.js";
+import type { StatusEntry } from "./ops/status.js";
+import type { TransferResult } from "./ops/transfer.js";
+import type {
+  CloudStatusEntry,
+  PullResult,
+  RepoAddOptions,
+  RepoCheckoutOptions,
+  RepoGcOptions,
+  RepoGcResult,
+  RepoPullOptions,
+  RepoStatusOptions,
+  RepoTransferOptions,
+} from "./repo-api.js";
 import { DvcIgnore } from "./workspace/dvcignore.js";
 import { Scm } from "./workspace/scm.js";
 
@@ -276,5 +291,45 @@ export class Repo {
   /** The file name a new pointer for `abs` gets: `<dir>/<name>.dvc` (spec §1.1). */
   static pointerPathFor(abs: string): string {
     return join(dirname(abs), `${basename(abs)}.dvc`);
+  }
+
+  // The operations, as the CLI runs them: each takes the lock, opens the remotes it needs, and
+  // accepts an AbortSignal and a progress listener. Loaded on first use (no import cycle).
+
+  /** `mlv add`: cache files or folders and write their pointer files (targets relative to `cwd`, default the root). */
+  async add(targets: readonly string[], options: RepoAddOptions = {}): Promise<AddOutcome> {
+    return (await import("./repo-api.js")).addTo(this, targets, options);
+  }
+
+  /** `mlv status`: outputs that differ from their pointers, or (`cloud`) objects that differ between cache and remote. */
+  async status(options: RepoStatusOptions & { cloud: true }): Promise<CloudStatusEntry[]>;
+  async status(options?: RepoStatusOptions & { cloud?: false }): Promise<StatusEntry[]>;
+  async status(options: RepoStatusOptions = {}): Promise<StatusEntry[] | CloudStatusEntry[]> {
+    return (await import("./repo-api.js")).statusOf(this, options);
+  }
+
+  /** `mlv push`: upload what the outputs (and chosen revisions) use and the remote lacks. */
+  async push(options: RepoTransferOptions = {}): Promise<TransferResult> {
+    return (await import("./repo-api.js")).pushFrom(this, options);
+  }
+
+  /** `mlv fetch`: download what the outputs (and chosen revisions) use into the cache, verified. */
+  async fetch(options: RepoTransferOptions = {}): Promise<TransferResult> {
+    return (await import("./repo-api.js")).fetchInto(this, options);
+  }
+
+  /** `mlv pull`: fetch, then check out the workspace. */
+  async pull(options: RepoPullOptions = {}): Promise<PullResult> {
+    return (await import("./repo-api.js")).pullInto(this, options);
+  }
+
+  /** `mlv checkout`: make the workspace match the pointer files, from the cache. */
+  async checkout(options: RepoCheckoutOptions = {}): Promise<CheckoutResult> {
+    return (await import("./repo-api.js")).checkoutTo(this, options);
+  }
+
+  /** `mlv gc`: delete cached (and with `cloud`, remote) objects that neither the workspace nor the chosen revisions use. */
+  async gc(options: RepoGcOptions = {}): Promise<RepoGcResult> {
+    return (await import("./repo-api.js")).collect(this, options);
   }
 }

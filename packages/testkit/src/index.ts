@@ -15,6 +15,8 @@
  *
  * It checks every documented semantic of `Remote` (see `@mlv/core`'s remote.ts) with vitest's
  * `describe`/`it`/`expect`, so it must be imported from a vitest test file.
+ * `describeLargeObjectRoundTrip` adds a 200 MiB round trip through writeFile/readFile with a
+ * memory check, for adapters whose objects can be that large.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -23,6 +25,13 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { ObjectNotFoundError, type Remote } from "@mlv/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from "vitest";
+
+export {
+  describeLargeObjectRoundTrip,
+  type LargeObjectOptions,
+  pseudoRandomBlocks,
+  type UploadedObject,
+} from "./large.js";
 
 export interface CreatedRemote {
   /** A client for an empty remote (or an empty area of one, see `isolation`). */

@@ -1,4 +1,4 @@
-import { add, Repo } from "@mlv/core";
+import { Repo } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { plural } from "../output.js";
@@ -10,7 +10,7 @@ export function register(program: Command, ctx: Context): void {
     .action(async (targets: string[], opts: { quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const outcome = await repo.locked("mlv add", () => add(repo, targets, { onProgress: out.progress }));
+      const outcome = await repo.add(targets, { cwd: process.cwd(), onProgress: out.progress });
       out.stopProgress();
       for (const r of outcome.results)
         out.debug(`${r.changed ? "recorded" : "unchanged"}: ${out.path(repo.root, r.path)}`);

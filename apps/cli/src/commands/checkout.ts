@@ -1,4 +1,4 @@
-import { type CheckoutResult, checkout, MlvError, Repo } from "@mlv/core";
+import { type CheckoutResult, MlvError, Repo } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import type { Output } from "../output.js";
@@ -13,13 +13,13 @@ export function register(program: Command, ctx: Context): void {
       async (targets: string[], opts: { force?: boolean; relink?: boolean; quiet?: boolean; verbose?: boolean }) => {
         const out = ctx.output(opts);
         const repo = await Repo.open();
-        const result = await repo.locked("mlv checkout", () =>
-          checkout(repo, repo.resolveTargets(targets), {
-            force: opts.force,
-            relink: opts.relink,
-            onProgress: out.progress,
-          }),
-        );
+        const result = await repo.checkout({
+          targets,
+          cwd: process.cwd(),
+          force: opts.force,
+          relink: opts.relink,
+          onProgress: out.progress,
+        });
         printCheckout(out, repo, result);
         if (opts.relink) out.info("Relinked successfully");
         failIfMissing(result, out, repo);

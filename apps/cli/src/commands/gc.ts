@@ -1,8 +1,8 @@
 import { createInterface } from "node:readline/promises";
-import { gc, hasRevisions, outsInScope, Repo, UsageError } from "@mlv/core";
+import { hasRevisions, Repo, UsageError } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
-import { connect } from "../remotes.js";
+import { ADAPTERS } from "../remotes.js";
 import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
 import { positiveInt } from "./status.js";
 
@@ -53,34 +53,33 @@ export function register(program: Command, ctx: Context): void {
           return;
         }
       }
-      const remote = opts.cloud ? await connect(repo.config, opts.remote) : undefined;
-      try {
-        const result = await repo.locked("mlv gc", async () => {
-          const outs = await outsInScope(repo, repo.collectOuts(), scope);
-          return gc(repo, outs, remote?.remote, { jobs: opts.jobs, dry: opts.dry });
-        });
-        if (opts.json) out.json(result);
-        else if (result.wouldRemove) {
-          for (const key of result.wouldRemove.local) out.info(`would remove from cache: ${key}`);
-          for (const key of result.wouldRemove.remote) out.info(`would remove from remote '${remote?.name}': ${key}`);
+      const { remote, ...result } = await repo.gc({
+        ...scope,
+        cloud: opts.cloud,
+        remote: opts.remote,
+        jobs: opts.jobs,
+        dry: opts.dry,
+        adapters: ADAPTERS,
+      });
+      if (opts.json) out.json(result);
+      else if (result.wouldRemove) {
+        for (const key of result.wouldRemove.local) out.info(`would remove from cache: ${key}`);
+        for (const key of result.wouldRemove.remote) out.info(`would remove from remote '${remote}': ${key}`);
+        out.info(
+          `${result.removedLocal} cache and ${result.removedRemote} remote objects would be removed (--dry: nothing was).`,
+        );
+      } else {
+        out.info(
+          result.removedLocal
+            ? `Removed ${result.removedLocal} objects from repo cache.`
+            : "No unused cache to remove.",
+        );
+        if (remote)
           out.info(
-            `${result.removedLocal} cache and ${result.removedRemote} remote objects would be removed (--dry: nothing was).`,
+            result.removedRemote
+              ? `Removed ${result.removedRemote} objects from remote '${remote}'.`
+              : `No unused cache to remove from remote '${remote}'.`,
           );
-        } else {
-          out.info(
-            result.removedLocal
-              ? `Removed ${result.removedLocal} objects from repo cache.`
-              : "No unused cache to remove.",
-          );
-          if (remote)
-            out.info(
-              result.removedRemote
-                ? `Removed ${result.removedRemote} objects from remote '${remote.name}'.`
-                : `No unused cache to remove from remote '${remote.name}'.`,
-            );
-        }
-      } finally {
-        await remote?.remote.close?.();
       }
     });
 }

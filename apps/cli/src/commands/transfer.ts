@@ -1,17 +1,8 @@
-import {
-  checkout,
-  fetch,
-  MlvError,
-  outsInScope,
-  PartialFailureError,
-  push,
-  Repo,
-  type TransferResult,
-} from "@mlv/core";
+import { MlvError, PartialFailureError, Repo, type RepoTransferOptions, type TransferResult } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { type Output, plural } from "../output.js";
-import { perRemote } from "../remotes.js";
+import { ADAPTERS } from "../remotes.js";
 import { failIfMissing, printCheckout } from "./checkout.js";
 import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
 import { positiveInt } from "./status.js";
@@ -34,13 +25,16 @@ function define(program: Command, name: string, description: string): Command {
     .option("--json", "print the result as JSON");
 }
 
-/** Add up the results of the same transfer against several remotes. */
-function merge(results: TransferResult[]): TransferResult {
+/** The options of the core operation, from the command line. */
+function transferOptions(targets: string[], opts: Opts, out: Output): RepoTransferOptions {
   return {
-    transferred: results.reduce((n, r) => n + r.transferred, 0),
-    skipped: results.reduce((n, r) => n + r.skipped, 0),
-    failed: results.flatMap((r) => r.failed),
-    missing: results.flatMap((r) => r.missing),
+    targets,
+    cwd: process.cwd(),
+    ...scopeOf(opts),
+    remote: opts.remote,
+    jobs: opts.jobs,
+    adapters: ADAPTERS,
+    onProgress: out.progress,
   };
 }
 
@@ -49,14 +43,7 @@ export function register(program: Command, ctx: Context): void {
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const outs = await outsInScope(repo, repo.resolveTargets(targets), scopeOf(opts), targets);
-      const result = await repo.locked("mlv push", async () =>
-        merge(
-          await perRemote(repo.config, outs, opts.remote, (remote, group) =>
-            push(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
-          ),
-        ),
-      );
+      const result = await repo.push(transferOptions(targets, opts, out));
       summarise(out, repo, result, "pushed", opts.json);
     },
   );
@@ -65,14 +52,7 @@ export function register(program: Command, ctx: Context): void {
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const outs = await outsInScope(repo, repo.resolveTargets(targets), scopeOf(opts), targets);
-      const result = await repo.locked("mlv fetch", async () =>
-        merge(
-          await perRemote(repo.config, outs, opts.remote, (remote, group) =>
-            fetch(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
-          ),
-        ),
-      );
+      const result = await repo.fetch(transferOptions(targets, opts, out));
       summarise(out, repo, result, "fetched", opts.json);
     },
   );
@@ -82,38 +62,32 @@ export function register(program: Command, ctx: Context): void {
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const outs = repo.resolveTargets(targets);
-      const fetchOuts = await outsInScope(repo, outs, scopeOf(opts), targets);
-      await repo.locked("mlv pull", async () => {
-        const fetched = merge(
-          await perRemote(repo.config, fetchOuts, opts.remote, (remote, group) =>
-            fetch(repo, group, remote, { jobs: opts.jobs, onProgress: out.progress }),
-          ),
-        );
-        const result = await checkout(repo, outs, { force: opts.force, onProgress: out.progress });
-        if (opts.json) {
-          out.json({
-            fetched: fetched.transferred,
-            added: result.added.map((p) => out.path(repo.root, p)),
-            modified: result.modified.map((p) => out.path(repo.root, p)),
-            failed: [
-              ...fetched.failed,
-              ...fetched.missing.map((p) => ({ path: p, message: "missing on the remote" })),
-            ].map((f) => ({
-              ...f,
-              path: out.path(repo.root, f.path),
-            })),
-          });
-        } else {
-          printCheckout(out, repo, result);
-          const parts = [`${plural(fetched.transferred, "file")} fetched`];
-          if (result.added.length) parts.push(`${plural(result.added.length, "output")} added`);
-          if (result.modified.length) parts.push(`${plural(result.modified.length, "output")} modified`);
-          out.info(parts.join(", "));
-        }
-        raiseFailures(out, repo, fetched, "fetched");
-        failIfMissing(result, out, repo);
+      const { fetched, checkout: result } = await repo.pull({
+        ...transferOptions(targets, opts, out),
+        force: opts.force,
       });
+      if (opts.json) {
+        out.json({
+          fetched: fetched.transferred,
+          added: result.added.map((p) => out.path(repo.root, p)),
+          modified: result.modified.map((p) => out.path(repo.root, p)),
+          failed: [
+            ...fetched.failed,
+            ...fetched.missing.map((p) => ({ path: p, message: "missing on the remote" })),
+          ].map((f) => ({
+            ...f,
+            path: out.path(repo.root, f.path),
+          })),
+        });
+      } else {
+        printCheckout(out, repo, result);
+        const parts = [`${plural(fetched.transferred, "file")} fetched`];
+        if (result.added.length) parts.push(`${plural(result.added.length, "output")} added`);
+        if (result.modified.length) parts.push(`${plural(result.modified.length, "output")} modified`);
+        out.info(parts.join(", "));
+      }
+      raiseFailures(out, repo, fetched, "fetched");
+      failIfMissing(result, out, repo);
     });
 }
 

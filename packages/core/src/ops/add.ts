@@ -22,6 +22,8 @@ export interface AddResult {
 export interface AddOptions {
   cwd?: string;
   onProgress?: ProgressListener;
+  /** Stops between targets and before each pointer is written; the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Files `git add` would need after an add: the pointers and the `.gitignore`s written. */
@@ -94,6 +96,7 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
   }
 
   for (const plan of plans) {
+    options.signal?.throwIfAborted();
     const { abs, pointerPath, previous } = plan;
     // A legacy (2.x) output whose data did not change stays legacy, as DVC does (spec §1.5).
     if (previous && previous.hashName === "md5-dos2unix") {
@@ -109,6 +112,7 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
       onProgress: (p) => options.onProgress?.({ phase: "add", target: repo.relOf(abs), ...p }),
     });
     if (state.kind === "missing") throw new TargetNotFoundError(plan.target);
+    options.signal?.throwIfAborted();
     await relinkWorkspace(repo, abs, state);
 
     const outWrite = toOutWrite(basename(abs), state);

@@ -13,6 +13,8 @@ export interface CheckoutOptions {
   force?: boolean;
   relink?: boolean;
   onProgress?: ProgressListener;
+  /** Stops between outputs and files (each file is written whole or not at all); the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface CheckoutResult {
@@ -79,6 +81,7 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
   const unsaved: string[] = [];
 
   for (const out of outs) {
+    options.signal?.throwIfAborted();
     const oid = out.out.md5;
     if (!oid || out.out.raw?.cache === false) continue;
     if (!(await isInCache(repo, oid, out.hashName))) {
@@ -150,6 +153,7 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
   const totalFiles = plans.reduce((n, p) => n + p.create.length, 0);
   let doneFiles = 0;
   for (const plan of plans) {
+    options.signal?.throwIfAborted();
     const { out } = plan;
     if (plan.removeWhole) await rm(out.abs, { recursive: true, force: true });
     for (const f of plan.remove) await unlink(f).catch(() => {});
@@ -160,17 +164,24 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
     }
     if (out.isDir) await mkdir(out.abs, { recursive: true });
     else await mkdir(dirname(out.abs), { recursive: true });
-    await materialise(repo, out.hashName, plan.create, types, (n) => {
-      doneFiles += n;
-      options.onProgress?.({
-        phase: "checkout",
-        target: out.rel,
-        files: doneFiles,
-        totalFiles,
-        bytes: 0,
-        totalBytes: 0,
-      });
-    });
+    await materialise(
+      repo,
+      out.hashName,
+      plan.create,
+      types,
+      (n) => {
+        doneFiles += n;
+        options.onProgress?.({
+          phase: "checkout",
+          target: out.rel,
+          files: doneFiles,
+          totalFiles,
+          bytes: 0,
+          totalBytes: 0,
+        });
+      },
+      options.signal,
+    );
     if (plan.change === "added") result.added.push(out.rel);
     else if (plan.change !== "relink" || options.relink) result.modified.push(out.rel);
   }
@@ -199,6 +210,7 @@ export async function materialise(
   files: FileToCreate[],
   types: LinkType[],
   onDone?: (n: number) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (files.length === 0) return;
   const record = (rel: string, st: Pick<Stats, "ino" | "mtimeMs" | "size">, oid: string) =>
@@ -216,6 +228,7 @@ export async function materialise(
   const type = types[0]!;
   if (rest.length < POOL_THRESHOLD) {
     for (const f of rest) {
+      signal?.throwIfAborted();
       await mkdir(dirname(f.dest), { recursive: true });
       await repo.cache.linkTo(f.oid, hashName, f.dest, types, f.isexec);
       record(f.rel, statSync(f.dest), f.oid);

@@ -20,6 +20,8 @@ export interface GcOptions {
   jobs?: number;
   /** List what would be removed; remove nothing. */
   dry?: boolean;
+  /** Stops between objects (deletions under way finish), then the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const HEX2 = /^[0-9a-f]{2}$/;
@@ -57,7 +59,7 @@ function dirsFirst(oids: string[]): string[] {
  * remote, from the remote too. Objects a folder uses include its `.dir` and every file it lists.
  */
 export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, options: GcOptions = {}): Promise<GcResult> {
-  const { jobs, dry } = options;
+  const { jobs, dry, signal } = options;
   const wouldRemove = { local: [] as string[], remote: [] as string[] };
   const { objects } = await usedObjects(repo, outs);
   const used = { md5: new Set<string>(), "md5-dos2unix": new Set<string>() } as Record<HashName, Set<string>>;
@@ -70,6 +72,7 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, option
     ["md5-dos2unix", repo.cache.root],
   ] as const) {
     for (const oid of dirsFirst(listLocal(root).filter((o) => !used[hashName].has(o)))) {
+      signal?.throwIfAborted();
       if (dry) wouldRemove.local.push(objectKey(oid, hashName));
       else await rm(repo.cache.path(oid, hashName), { force: true });
       removedLocal++;
@@ -98,8 +101,17 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, option
           removedRemote += batch.length;
           continue;
         }
-        await pMap(batch, (oid) => withRetry(() => remote.delete(objectKey(oid, hashName))), { concurrency });
-        removedRemote += batch.length;
+        signal?.throwIfAborted();
+        await pMap(
+          batch,
+          async (oid) => {
+            if (signal?.aborted) return;
+            await withRetry(() => remote.delete(objectKey(oid, hashName)));
+            removedRemote++;
+          },
+          { concurrency },
+        );
+        signal?.throwIfAborted();
       }
     }
   }

@@ -62,6 +62,8 @@ export interface TransferResult {
 export interface TransferOptions {
   jobs?: number;
   onProgress?: ProgressListener;
+  /** Stops between objects: transfers under way finish (each is atomic), then the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Whether an output was made by `mlv import` (its pointer has a dependency on another repository). */
@@ -218,6 +220,7 @@ export async function push(
   const sizes = new Map<string, number>();
   let totalBytes = 0;
   for (const o of all) {
+    options.signal?.throwIfAborted();
     const key = objectKey(o.oid, o.hashName);
     if (onRemote.has(key) || o.oid.endsWith(".dir") || uploads.has(key)) continue;
     const st = statSync(repo.cache.path(o.oid, o.hashName), { throwIfNoEntry: false });
@@ -251,11 +254,14 @@ export async function push(
     bytes += size;
     options.onProgress?.({ phase: "push", files, totalFiles, bytes, totalBytes });
   };
-  // Items are taken from the iterator as slots free up: no promise per object up front.
-  await pMap(uploads, ([key, o]) => upload(key, o), { concurrency: jobs });
+  // Items are taken from the iterator as slots free up: no promise per object up front. Once
+  // aborted, no new upload starts; those under way finish before the call rejects.
+  await pMap(uploads, ([key, o]) => (options.signal?.aborted ? undefined : upload(key, o)), { concurrency: jobs });
+  options.signal?.throwIfAborted();
 
   const missingSet = new Set(result.missing);
   for (const o of objects) {
+    options.signal?.throwIfAborted();
     if (!o.dir) continue;
     const dirKey = objectKey(o.dir.oid, o.dir.hashName);
     if (onRemote.has(dirKey) || missingSet.has(o.dir.path)) continue;
@@ -346,6 +352,7 @@ export async function fetch(
     else result.failed.push({ path: o.path, message: describe(err) });
   };
   const { objects } = await usedObjects(repo, outs, async (dir) => {
+    options.signal?.throwIfAborted();
     try {
       await withRetry(() => download(repo, remote, dir));
       result.transferred++;
@@ -396,6 +403,7 @@ export async function fetch(
     await pMap(
       needed.values(),
       async (o) => {
+        if (options.signal?.aborted) return;
         try {
           if (pool && o.hashName === "md5") {
             const { tmp, dest } = await withRetry(() => downloadToTemp(repo, remote, o));
@@ -415,6 +423,7 @@ export async function fetch(
     if (batch.length > 0) flush();
     await Promise.all(verifying);
   }
+  options.signal?.throwIfAborted();
   return result;
 }
 

@@ -1,0 +1,386 @@
+/**
+ * The read side of the JavaScript API, like DVC's `dvc.api`: `open()`, `read()` and `getUrl()` reach
+ * a tracked file of a repository at any revision, from the local cache when it is there, else
+ * streamed from the remote and verified. Revisions are read from git without a checkout.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, posix, relative, resolve } from "node:path";
+import { pipeline, Readable, Transform } from "node:stream";
+import { buffer as readAll } from "node:stream/consumers";
+import { fileURLToPath } from "node:url";
+import { type AdapterSources, openRemote } from "./adapters.js";
+import { type HashName, objectKey } from "./cache/object-cache.js";
+import { Config } from "./config.js";
+import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "./errors.js";
+import { type ConfigData, parseConfigObj, serializeConfigObj } from "./formats/configobj.js";
+import { parseDirManifest } from "./formats/dir-manifest.js";
+import { GitHistory } from "./git/history.js";
+import { Dos2UnixHasher } from "./hash/dos2unix.js";
+import { md5Hex } from "./hash/md5.js";
+import type { Remote } from "./remote.js";
+import { Repo, type TrackedOut, toPosix } from "./repo.js";
+
+export interface OpenOptions {
+  /** The mlv/DVC repository: a local folder (or any folder inside it). Default `process.cwd()`. */
+  repo?: string;
+  /**
+   * A branch, tag or commit (`v1.0`, `main~2`, `1a2b3c4`): the pointer files are read from git at
+   * that revision, without a checkout. Default: the pointer files in the workspace.
+   */
+  rev?: string;
+  /** The remote to read from when the cache lacks the object; default the revision's default remote. */
+  remote?: string;
+  /** How storage adapters are found; default `@mlv/remote-<scheme>` packages (see `resolveAdapter`). */
+  adapters?: AdapterSources;
+}
+
+export interface ReadOptions extends OpenOptions {
+  /** Decode the bytes as text (`"utf8"`); without it, `read()` gives a Buffer. */
+  encoding?: BufferEncoding;
+}
+
+export interface GetUrlOptions extends OpenOptions {}
+
+/** What a path is at a revision: a tracked file's object, or a plain file of git or the workspace. */
+type Located =
+  | { kind: "object"; path: string; oid: string; hashName: HashName; out: TrackedOut }
+  | { kind: "plain"; path: string; read: () => Promise<Readable> };
+
+/** A repository opened for reading one path, and what must be released afterwards. */
+class Reader {
+  private configPromise: Promise<Config> | undefined;
+  private history: GitHistory | undefined;
+  private commit: string | undefined;
+  private subdir = "";
+
+  private constructor(
+    readonly repo: Repo,
+    readonly options: OpenOptions,
+  ) {}
+
+  static async open(options: OpenOptions): Promise<Reader> {
+    const reader = new Reader(await Repo.open(options.repo ?? process.cwd()), options);
+    if (options.rev !== undefined) {
+      const scm = await reader.repo.scm();
+      if (!scm)
+        throw new UsageError(
+          `cannot read '${reader.repo.root}' at revision '${options.rev}': the project is not in a git repository`,
+          { rev: options.rev },
+        );
+      reader.history = new GitHistory(scm.root);
+      reader.commit = await reader.history.resolveRevision(options.rev);
+      reader.subdir = toPosix(relative(scm.root, reader.repo.root));
+    }
+    return reader;
+  }
+
+  /** `rev` as given and the commit it names, for messages. */
+  where(): string {
+    const at = this.commit === undefined ? "in the workspace" : `at '${this.options.rev}' (${this.commit.slice(0, 7)})`;
+    return `of '${this.repo.root}' ${at}`;
+  }
+
+  /** The path from the repository root, posix; a UsageError when it leaves the repository. */
+  normalise(path: string): string {
+    const abs = isAbsolute(path) ? path : resolve(this.repo.root, path);
+    const rel = toPosix(relative(this.repo.root, abs));
+    const p = posix.normalize(rel).replace(/\/+$/, "");
+    if (p === "" || p === "." || p === ".." || p.startsWith("../") || isAbsolute(p))
+      throw new UsageError(`'${path}' is not a path inside the repository '${this.repo.root}'`, { path });
+    return p;
+  }
+
+  private async outs(rel: string): Promise<TrackedOut[]> {
+    if (this.history && this.commit)
+      return this.history.outsAtRevision(this.commit, { subdir: this.subdir || undefined });
+    // The usual case, `model.h5` beside `model.h5.dvc`, needs no walk of the workspace.
+    const abs = join(this.repo.root, ...rel.split("/"));
+    const sibling = Repo.pointerPathFor(abs);
+    if (existsSync(sibling)) {
+      const own = this.repo.loadPointer(sibling).filter((o) => o.abs === abs);
+      if (own.length > 0) return own;
+    }
+    return this.repo.collectOuts();
+  }
+
+  /** The configuration of the revision read (its `.dvc/config`, this machine's local, global and system ones). */
+  config(): Promise<Config> {
+    this.configPromise ??= this.loadConfig();
+    return this.configPromise;
+  }
+
+  private async loadConfig(): Promise<Config> {
+    const { history, commit, repo } = this;
+    if (!history || !commit) return repo.config;
+    const gitPath = [this.subdir, ".dvc", "config"].filter(Boolean).join("/");
+    const text = (await history.readFileAtRevision(commit, gitPath))?.toString("utf8") ?? "";
+    const current = await readFile(join(repo.dvcDir, "config"), "utf8").catch(() => undefined);
+    if (text === current) return repo.config;
+    // Another revision's config: laid out in a temporary `.dvc` folder, its relative paths made
+    // absolute against this repository's `.dvc` folder, where they belong.
+    const dir = await mkdtemp(join(tmpdir(), "mlv-revconf-"));
+    try {
+      const dvcDir = join(dir, ".dvc");
+      await mkdir(dvcDir);
+      const label = `${commit.slice(0, 7)}:${gitPath}`;
+      await writeFile(join(dvcDir, "config"), serializeConfigObj(absolutize(parseConfigObj(text, label), repo.dvcDir)));
+      const localFile = join(repo.dvcDir, "config.local");
+      if (existsSync(localFile)) {
+        const local = parseConfigObj(await readFile(localFile, "utf8"), localFile);
+        await writeFile(join(dvcDir, "config.local"), serializeConfigObj(absolutize(local, repo.dvcDir)));
+      }
+      return await Config.load(dvcDir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** The remote to read from: `options.remote`, else the revision's default remote. */
+  async remote(): Promise<{ name: string; remote: Remote }> {
+    const config = await this.config();
+    return openRemote(config, this.options.remote?.toLowerCase(), this.options.adapters);
+  }
+
+  /** What `path` is: an output, a file inside a tracked folder, or a plain file. */
+  async locate(path: string): Promise<Located> {
+    const rel = this.normalise(path);
+    const outs = await this.outs(rel);
+    const own = outs.find((o) => o.rel === rel);
+    if (own) {
+      const oid = this.oidOf(own, path);
+      return { kind: "object", path: rel, oid, hashName: own.hashName, out: own };
+    }
+    const around = outs.find((o) => rel.startsWith(`${o.rel}/`));
+    if (around) {
+      if (!around.isDir)
+        throw new MlvError("ENOTFOUND", `'${path}' is inside '${around.rel}', which is a file, ${this.where()}`, {
+          data: { path },
+        });
+      const sub = rel.slice(around.rel.length + 1);
+      const entries = await this.dirEntries(around, this.oidOf(around, path));
+      const entry = entries.find((e) => e.relpath === sub);
+      if (entry) return { kind: "object", path: rel, oid: entry.md5, hashName: around.hashName, out: around };
+      if (entries.some((e) => e.relpath.startsWith(`${sub}/`))) throw isAFolder(path, this.where());
+      throw new MlvError(
+        "ENOTFOUND",
+        `'${path}' does not exist ${this.where()}: the tracked folder '${around.rel}' holds no '${sub}'`,
+        { data: { path, rev: this.options.rev } },
+      );
+    }
+    const plain = await this.plainFile(rel);
+    if (plain) return { kind: "plain", path: rel, read: plain };
+    throw new MlvError(
+      "ENOTFOUND",
+      `'${path}' does not exist ${this.where()} neither as a tracked output (no .dvc file tracks it) nor as a plain file`,
+      { data: { path, rev: this.options.rev } },
+    );
+  }
+
+  private oidOf(out: TrackedOut, path: string): string {
+    const oid = out.out.md5;
+    if (!oid)
+      throw new MlvError(
+        "ENOHASH",
+        `'${out.rel}' has no hash in ${out.pointerRel} ${this.where()}: it was never saved ('mlv add ${out.rel}')`,
+        { data: { path } },
+      );
+    if (out.out.raw?.cache === false)
+      throw new MlvError(
+        "ENOCACHE",
+        `'${out.rel}' is not cached ('cache: false' in ${out.pointerRel} ${this.where()}): its data is in no cache or remote`,
+        { data: { path } },
+      );
+    return oid;
+  }
+
+  /** A file git tracks at the revision, or a workspace file outside any output. */
+  private async plainFile(rel: string): Promise<(() => Promise<Readable>) | undefined> {
+    if (this.history && this.commit) {
+      const gitPath = [this.subdir, rel].filter(Boolean).join("/");
+      const bytes = await this.history.readFileAtRevision(this.commit, gitPath);
+      return bytes === undefined ? undefined : async () => Readable.from([bytes]);
+    }
+    const abs = join(this.repo.root, ...rel.split("/"));
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st?.isDirectory()) throw isAFolder(rel, this.where());
+    return st?.isFile() ? async () => createReadStream(abs) : undefined;
+  }
+
+  /** The file list of a tracked folder: from its `.dir` in the cache, else from the remote, verified. */
+  private async dirEntries(out: TrackedOut, oid: string) {
+    const label = objectKey(oid, out.hashName);
+    if (await this.repo.cache.isValid(oid, out.hashName))
+      return parseDirManifest(await readFile(this.repo.cache.path(oid, out.hashName)), label, "md5");
+    const bytes = await this.fromRemote(out.rel, oid, out.hashName, async (stream) => readAll(stream));
+    const actual = `${md5Hex(bytes)}.dir`;
+    if (actual !== oid) throw corrupt(out.rel, label, actual, oid);
+    return parseDirManifest(bytes, label, "md5");
+  }
+
+  /**
+   * Run `use` on the remote's stream of an object; the remote is closed when `use` settles, or (when
+   * `keepOpen`) when the stream it returns ends. Missing objects and remotes become errors naming `path`.
+   */
+  async fromRemote<T>(
+    path: string,
+    oid: string,
+    hashName: HashName,
+    use: (stream: Readable, done: () => Promise<void>) => Promise<T>,
+    keepOpen = false,
+  ): Promise<T> {
+    const key = objectKey(oid, hashName);
+    let opened: { name: string; remote: Remote };
+    try {
+      opened = await this.remote();
+    } catch (err) {
+      if (err instanceof NoDefaultRemoteError)
+        throw new MlvError(
+          "ENODEFAULTREMOTE",
+          `'${path}' is not in the cache ${this.where()}, and no remote is given and no default remote is set there: pass { remote: NAME }, or set one ('mlv remote add -d NAME URL')`,
+          { data: { path, key }, cause: err },
+        );
+      throw err;
+    }
+    const { name, remote } = opened;
+    const done = async () => {
+      await remote.close?.();
+    };
+    let handedOver = false;
+    try {
+      let stream: Readable;
+      try {
+        stream = await remote.read(key);
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError)
+          throw new MlvError(
+            "EMISSING",
+            `'${path}' (${key}) is neither in the cache ${this.where()} nor on remote '${name}' (${remote.displayUrl}): push it from a machine that has it ('mlv push')`,
+            { data: { path, key, remote: name }, cause: err },
+          );
+        throw err;
+      }
+      handedOver = keepOpen;
+      return await use(stream, done);
+    } finally {
+      if (!handedOver) await done();
+    }
+  }
+}
+
+/** Path-valued keys of a config file (relative values are relative to the `.dvc` folder, spec §5.2). */
+const PATH_KEYS = new Set(["url", "credentialpath", "configpath", "keyfile", "cert_path", "key_path"]);
+
+function absolutize(data: ConfigData, base: string): ConfigData {
+  const fix = (v: string) =>
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || isAbsolute(v) || v === "~" || v.startsWith("~/") || v.startsWith("~\\")
+      ? v
+      : resolve(base, v);
+  for (const [name, section] of data) {
+    const keys = name.startsWith("remote ") ? PATH_KEYS : name === "cache" ? new Set(["dir"]) : undefined;
+    if (!keys) continue;
+    for (const [key, value] of section) if (keys.has(key) && typeof value === "string") section.set(key, fix(value));
+  }
+  return data;
+}
+
+function isAFolder(path: string, where: string): MlvError {
+  return new MlvError("EISDIR", `'${path}' is a folder ${where}: open the files inside it one by one`, {
+    data: { path },
+  });
+}
+
+function corrupt(path: string, key: string, actual: string, expected: string): MlvError {
+  return new MlvError(
+    "ECORRUPT",
+    `'${path}': the remote's object '${key}' hashes to ${actual}, not ${expected}: the object on the remote is corrupt, and its bytes must not be used; push a good copy from a machine that has it`,
+    { data: { path, key, actual, expected } },
+  );
+}
+
+/** A pass-through that hashes what goes by and fails at the end when the hash is not `expected`. */
+function verifier(path: string, key: string, expected: string, hashName: HashName): Transform {
+  const hash = hashName === "md5" ? createHash("md5") : new Dos2UnixHasher();
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      const actual = hash instanceof Dos2UnixHasher ? hash.digest() : hash.digest("hex");
+      callback(actual === expected ? null : corrupt(path, key, actual, expected));
+    },
+  });
+}
+
+/**
+ * A readable stream of a tracked file at a revision: an output, or a file inside a tracked folder
+ * (`data/labels.csv`), given from the repository's root. The bytes come from the local cache when
+ * the object is there (a read-only object is trusted, any other rehashed first, as everywhere in
+ * mlv), else they are streamed from the remote while their md5 is computed: when it does not
+ * match, the stream ends with an error (MlvError `ECORRUPT` naming the path) instead of ending
+ * normally, so wrong bytes are never taken for the file. Files git tracks are read too.
+ *
+ * ```js
+ * const stream = await open("models/model.onnx", { repo: "/src/project", rev: "v1.0" });
+ * ```
+ */
+export async function open(path: string, options: OpenOptions = {}): Promise<Readable> {
+  const reader = await Reader.open(options);
+  const found = await reader.locate(path);
+  if (found.kind === "plain") return found.read();
+  const { oid, hashName } = found;
+  if (oid.endsWith(".dir")) throw isAFolder(path, reader.where());
+  const cache = reader.repo.cache;
+  const local = cache.path(oid, hashName);
+  const st = statSync(local, { throwIfNoEntry: false });
+  if (st?.isFile() && ((st.mode & 0o777) === 0o444 || (await cache.isValid(oid, hashName))))
+    return createReadStream(local);
+  const key = objectKey(oid, hashName);
+  return reader.fromRemote(
+    found.path,
+    oid,
+    hashName,
+    async (stream, done) => {
+      const checked = verifier(found.path, key, oid, hashName);
+      pipeline(stream, checked, () => void done().catch(() => {}));
+      return checked;
+    },
+    true,
+  );
+}
+
+/** The bytes of a tracked file (see `open`), or its text with `encoding`. */
+export async function read(path: string, options: ReadOptions & { encoding: BufferEncoding }): Promise<string>;
+export async function read(path: string, options?: ReadOptions): Promise<Buffer>;
+export async function read(path: string, options: ReadOptions = {}): Promise<Buffer | string> {
+  const bytes = await readAll(await open(path, options));
+  return options.encoding ? bytes.toString(options.encoding) : bytes;
+}
+
+/**
+ * Where a tracked file's object is stored on the remote, like `dvc.api.get_url`:
+ * `<remote url>/files/md5/ab/cdef…` (`<remote url>/ab/cdef…` for an output of DVC 2.x). For a
+ * tracked folder, the URL of its `.dir` listing. Nothing is downloaded, except the listing of a
+ * tracked folder when a file inside it is asked for and the cache does not have it.
+ */
+export async function getUrl(path: string, options: GetUrlOptions = {}): Promise<string> {
+  const reader = await Reader.open(options);
+  const found = await reader.locate(path);
+  if (found.kind === "plain")
+    throw new MlvError(
+      "ENOTTRACKED",
+      `'${path}' is not tracked by mlv ${reader.where()} (git tracks it, or nothing does): it has no URL on a remote`,
+      { data: { path } },
+    );
+  const config = await reader.config();
+  const name = options.remote?.toLowerCase() ?? config.defaultRemote();
+  if (!name) throw new NoDefaultRemoteError();
+  const url = config.remote(name).url;
+  const key = objectKey(found.oid, found.hashName);
+  if (/^file:\/\//i.test(url)) return join(fileURLToPath(url), ...key.split("/"));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${url.replace(/\/+$/, "")}/${key}`;
+  return join(url, ...key.split("/"));
+}

@@ -1,0 +1,242 @@
+/**
+ * The write side of the JavaScript API: what `Repo#add`, `status`, `push`, `pull`, `fetch`,
+ * `checkout` and `gc` do. Each resolves its targets, takes the repository lock as the CLI does,
+ * opens the remotes it needs, runs the operation and gives back the same result the CLI prints.
+ * `repo.ts` loads this module on first use, so the operations never import `Repo` in a cycle.
+ */
+import { type AdapterSources, openRemote } from "./adapters.js";
+import { type AddOutcome, add } from "./ops/add.js";
+import { type CheckoutResult, checkout } from "./ops/checkout.js";
+import { type GcResult, gc } from "./ops/gc.js";
+import type { ProgressListener } from "./ops/progress.js";
+import { outsInScope, type RevisionScope } from "./ops/revisions.js";
+import { type StatusEntry, workspaceStatus } from "./ops/status.js";
+import { type CloudState, cloudStatus, fetch, push, type TransferResult } from "./ops/transfer.js";
+import type { Remote } from "./remote.js";
+import type { Repo, TrackedOut } from "./repo.js";
+
+/** What every `Repo` operation takes. */
+export interface OperationOptions {
+  /** Abort: the operation stops between files (none is left half-written) and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Progress events as the operation goes. */
+  onProgress?: ProgressListener;
+}
+
+export interface TargetOptions extends OperationOptions {
+  /** `.dvc` files or tracked paths; default every output of the workspace. */
+  targets?: readonly string[];
+  /** Where relative targets start; default the repository's root. */
+  cwd?: string;
+}
+
+export interface RemoteOptions {
+  /** The remote by name; default each output's own `remote:`, else the default remote (`core.remote`). */
+  remote?: string;
+  /** Parallel transfers; default the remote's choice (4 per core). */
+  jobs?: number;
+  /** How storage adapters are found; default `@mlv/remote-<scheme>` packages (see `resolveAdapter`). */
+  adapters?: AdapterSources;
+}
+
+export interface RepoAddOptions extends OperationOptions {
+  /** Where relative targets start; default the repository's root. */
+  cwd?: string;
+}
+
+/** `push` and `fetch`: the workspace's outputs, plus those of the revisions chosen (DVC's `--rev`, `-a`, `-T`, `-A`). */
+export interface RepoTransferOptions extends TargetOptions, RemoteOptions, RevisionScope {}
+
+export interface RepoPullOptions extends RepoTransferOptions {
+  /** Overwrite or delete workspace files whose content is not in the cache. */
+  force?: boolean;
+}
+
+export interface RepoCheckoutOptions extends TargetOptions {
+  force?: boolean;
+  /** Recreate every file with the configured `cache.type`. */
+  relink?: boolean;
+}
+
+export interface RepoStatusOptions extends TargetOptions, RemoteOptions, RevisionScope {
+  /** Compare the cache with the remote (`status -c`) instead of the workspace with the pointers. */
+  cloud?: boolean;
+}
+
+export interface RepoGcOptions extends OperationOptions, RemoteOptions, RevisionScope {
+  /** Also delete unused objects on the remote (`gc -c`). */
+  cloud?: boolean;
+  /** Only list what would go. */
+  dry?: boolean;
+}
+
+/** One object whose cache and remote copies differ (`status -c`). */
+export interface CloudStatusEntry {
+  path: string;
+  state: CloudState;
+  /** The remote compared with. */
+  remote: string;
+}
+
+export interface RepoGcResult extends GcResult {
+  /** With `cloud`: the name of the remote collected. */
+  remote?: string;
+}
+
+export interface PullResult {
+  fetched: TransferResult;
+  checkout: CheckoutResult;
+}
+
+function targetsOf(repo: Repo, options: TargetOptions): TrackedOut[] {
+  return repo.resolveTargets(options.targets ?? [], options.cwd ?? repo.root);
+}
+
+/** Add up the results of the same transfer against several remotes. */
+function merge(results: TransferResult[]): TransferResult {
+  return {
+    transferred: results.reduce((n, r) => n + r.transferred, 0),
+    skipped: results.reduce((n, r) => n + r.skipped, 0),
+    failed: results.flatMap((r) => r.failed),
+    missing: results.flatMap((r) => r.missing),
+  };
+}
+
+/**
+ * Run `fn` once per remote the outputs go to: an output's own `remote:` key picks its remote
+ * (spec §4.2), the others use the default; `options.remote` sends everything to that one.
+ */
+export async function perRemote<T>(
+  repo: Repo,
+  outs: TrackedOut[],
+  options: RemoteOptions,
+  fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
+): Promise<T[]> {
+  const explicit = options.remote?.toLowerCase();
+  const groups = new Map<string | undefined, TrackedOut[]>();
+  for (const out of outs) {
+    const own = out.out.raw?.remote;
+    const key = explicit ?? (typeof own === "string" ? own.toLowerCase() : undefined);
+    groups.set(key, [...(groups.get(key) ?? []), out]);
+  }
+  if (groups.size === 0) groups.set(explicit, []);
+  const results: T[] = [];
+  for (const [name, group] of groups) {
+    const { remote, name: resolved } = await openRemote(repo.config, name, options.adapters);
+    try {
+      results.push(await fn(remote, group, resolved));
+    } finally {
+      await remote.close?.();
+    }
+  }
+  return results;
+}
+
+export function addTo(repo: Repo, targets: readonly string[], options: RepoAddOptions): Promise<AddOutcome> {
+  options.signal?.throwIfAborted();
+  return repo.locked("mlv add", () =>
+    add(repo, targets, { cwd: options.cwd ?? repo.root, signal: options.signal, onProgress: options.onProgress }),
+  );
+}
+
+export async function statusOf(repo: Repo, options: RepoStatusOptions): Promise<StatusEntry[] | CloudStatusEntry[]> {
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+  const outs = targetsOf(repo, options);
+  if (options.cloud) {
+    const scoped = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
+    const results = await perRemote(repo, scoped, options, async (remote, group, name) => {
+      signal?.throwIfAborted();
+      return (await cloudStatus(repo, group, remote, options.jobs)).map((s) => ({ ...s, remote: name }));
+    });
+    return results.flat();
+  }
+  const entries: StatusEntry[] = [];
+  try {
+    for (const [i, out] of outs.entries()) {
+      signal?.throwIfAborted();
+      entries.push(...(await workspaceStatus(repo, [out])));
+      onProgress?.({
+        phase: "status",
+        target: out.rel,
+        files: i + 1,
+        totalFiles: outs.length,
+        bytes: 0,
+        totalBytes: 0,
+      });
+    }
+  } finally {
+    repo.hashCache.save();
+  }
+  return entries;
+}
+
+async function transfer(
+  repo: Repo,
+  verb: "push" | "fetch",
+  outs: TrackedOut[],
+  options: RepoTransferOptions,
+): Promise<TransferResult> {
+  const op = verb === "push" ? push : fetch;
+  const { jobs, onProgress, signal } = options;
+  return merge(
+    await perRemote(repo, outs, options, (remote, group) => op(repo, group, remote, { jobs, onProgress, signal })),
+  );
+}
+
+export async function pushFrom(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
+  options.signal?.throwIfAborted();
+  const outs = await outsInScope(repo, targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
+  return repo.locked("mlv push", () => transfer(repo, "push", outs, options));
+}
+
+export async function fetchInto(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
+  options.signal?.throwIfAborted();
+  const outs = await outsInScope(repo, targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
+  return repo.locked("mlv fetch", () => transfer(repo, "fetch", outs, options));
+}
+
+export async function pullInto(repo: Repo, options: RepoPullOptions): Promise<PullResult> {
+  options.signal?.throwIfAborted();
+  const outs = targetsOf(repo, options);
+  const fetchOuts = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
+  return repo.locked("mlv pull", async () => {
+    const fetched = await transfer(repo, "fetch", fetchOuts, options);
+    const result = await checkout(repo, outs, {
+      force: options.force,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    return { fetched, checkout: result };
+  });
+}
+
+export function checkoutTo(repo: Repo, options: RepoCheckoutOptions): Promise<CheckoutResult> {
+  options.signal?.throwIfAborted();
+  return repo.locked("mlv checkout", () =>
+    checkout(repo, targetsOf(repo, options), {
+      force: options.force,
+      relink: options.relink,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    }),
+  );
+}
+
+export async function collect(repo: Repo, options: RepoGcOptions): Promise<RepoGcResult> {
+  const { signal, onProgress } = options;
+  signal?.throwIfAborted();
+  const opened = options.cloud ? await openRemote(repo.config, options.remote, options.adapters) : undefined;
+  try {
+    const result = await repo.locked("mlv gc", async () => {
+      // The workspace's outputs are always kept; the revisions chosen add theirs.
+      const outs = await outsInScope(repo, repo.collectOuts(), options);
+      return gc(repo, outs, opened?.remote, { jobs: options.jobs, dry: options.dry, signal });
+    });
+    const removed = result.removedLocal + result.removedRemote;
+    onProgress?.({ phase: "gc", files: removed, totalFiles: removed, bytes: 0, totalBytes: 0 });
+    return opened ? { ...result, remote: opened.name } : result;
+  } finally {
+    await opened?.remote.close?.();
+  }
+}
