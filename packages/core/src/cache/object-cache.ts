@@ -24,6 +24,9 @@ const LINK_UNSUPPORTED = new Set([
   "EMLINK",
 ]);
 
+/** From this size on, copying and hashing run side by side (see copyWhileHashing). */
+const PARALLEL_COPY_BYTES = 8 << 20;
+
 export function tmpName(dir: string): string {
   return join(dir, `.${randomBytes(12).toString("base64url")}.tmp`);
 }
@@ -107,13 +110,32 @@ export class ObjectCache {
     await this.ensureDir(this.objectsDir);
     const tmp = tmpName(this.objectsDir);
     try {
-      const digest = await copyAndHash(src, tmp);
+      const digest = await this.copyWhileHashing(src, tmp);
       await this.commitTemp(tmp, digest.md5);
       return digest;
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw translateFsError(err, src);
     }
+  }
+
+  /**
+   * Big files: the kernel copies (copy_file_range, in libuv's thread pool) while this thread
+   * hashes, so adding costs about what hashing alone does. If the file changed meanwhile (size or
+   * mtime differ), fall back to one pass that copies exactly the bytes it hashes.
+   */
+  private async copyWhileHashing(src: string, tmp: string): Promise<FileDigest> {
+    const before = await stat(src);
+    if (before.size < PARALLEL_COPY_BYTES) return copyAndHash(src, tmp);
+    const [digest] = await Promise.all([md5File(src), copyFile(src, tmp, constants.COPYFILE_FICLONE)]);
+    const after = await stat(src);
+    const copied = await stat(tmp);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || copied.size !== digest.size) {
+      await unlink(tmp);
+      return copyAndHash(src, tmp);
+    }
+    await chmod(tmp, 0o444);
+    return digest;
   }
 
   /** Store bytes (a `.dir` manifest) under a known oid. */
