@@ -35,7 +35,7 @@ const SHORT_ESCAPES: Record<number, string> = {
  * for `" \ \n \r \t \b \f`, `\u00XX` (lowercase hex) for everything else outside 0x20..0x7E, and
  * surrogate pairs for characters above U+FFFF (which is what JS strings hold already).
  */
-function escapeJson(s: string): string {
+export function escapeJson(s: string): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

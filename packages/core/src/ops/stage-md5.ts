@@ -3,7 +3,7 @@
  * `dvc/stage/utils.py::compute_md5` and `dvc/utils/__init__.py::dict_md5`).
  */
 import { createHash } from "node:crypto";
-import { compareCodePoints } from "../formats/dir-manifest.js";
+import { compareCodePoints, escapeJson } from "../formats/dir-manifest.js";
 
 /** Keys `compute_md5` drops at the top level only. */
 const TOP_EXCLUDED = ["md5", "meta", "desc"];
@@ -22,25 +22,9 @@ const EXCLUDED = new Set([
   "nfiles",
 ]);
 
-const SHORT_ESCAPES: Record<number, string> = {
-  34: '\\"',
-  92: "\\\\",
-  10: "\\n",
-  13: "\\r",
-  9: "\\t",
-  8: "\\b",
-  12: "\\f",
-};
-
 /** A JSON string literal as Python's `json.dumps` writes it (`ensure_ascii=True`). */
 function pyString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c) out += s[i];
-    else out += SHORT_ESCAPES[c] ?? `\\u${c.toString(16).padStart(4, "0")}`;
-  }
-  return `${out}"`;
+  return `"${escapeJson(s)}"`;
 }
 
 /**
