@@ -19,6 +19,7 @@ import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, 
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatRows } from "./table.mjs";
 
 const MiB = 1024 * 1024;
 const TARGET = 10;
@@ -281,28 +282,6 @@ export async function runHistoryBench(options = {}) {
     if (own && !options.keep) rmSync(base, { recursive: true, force: true });
     else if (own) log(`kept ${base}`);
   }
-}
-
-/** run.mjs's table format. */
-export function formatRows(list) {
-  const cols = [
-    ["case", "case"],
-    ["mlv s", "mlvS"],
-    ["baseline", "baseline"],
-    ["baseline s", "baseS"],
-    ["ratio", "ratio"],
-    ["target", "target"],
-    ["mlv peak MiB", "peak"],
-    ["verdict", "verdict"],
-  ];
-  const widths = cols.map(([h, k]) => Math.max(h.length, ...list.map((r) => r[k].length)));
-  const numeric = new Set(["mlvS", "baseS", "ratio", "peak"]);
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  const out = [line(cols.map(([h], i) => h.padEnd(widths[i])))];
-  out.push(line(widths.map((w) => "-".repeat(w))));
-  for (const r of list)
-    out.push(line(cols.map(([, k], i) => (numeric.has(k) ? r[k].padStart(widths[i]) : r[k].padEnd(widths[i])))));
-  return out.join("\n");
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

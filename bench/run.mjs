@@ -29,6 +29,7 @@ import {
 import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
+import { formatRows } from "./table.mjs";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -885,28 +886,6 @@ if (!failed && [14, 15, 16].some(selected)) {
 // ---------------------------------------------------------------------------------------------
 cleanup();
 
-function table(list) {
-  const cols = [
-    ["case", "case"],
-    ["mlv s", "mlvS"],
-    ["baseline", "baseline"],
-    ["baseline s", "baseS"],
-    ["ratio", "ratio"],
-    ["target", "target"],
-    ["mlv peak MiB", "peak"],
-    ["verdict", "verdict"],
-  ];
-  const widths = cols.map(([h, k]) => Math.max(h.length, ...list.map((r) => r[k].length)));
-  const numeric = new Set(["mlvS", "baseS", "ratio", "peak"]);
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  const out = [line(cols.map(([h], i) => h.padEnd(widths[i])))];
-  out.push(line(widths.map((w) => "-".repeat(w))));
-  for (const r of list) {
-    out.push(line(cols.map(([, k], i) => (numeric.has(k) ? r[k].padStart(widths[i]) : r[k].padEnd(widths[i])))));
-  }
-  return out.join("\n");
-}
-
 const total = (performance.now() - t0) / 1000;
 const report = [
   "",
@@ -915,7 +894,7 @@ const report = [
   `  ${opts.files} small files, big file ${fmtBytes(bigBytes)}, repeat ${opts.repeat}${opts.repeat > 1 ? " (median time, max peak)" : ""}, total ${total.toFixed(0)} s`,
   ...(opts.nodeArgs.length ? [`  mlv run as: node ${opts.nodeArgs.join(" ")} bin.js ...`] : []),
   "",
-  rows.length ? table(rows) : "(no case completed)",
+  rows.length ? formatRows(rows) : "(no case completed)",
   "",
   "notes:",
   ...notes.map((n) => `  - ${n}`),

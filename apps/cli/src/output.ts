@@ -112,3 +112,25 @@ export function formatBytes(n: number): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
+
+/** DVC's closing advice after a command that wrote files git should record. */
+export function gitHint(
+  out: Output,
+  repo: { root: string },
+  result: { gitFiles: string[]; autostaged: boolean; git: boolean },
+): void {
+  if (result.autostaged || !result.git || result.gitFiles.length === 0) return;
+  const files = result.gitFiles.map((f) => quoteArg(out.path(repo.root, f))).join(" ");
+  out.info();
+  out.info("To track the changes with git, run:");
+  out.info();
+  out.info(`\tgit add ${files}`);
+  out.info();
+  out.info("To enable auto staging, run:");
+  out.info();
+  out.info("\tmlv config core.autostage true");
+}
+
+function quoteArg(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}

@@ -1,7 +1,7 @@
 import { Repo } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
-import { plural } from "../output.js";
+import { gitHint, plural } from "../output.js";
 
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("add"))
@@ -16,19 +16,6 @@ export function register(program: Command, ctx: Context): void {
         out.debug(`${r.changed ? "recorded" : "unchanged"}: ${out.path(repo.root, r.path)}`);
       const changed = outcome.results.filter((r) => r.changed).length;
       if (changed === 0) out.info(`Nothing changed: ${plural(outcome.results.length, "target")} already recorded.`);
-      if (outcome.autostaged || !outcome.git || outcome.gitFiles.length === 0) return;
-      const files = outcome.gitFiles.map((f) => quoteArg(out.path(repo.root, f))).join(" ");
-      out.info();
-      out.info("To track the changes with git, run:");
-      out.info();
-      out.info(`\tgit add ${files}`);
-      out.info();
-      out.info("To enable auto staging, run:");
-      out.info();
-      out.info("\tmlv config core.autostage true");
+      gitHint(out, repo, outcome);
     });
-}
-
-function quoteArg(s: string): string {
-  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }

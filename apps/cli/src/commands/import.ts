@@ -1,7 +1,7 @@
 import { importData, Repo } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
-import type { Output } from "../output.js";
+import { gitHint } from "../output.js";
 import { connect } from "../remotes.js";
 import { positiveInt } from "./status.js";
 
@@ -43,26 +43,4 @@ export function register(program: Command, ctx: Context): void {
       out.debug(`resolved to commit ${result.revLock}, data from ${result.origin}`);
       gitHint(out, repo, result);
     });
-}
-
-/** DVC's closing advice after a command that wrote files git should record. */
-export function gitHint(
-  out: Output,
-  repo: Repo,
-  result: { gitFiles: string[]; autostaged: boolean; git: boolean },
-): void {
-  if (result.autostaged || !result.git || result.gitFiles.length === 0) return;
-  const files = result.gitFiles.map((f) => quoteArg(out.path(repo.root, f))).join(" ");
-  out.info();
-  out.info("To track the changes with git, run:");
-  out.info();
-  out.info(`\tgit add ${files}`);
-  out.info();
-  out.info("To enable auto staging, run:");
-  out.info();
-  out.info("\tmlv config core.autostage true");
-}
-
-function quoteArg(s: string): string {
-  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }

@@ -1,8 +1,8 @@
 import { Repo, update } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
+import { gitHint } from "../output.js";
 import { connect } from "../remotes.js";
-import { gitHint } from "./import.js";
 import { positiveInt } from "./status.js";
 
 interface Opts {
