@@ -9,8 +9,9 @@ import ignore, { type Ignore } from "ignore";
 import type { TreeEntry } from "isomorphic-git";
 import { FormatError, MlvError, UsageError } from "../errors.js";
 import { type ConfigData, parseConfigObj } from "../formats/configobj.js";
-import { parsePointer } from "../formats/pointer.js";
+import { type PointerFile, parsePointer } from "../formats/pointer.js";
 import type { TrackedOut } from "../repo.js";
+import { HistoryIndex } from "./history-index.js";
 import { type Git, gitErrorCode, loadGit } from "./load.js";
 import { keepUndeltifiedObjects } from "./pack-cache.js";
 import { parseRevSpec } from "./rev-parse.js";
@@ -64,6 +65,13 @@ export interface SelectRevisionsOptions {
   allBranches?: boolean;
   allTags?: boolean;
   allCommits?: boolean;
+}
+
+/** `fn` over `items`, `size` at a time (a cold walk of thousands of commits would otherwise hold them all in flight), results in order. */
+async function mapInBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
 }
 
 /** A bounded map of promises: concurrent requests share one read; failed reads are forgotten. */
@@ -180,11 +188,28 @@ export class GitHistory {
   private readonly pointerLists = new Memo<PointerEntry[]>(50_000);
   private readonly ignoreFiles = new Memo<Ignore | null>(10_000);
   private readonly parsedOuts = new Map<string, RevisionOut[]>();
+  private readonly pointerBlobs = new Memo<Map<string, string>>(5_000);
+  private readonly outPaths = new Map<string, { pointerPath: string; pointerRel: string; abs: string; rel: string }>();
   private refs: Promise<{ branches: Map<string, string>; tags: Map<string, string> }> | undefined;
   private readable: Promise<void> | undefined;
 
-  /** `gitRoot`: the git work tree (the folder holding `.git`). */
-  constructor(readonly gitRoot: string) {}
+  private readonly index: HistoryIndex;
+
+  /**
+   * `gitRoot`: the git work tree (the folder holding `.git`). `indexFile`: where to keep what was
+   * read between instances (see HistoryIndex); call `saveIndex()` once done.
+   */
+  constructor(
+    readonly gitRoot: string,
+    options: { indexFile?: string } = {},
+  ) {
+    this.index = new HistoryIndex(options.indexFile);
+  }
+
+  /** Keep what this instance read from git for the next one with the same `indexFile`. */
+  saveIndex(): void {
+    this.index.save();
+  }
 
   private args() {
     return { fs: this.fs, dir: this.gitRoot, cache: this.gitCache };
@@ -229,15 +254,25 @@ export class GitHistory {
   commit(oid: string): Promise<CommitInfo> {
     let info = this.commits.get(oid);
     if (info === undefined) {
+      const known = this.index.commit(oid);
+      if (known !== undefined) {
+        info = Promise.resolve(known);
+        this.commits.set(oid, info);
+        return info;
+      }
       info = this.readObject((git) => git.readCommit({ ...this.args(), oid })).then(
-        ({ oid: commitOid, commit }): CommitInfo => ({
-          oid: commitOid,
-          tree: commit.tree,
-          parents: commit.parent,
-          author: commit.author,
-          committer: commit.committer,
-          message: commit.message,
-        }),
+        ({ oid: commitOid, commit }): CommitInfo => {
+          const read: CommitInfo = {
+            oid: commitOid,
+            tree: commit.tree,
+            parents: commit.parent,
+            author: commit.author,
+            committer: commit.committer,
+            message: commit.message,
+          };
+          this.index.putCommit(oid, read);
+          return read;
+        },
         (err: unknown) => {
           throw this.failure(err, `commit ${oid}`);
         },
@@ -288,6 +323,22 @@ export class GitHistory {
       if (entry.type !== "tree") return undefined;
       entries = await this.tree(entry.oid);
     }
+  }
+
+  /** `entryAt` as "<mode> <oid>" ("" for none), remembered in the index: the same tree always gives the same answer. */
+  private async entryAtPath(treeOid: string, parts: readonly string[]): Promise<string> {
+    const path = parts.join("/");
+    let entry = this.index.entry(path, treeOid);
+    if (entry === undefined) {
+      const found = await this.entryAt(treeOid, parts);
+      entry = found === undefined ? "" : `${found.mode} ${found.oid}`;
+      this.index.putEntry(path, treeOid, entry);
+    }
+    return entry;
+  }
+
+  private objectId(entry: string): string | undefined {
+    return entry === "" ? undefined : entry.slice(entry.indexOf(" ") + 1);
   }
 
   /** The blob a file path names in a tree, following symbolic links that stay inside the tree. */
@@ -569,7 +620,7 @@ export class GitHistory {
   async commitsTouching(path: string, rev = "HEAD"): Promise<PathChange[]> {
     const parts = this.gitPathParts(path);
     const commits = await this.history(rev);
-    const objectAt = async (tree: string) => (await this.entryAt(tree, parts))?.oid;
+    const objectAt = async (tree: string) => this.objectId(await this.entryAtPath(tree, parts));
     const inParent = async (oid: string) => {
       const parent = await this.commitIfPresent(oid);
       return parent === undefined ? undefined : objectAt(parent.tree);
@@ -692,55 +743,152 @@ export class GitHistory {
    * blob at the same path are shared between revisions: treat them as read-only.
    */
   async outsAtRevision(commitish: string, options: OutsAtRevisionOptions = {}): Promise<RevisionOut[]> {
-    const { commit, sub, entries } = await this.pointersAt(commitish, options.subdir);
+    const { commit, sub } = await this.pointersAt(commitish, options.subdir);
     const projectRoot = join(this.gitRoot, ...splitPath(sub));
+    const pointers = await this.resolvedPointers(commit, sub);
     const perFile = await Promise.all(
-      entries.map(async (entry) => {
-        const blobOid = entry.symlink ? (await this.fileAt(commit.tree, entry.path))?.oid : entry.oid;
-        if (blobOid === undefined) return [];
-        const key = `${entry.path}\0${blobOid}`;
-        const known = this.parsedOuts.get(key);
-        if (known) return known;
-        try {
-          const outs = this.parseOuts(
-            entry.path,
-            `${short(commit.oid)}:${entry.path}`,
-            await this.blob(blobOid),
-            projectRoot,
-          );
-          this.parsedOuts.set(key, outs);
-          return outs;
-        } catch (err) {
-          if (!(err instanceof FormatError) || options.onInvalid === undefined) throw err;
-          options.onInvalid(err);
-          return [];
-        }
-      }),
+      [...pointers].map(([path, blob]) => this.outsOfPointer(path, blob, commit.oid, projectRoot, options.onInvalid)),
     );
     return perFile.flat();
   }
 
-  private parseOuts(gitPath: string, file: string, bytes: Buffer, projectRoot: string): RevisionOut[] {
-    const pointer = parsePointer(bytes.toString("utf8"), file);
-    const pointerPath = join(this.gitRoot, ...gitPath.split("/"));
-    const pointerRel = toPosix(relative(projectRoot, pointerPath));
+  /**
+   * The outputs of every pointer file of every commit in `commits` (see `outsAtRevision`), each
+   * pointer blob at each path once, in the order of `commits`. A commit whose first parent is also
+   * in `commits` contributes only the pointers it added or changed, which the index remembers:
+   * the rest are its parent's. So all commits (`allCommits`) cost one pass over what changed.
+   */
+  async outsOfCommits(commits: readonly string[], options: OutsAtRevisionOptions = {}): Promise<RevisionOut[]> {
+    const sub = this.gitPathParts(options.subdir ?? "").join("/");
+    const projectRoot = join(this.gitRoot, ...splitPath(sub));
+    const inSet = new Set(commits);
+    const lists = await mapInBatches(commits, 64, async (oid) => {
+      const commit = await this.commit(oid);
+      const parent = commit.parents[0];
+      const pointers =
+        parent !== undefined && inSet.has(parent)
+          ? await this.pointerChanges(commit, sub)
+          : [...(await this.resolvedPointers(commit, sub))];
+      return { oid: commit.oid, pointers };
+    });
+    const seen = new Set<string>();
+    const wanted: { path: string; blob: string; commit: string }[] = [];
+    for (const { oid, pointers } of lists)
+      for (const [path, blob] of pointers) {
+        const key = `${path}\0${blob}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        wanted.push({ path, blob, commit: oid });
+      }
+    const perFile = await Promise.all(
+      wanted.map((w) => this.outsOfPointer(w.path, w.blob, w.commit, projectRoot, options.onInvalid)),
+    );
+    return perFile.flat();
+  }
+
+  /** The pointers (path, blob) of a commit that its first parent does not have the same, remembered in the index. */
+  private async pointerChanges(commit: CommitInfo, sub: string): Promise<[string, string][]> {
+    const known = this.index.changes(sub, commit.oid);
+    if (known !== undefined) return known;
+    const parent = commit.parents[0] === undefined ? undefined : await this.commitIfPresent(commit.parents[0]);
+    const [own, before] = await Promise.all([
+      this.resolvedPointers(commit, sub),
+      parent === undefined ? new Map<string, string>() : this.resolvedPointers(parent, sub),
+    ]);
+    const changes = [...own].filter(([path, blob]) => before.get(path) !== blob);
+    this.index.putChanges(sub, commit.oid, changes);
+    return changes;
+  }
+
+  /** Every pointer file of a commit (see `pointerFilesAtRevision`): path → the blob it holds, symbolic links followed. */
+  private resolvedPointers(commit: CommitInfo, sub: string): Promise<Map<string, string>> {
+    return this.pointerBlobs.get(`${sub}\0${commit.oid}`, async () => {
+      const { entries } = await this.pointersAt(commit.oid, sub || undefined);
+      const resolved = await Promise.all(
+        entries.map(async (e) => [e.path, e.symlink ? (await this.fileAt(commit.tree, e.path))?.oid : e.oid] as const),
+      );
+      return new Map(resolved.filter((r): r is readonly [string, string] => r[1] !== undefined));
+    });
+  }
+
+  /** The outputs of the pointer file `path` holding `blob` (first seen in `commit`, for messages). */
+  private async outsOfPointer(
+    path: string,
+    blob: string,
+    commit: string,
+    projectRoot: string,
+    onInvalid: ((error: FormatError) => void) | undefined,
+  ): Promise<RevisionOut[]> {
+    const key = `${path}\0${blob}`;
+    const known = this.parsedOuts.get(key);
+    if (known) return known;
+    try {
+      const outs = this.parseOuts(path, await this.pointerFile(blob, `${short(commit)}:${path}`), projectRoot);
+      this.parsedOuts.set(key, outs);
+      return outs;
+    } catch (err) {
+      if (!(err instanceof FormatError) || onInvalid === undefined) throw err;
+      onInvalid(err);
+      return [];
+    }
+  }
+
+  /** A pointer blob parsed (`file` names it in messages), remembered in the index. */
+  private async pointerFile(blob: string, file: string): Promise<PointerFile> {
+    const known = this.index.pointer(blob);
+    if (known !== undefined) return { ...known, file };
+    const pointer = parsePointer((await this.blob(blob)).toString("utf8"), file);
+    this.index.putPointer(blob, pointer);
+    return pointer;
+  }
+
+  /**
+   * The pointer file at `relPath` (from the git root, posix) in a commit, parsed; undefined when
+   * there is no such file. Throws a FormatError naming `<commit>:<path>` when it cannot be read.
+   */
+  async pointerAtRevision(commitish: string, relPath: string): Promise<PointerFile | undefined> {
+    const commit = await this.commitOf(commitish);
+    const parts = this.gitPathParts(relPath);
+    const path = parts.join("/");
+    const entry = await this.entryAtPath(commit.tree, parts);
+    // A regular file reached through folders only: no symbolic link can change what the path names.
+    const blob = /^100(644|755) /.test(entry) ? this.objectId(entry) : (await this.fileAt(commit.tree, path))?.oid;
+    return blob === undefined ? undefined : this.pointerFile(blob, `${short(commit.oid)}:${path}`);
+  }
+
+  private parseOuts(gitPath: string, pointer: PointerFile, projectRoot: string): RevisionOut[] {
+    const file = pointer.file;
     const wdir = typeof pointer.wdir === "string" ? pointer.wdir : ".";
     return pointer.outs.map((out) => {
       if (out.external)
         throw new FormatError(file, `output '${out.path}' is outside the repository; mlv tracks data inside it only`);
-      const abs = resolve(dirname(pointerPath), wdir, out.path);
       return {
         gitPath,
-        pointerPath,
-        pointerRel,
+        ...this.workspacePaths(gitPath, wdir, out.path, projectRoot),
         pointer,
         out,
-        abs,
-        rel: toPosix(relative(projectRoot, abs)),
         hashName: out.hashName,
         isDir: out.md5?.endsWith(".dir") ?? false,
       };
     });
+  }
+
+  /** Where a pointer file and an output of it would be in the workspace; the same for every version of the pointer. */
+  private workspacePaths(gitPath: string, wdir: string, outPath: string, projectRoot: string) {
+    const key = `${projectRoot}\0${gitPath}\0${wdir}\0${outPath}`;
+    let paths = this.outPaths.get(key);
+    if (paths === undefined) {
+      const pointerPath = join(this.gitRoot, ...gitPath.split("/"));
+      const abs = resolve(dirname(pointerPath), wdir, outPath);
+      paths = {
+        pointerPath,
+        pointerRel: toPosix(relative(projectRoot, pointerPath)),
+        abs,
+        rel: toPosix(relative(projectRoot, abs)),
+      };
+      this.outPaths.set(key, paths);
+    }
+    return paths;
   }
 
   /** The text of `.dvc/config` in a commit (of the project in `subdir`), or undefined when it has none. */

@@ -1,7 +1,15 @@
-import { relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import { GitHistory } from "../git/revisions.js";
 import type { Repo, TrackedOut } from "../repo.js";
+
+/**
+ * A reader of the history of the git repository holding `repo`, which keeps what it learns from git
+ * in the project's `.dvc/tmp` for the next command (call `saveIndex()` once done).
+ */
+export function projectHistory(repo: Repo, gitRoot: string): GitHistory {
+  return new GitHistory(gitRoot, { indexFile: join(repo.dvcDir, "tmp", "mlv", "git-index.json") });
+}
 
 /** Which versions of the project an operation covers, with DVC's flags. */
 export interface RevisionScope {
@@ -35,7 +43,7 @@ export async function outsInScope(
   const scm = await repo.scm();
   if (!scm)
     throw new UsageError("--rev, -a, -T and -A read versions from git, and this project is not in a git repository");
-  const history = new GitHistory(scm.root);
+  const history = projectHistory(repo, scm.root);
   const subdir = relative(scm.root, repo.root).split(sep).join("/");
   const picked = await history.selectRevisions(scope);
   const wanted = targets.map((t) => resolve(cwd, t.replace(/[\\/]+$/, "")));
@@ -50,8 +58,7 @@ export async function outsInScope(
     all.push(o);
   };
   for (const o of workspaceOuts) push(o);
-  for (const commit of picked.keys()) {
-    for (const o of await history.outsAtRevision(commit, { subdir: subdir || undefined })) if (keep(o)) push(o);
-  }
+  for (const o of await history.outsOfCommits([...picked.keys()], { subdir: subdir || undefined })) if (keep(o)) push(o);
+  history.saveIndex();
   return all;
 }

@@ -5,9 +5,10 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import { FormatError, MlvError, UsageError } from "../errors.js";
-import { type Out, parsePointer } from "../formats/pointer.js";
-import { type CommitInfo, GitHistory } from "../git/revisions.js";
+import type { Out } from "../formats/pointer.js";
+import type { CommitInfo } from "../git/revisions.js";
 import type { Repo } from "../repo.js";
+import { projectHistory } from "./revisions.js";
 import { flattenMetrics, type MetricValue, parseMetrics } from "./metrics.js";
 
 /** One version of a tracked output. */
@@ -85,7 +86,7 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
   const cwd = options.cwd ?? process.cwd();
   const scm = await repo.scm();
   if (!scm) throw new UsageError("mlv versions reads history from git, and this project is not in a git repository");
-  const history = new GitHistory(scm.root);
+  const history = projectHistory(repo, scm.root);
   const rev = options.rev ?? "HEAD";
 
   const given = resolve(cwd, path.replace(/[\\/]+$/, ""));
@@ -111,17 +112,14 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
     const fields: Pick<OutputVersion, "md5" | "size" | "nfiles" | "metrics" | "error"> = {};
     const errors: string[] = [];
     if (blob !== undefined) {
-      const bytes = await history.readFileAtRevision(commit.oid, pointerGit);
       try {
-        const out =
-          bytes === undefined
-            ? undefined
-            : pick(parsePointer(bytes.toString("utf8"), `${commit.oid.slice(0, 7)}:${pointerGit}`).outs);
+        const pointer = await history.pointerAtRevision(commit.oid, pointerGit);
+        const out = pointer === undefined ? undefined : pick(pointer.outs);
         if (out) {
           fields.md5 = out.md5;
           fields.size = out.size;
           fields.nfiles = out.nfiles;
-        } else if (bytes !== undefined)
+        } else if (pointer !== undefined)
           errors.push(`${commit.oid.slice(0, 7)}:${pointerGit} tracks no '${basename(dataAbs ?? "")}'`);
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
@@ -169,10 +167,9 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
   const rowOf = new Map(versions.map((v, i) => [v.commit, i]));
   const offBranch = new Map<string, string[]>();
   const blobAt = async (oid: string) => {
-    const bytes = await history.readFileAtRevision(oid, pointerGit);
-    if (bytes === undefined) return undefined;
     try {
-      return pick(parsePointer(bytes.toString("utf8"), `${oid.slice(0, 7)}:${pointerGit}`).outs)?.md5;
+      const pointer = await history.pointerAtRevision(oid, pointerGit);
+      return pointer === undefined ? undefined : pick(pointer.outs)?.md5;
     } catch (err) {
       if (err instanceof FormatError) return undefined;
       throw err;
@@ -220,6 +217,7 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
       { data: { path, pointer: pointerRel, rev } },
     );
   }
+  history.saveIndex();
   return {
     pointer: pointerRel,
     path: dataAbs ? repo.relOf(dataAbs) : posix.join(posix.dirname(pointerRel), basename(pointerRel, ".dvc")),
