@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -536,4 +545,115 @@ describe("performance on 2,000 commits", () => {
     expect(touching).toHaveLength(Math.floor((COMMITS - 100) / 7));
     expect(outs).toBeGreaterThan(all.length);
   }, 120_000);
+});
+
+/** What a list of outputs tracks, order aside: pointer, data path and hash of each. */
+function tracked(outs: { gitPath: string; rel: string; out: { md5?: string } }[]): string[] {
+  return [...new Set(outs.map((o) => `${o.gitPath} ${o.rel} ${o.out.md5}`))].sort();
+}
+
+/** Hide a repository's objects while `fn` runs: whatever `fn` answers did not come from reading them. */
+async function withoutObjects<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const objects = join(dir, ".git", "objects");
+  renameSync(objects, `${objects}.hidden`);
+  try {
+    return await fn();
+  } finally {
+    renameSync(`${objects}.hidden`, objects);
+  }
+}
+
+describe("the history index kept between commands", () => {
+  const repo = new Fixture(join(work, "indexed"));
+  const index = join(work, "indexed-index", "git-index.json");
+  const c: Record<string, string> = {};
+
+  beforeAll(() => {
+    repo.write(".dvcignore", COMMENTS_ONLY);
+    repo.write("data.dvc", pointer("data", 1));
+    repo.write("sub/model.dvc", pointer("model", 2));
+    repo.write("old.dvc", pointer("old", 10));
+    c.first = repo.commit("first");
+    repo.write("data.dvc", pointer("data", 3));
+    repo.write("skip/x.dvc", pointer("x", 4));
+    c.second = repo.commit("second");
+    repo.git("tag", "-a", "v1", "-m", "one");
+    repo.git("checkout", "-q", "-b", "side");
+    repo.write("sub/model.dvc", pointer("model", 5));
+    repo.write("images.dvc", pointer("images", 6, true));
+    c.side = repo.commit("side: model 5, images");
+    repo.git("checkout", "-q", "main");
+    repo.write(".dvcignore", `${COMMENTS_ONLY}skip/\n`);
+    repo.remove("old.dvc");
+    c.third = repo.commit("third: ignore skip/, drop old");
+    repo.tick();
+    repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side");
+    c.merge = repo.git("rev-parse", "HEAD");
+    repo.write("data.dvc", pointer("data", 7));
+    c.fourth = repo.commit("fourth");
+    // A pointer reached through a symbolic link: its versions follow the link's target.
+    symlinkSync("data.dvc", join(repo.dir, "alias.dvc"));
+    c.fifth = repo.commit("fifth: alias.dvc links to data.dvc");
+    repo.write("data.dvc", pointer("data", 8));
+    c.sixth = repo.commit("sixth");
+  });
+
+  it("gives for a set of commits exactly the outputs of each commit, together", async () => {
+    const history = new GitHistory(repo.dir);
+    const all = (await history.allCommits()).map((x) => x.oid);
+    const one = async (oids: string[]) =>
+      tracked((await Promise.all(oids.map((o) => new GitHistory(repo.dir).outsAtRevision(o)))).flat());
+    expect(tracked(await history.outsOfCommits(all))).toEqual(await one(all));
+    // Ignored from the third commit on, but tracked before: kept.
+    expect(tracked(await history.outsOfCommits(all))).toContain(`skip/x.dvc skip/x ${md5Of(4)}`);
+    // The symbolic link's pointer at each version of its target.
+    expect(tracked(await history.outsOfCommits(all))).toContain(`alias.dvc data ${md5Of(8)}`);
+    // A set that leaves out parents: each commit whole, not only what it changed.
+    const some = [c.fourth!, c.side!, c.first!];
+    expect(tracked(await new GitHistory(repo.dir).outsOfCommits(some))).toEqual(await one(some));
+  });
+
+  it("answers a later reader without reading git's objects again", async () => {
+    rmSync(dirname(index), { recursive: true, force: true });
+    const first = new GitHistory(repo.dir, { indexFile: index });
+    const all = await first.allCommits();
+    const outs = tracked(await first.outsOfCommits(all.map((x) => x.oid)));
+    const touching = await first.commitsTouching("data.dvc");
+    const pointerAtV1 = await first.pointerAtRevision("v1", "data.dvc");
+    first.saveIndex();
+
+    const later = new GitHistory(repo.dir, { indexFile: index });
+    await withoutObjects(repo.dir, async () => {
+      expect(await later.allCommits()).toEqual(all);
+      expect(tracked(await later.outsOfCommits(all.map((x) => x.oid)))).toEqual(outs);
+      expect(await later.commitsTouching("data.dvc")).toEqual(touching);
+      expect((await later.pointerAtRevision("v1", "data.dvc"))?.outs).toEqual(pointerAtV1?.outs);
+    });
+    expect(pointerAtV1?.outs[0]?.md5).toBe(md5Of(3));
+    expect(touching.map((t) => t.oid)).toEqual([c.sixth, c.fourth, c.second, c.first]);
+  });
+
+  it("still reads git for what it has not seen: a new commit", async () => {
+    const before = new GitHistory(repo.dir, { indexFile: index });
+    await before.allCommits();
+    before.saveIndex();
+    repo.write("data.dvc", pointer("data", 9));
+    const newest = repo.commit("seventh");
+    const after = new GitHistory(repo.dir, { indexFile: index });
+    expect((await after.allCommits())[0]?.oid).toBe(newest);
+    expect(tracked(await after.outsOfCommits([newest]))).toEqual(tracked(await after.outsAtRevision(newest)));
+    expect(tracked(await after.outsOfCommits([newest]))).toContain(`data.dvc data ${md5Of(9)}`);
+    expect((await after.commitsTouching("data.dvc"))[0]?.oid).toBe(newest);
+  });
+
+  it("ignores an index file that is damaged or from another format, and writes a good one", async () => {
+    const expected = tracked(await new GitHistory(repo.dir).outsOfCommits([c.side!]));
+    for (const junk of ["{not json", JSON.stringify({ format: "mlv-git-index", version: 999 }), "[]"]) {
+      writeFileSync(index, junk);
+      const history = new GitHistory(repo.dir, { indexFile: index });
+      expect(tracked(await history.outsOfCommits([c.side!]))).toEqual(expected);
+      history.saveIndex();
+      expect(JSON.parse(readFileSync(index, "utf8")).format).toBe("mlv-git-index");
+    }
+  });
 });

@@ -756,7 +756,7 @@ export class GitHistory {
    * The outputs of every pointer file of every commit in `commits` (see `outsAtRevision`), each
    * pointer blob at each path once, in the order of `commits`. A commit whose first parent is also
    * in `commits` contributes only the pointers it added or changed, which the index remembers:
-   * the rest are its parent's. So all commits (`allCommits`) cost one pass over what changed.
+   * the rest are its parent's (a root commit's changes are all its pointers). So all commits (`allCommits`) cost one pass over what changed.
    */
   async outsOfCommits(commits: readonly string[], options: OutsAtRevisionOptions = {}): Promise<RevisionOut[]> {
     const sub = this.gitPathParts(options.subdir ?? "").join("/");
@@ -766,7 +766,7 @@ export class GitHistory {
       const commit = await this.commit(oid);
       const parent = commit.parents[0];
       const pointers =
-        parent !== undefined && inSet.has(parent)
+        parent === undefined || inSet.has(parent)
           ? await this.pointerChanges(commit, sub)
           : [...(await this.resolvedPointers(commit, sub))];
       return { oid: commit.oid, pointers };

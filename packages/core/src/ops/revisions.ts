@@ -58,7 +58,8 @@ export async function outsInScope(
     all.push(o);
   };
   for (const o of workspaceOuts) push(o);
-  for (const o of await history.outsOfCommits([...picked.keys()], { subdir: subdir || undefined })) if (keep(o)) push(o);
+  for (const o of await history.outsOfCommits([...picked.keys()], { subdir: subdir || undefined }))
+    if (keep(o)) push(o);
   history.saveIndex();
   return all;
 }

@@ -8,8 +8,8 @@ import { FormatError, MlvError, UsageError } from "../errors.js";
 import type { Out } from "../formats/pointer.js";
 import type { CommitInfo } from "../git/revisions.js";
 import type { Repo } from "../repo.js";
-import { projectHistory } from "./revisions.js";
 import { flattenMetrics, type MetricValue, parseMetrics } from "./metrics.js";
+import { projectHistory } from "./revisions.js";
 
 /** One version of a tracked output. */
 export interface OutputVersion {
