@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { FormatError } from "../src/errors.js";
-import { type OutWrite, parsePointer, serializePointer, updatePointer } from "../src/formats/pointer.js";
+import {
+  type OutWrite,
+  parsePointer,
+  parsePointerYaml,
+  serializePointer,
+  updatePointer,
+} from "../src/formats/pointer.js";
 
 const FOO = "acbd18db4cc2f85cedef654fccc4a4d8";
 const BAR = "37b51d194a7513e45b56f6524f2d51f2";
@@ -501,5 +507,72 @@ meta: some metadata
     expect(updatePointer(old, [{ path: "foo", md5: BAR, size: 3 }])).toBe(
       `outs:\n- md5: ${BAR}\n  size: 3\n  hash: md5\n  path: foo\n  desc: old\n`,
     );
+  });
+});
+
+describe("parsePointer: the canonical one-output file, read without the YAML parser", () => {
+  // Paths YAML reads as other things than strings, or that need quoting, next to ordinary ones.
+  const paths = [
+    "model.h5",
+    "data",
+    "a/b/c.bin",
+    "f000.bin",
+    "_x",
+    "1",
+    "12",
+    "1.5",
+    "1e5",
+    "1E-3",
+    "0x1F",
+    "0o17",
+    ".5",
+    "null",
+    "Null",
+    "true",
+    "False",
+    "yes",
+    "on",
+    "~",
+    "-x",
+    ".hidden",
+    "a b",
+    "a:b",
+    "a#b",
+    "data/",
+    "é.bin",
+    "2024-01-01",
+    "inf",
+    ".inf",
+    ".nan",
+  ];
+  const texts: string[] = [];
+  for (const path of paths)
+    for (const md5 of ["0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef.dir"])
+      for (const size of ["0", "7", "123456789012345", "1234567890123456", "07"])
+        for (const extra of ["", "  nfiles: 3\n", "  isexec: true\n", "  nfiles: 0\n  isexec: true\n"])
+          texts.push(`outs:\n- md5: ${md5}\n  size: ${size}\n${extra}  hash: md5\n  path: ${path}\n`);
+  texts.push(
+    "outs:\n- md5: 0123456789ABCDEF0123456789abcdef\n  size: 1\n  hash: md5\n  path: x\n",
+    "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 1\n  hash: md5\n  path: x\n  remote: r\n",
+    "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 1\n  path: x\n",
+    "outs:\r\n- md5: 0123456789abcdef0123456789abcdef\r\n  size: 1\r\n  hash: md5\r\n  path: x\r\n",
+  );
+
+  it("gives exactly what the YAML parser gives, or leaves the text to it", () => {
+    for (const text of texts) {
+      let expected: unknown;
+      try {
+        expected = parsePointerYaml(text, "x.dvc");
+      } catch (err) {
+        expected = err;
+      }
+      if (expected instanceof Error) {
+        expect(() => parsePointer(text, "x.dvc"), text).toThrow(expected.message);
+        continue;
+      }
+      const got = parsePointer(text, "x.dvc");
+      expect(JSON.stringify(got), text).toBe(JSON.stringify(expected));
+      expect(got, text).toStrictEqual(expected);
+    }
   });
 });

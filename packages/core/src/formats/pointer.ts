@@ -187,8 +187,53 @@ function parseYaml(text: string, file: string): Parsed {
   return { doc, lines };
 }
 
+/**
+ * The one-output file as `mlv add` and `dvc add` write it, matched whole: md5, size, optional
+ * nfiles and isexec, `hash: md5`, and a path of plain characters.
+ */
+const CANONICAL_POINTER =
+  /^outs:\n- md5: ([0-9a-f]{32}(?:\.dir)?)\n {2}size: (0|[1-9][0-9]{0,14})\n(?: {2}nfiles: (0|[1-9][0-9]{0,14})\n)?( {2}isexec: true\n)? {2}hash: md5\n {2}path: ([A-Za-z0-9_][A-Za-z0-9_./-]*)\n$/;
+/** Plain scalars that YAML's core schema reads as something other than a string. */
+const NOT_A_STRING =
+  /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
+
+/**
+ * A canonical pointer file read without the YAML parser, or undefined for any other text. The
+ * result is exactly what `parsePointerYaml` gives (tests compare the two); it exists because
+ * commands read every pointer of a project, or of thousands of commits, at each start, where the
+ * YAML parser costs about half a millisecond a file before the JIT warms up.
+ */
+function parseCanonicalPointer(text: string, file: string): PointerFile | undefined {
+  const m = CANONICAL_POINTER.exec(text);
+  if (m === null) return undefined;
+  const [, md5, sizeText, nfilesText, isexec, path] = m as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+    string,
+  ];
+  if (NOT_A_STRING.test(path)) return undefined;
+  const size = Number(sizeText);
+  const raw: Record<string, unknown> = { md5, size };
+  if (nfilesText !== undefined) raw.nfiles = Number(nfilesText);
+  if (isexec !== undefined) raw.isexec = true;
+  raw.hash = "md5";
+  raw.path = path;
+  const out: Out = { path, hashName: "md5", isDir: md5.endsWith(".dir"), external: false, line: 2, raw, md5, size };
+  if (nfilesText !== undefined) out.nfiles = Number(nfilesText);
+  if (isexec !== undefined) out.isexec = true;
+  return { file, outs: [out], top: {}, text };
+}
+
 /** Parse and validate a `.dvc` file (spec §1.2, §1.3). Accepts LF and CRLF line endings. */
 export function parsePointer(text: string, file: string): PointerFile {
+  return parseCanonicalPointer(text, file) ?? parsePointerYaml(text, file);
+}
+
+/** `parsePointer` through the YAML parser always, whatever the text. */
+export function parsePointerYaml(text: string, file: string): PointerFile {
   const { doc, lines } = parseYaml(text, file);
   const lineOf = (node: unknown, fallback = 1): number => {
     const range = (node as { range?: [number, number, number] } | null)?.range;

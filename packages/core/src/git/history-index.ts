@@ -10,12 +10,10 @@
  */
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { isDeepStrictEqual } from "node:util";
-import type { PointerFile } from "../formats/pointer.js";
 
 const FORMAT = "mlv-git-index";
 /** Bumped whenever what a fact means changes (such as which pointer files a commit's walk keeps). */
-const VERSION = 1;
+const VERSION = 2;
 /** Past this, the file is started afresh rather than grown further. */
 const MAX_BYTES = 128 * 1024 * 1024;
 
@@ -31,9 +29,6 @@ export interface IndexedCommit {
   message: string;
 }
 
-/** A pointer blob parsed, without the `file` name, which depends on where it was found. */
-export type StoredPointer = Omit<PointerFile, "file">;
-
 interface IndexData {
   format: typeof FORMAT;
   version: number;
@@ -42,8 +37,8 @@ interface IndexData {
   peeled: Record<string, string>;
   /** Project folder ("" for the git root) → commit → [pointer path, blob] added or changed since its first parent. */
   changes: Record<string, Record<string, [string, string][]>>;
-  /** Blob id → the pointer file it holds, parsed. */
-  pointers: Record<string, StoredPointer>;
+  /** Blob id → the text of the pointer file it holds (small: parsing it again costs microseconds). */
+  pointers: Record<string, string>;
   /** Path → tree id → "<mode> <oid>" of the entry at that path below the tree, "" when none. */
   paths: Record<string, Record<string, string>>;
 }
@@ -123,16 +118,13 @@ export class HistoryIndex {
     this.dirty = true;
   }
 
-  pointer(blob: string): StoredPointer | undefined {
-    return this.data.pointers[blob];
+  pointerText(blob: string): string | undefined {
+    const text = this.data.pointers[blob];
+    return typeof text === "string" ? text : undefined;
   }
 
-  /** Kept only when it reads back the same from JSON (YAML can hold values JSON cannot, such as `.inf`). */
-  putPointer(blob: string, pointer: StoredPointer): void {
-    const stored: StoredPointer = { outs: pointer.outs, top: pointer.top, text: pointer.text };
-    if (pointer.wdir !== undefined) stored.wdir = pointer.wdir;
-    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(stored)), stored)) return;
-    this.data.pointers[blob] = stored;
+  putPointerText(blob: string, text: string): void {
+    this.data.pointers[blob] = text;
     this.dirty = true;
   }
 

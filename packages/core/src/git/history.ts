@@ -833,13 +833,14 @@ export class GitHistory {
     }
   }
 
-  /** A pointer blob parsed (`file` names it in messages), remembered in the index. */
+  /** A pointer blob parsed (`file` names it in messages); its text is remembered in the index. */
   private async pointerFile(blob: string, file: string): Promise<PointerFile> {
-    const known = this.index.pointer(blob);
-    if (known !== undefined) return { ...known, file };
-    const pointer = parsePointer((await this.blob(blob)).toString("utf8"), file);
-    this.index.putPointer(blob, pointer);
-    return pointer;
+    let text = this.index.pointerText(blob);
+    if (text === undefined) {
+      text = (await this.blob(blob)).toString("utf8");
+      this.index.putPointerText(blob, text);
+    }
+    return parsePointer(text, file);
   }
 
   /**
