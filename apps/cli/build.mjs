@@ -1,6 +1,6 @@
 // The CLI ships as one ESM bundle (plus lazily loaded chunks): resolving and parsing hundreds of
 // CommonJS files at every start cost ~0.25 s; the bundle starts in a fraction of that.
-// Storage adapters stay outside: they are found at run time by package name.
+// Storage adapters stay outside, found at run time by package name, except the small local one.
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
@@ -14,7 +14,7 @@ await build({
   platform: "node",
   target: "node20",
   sourcemap: true,
-  external: ["@mlv/remote-*", "mlv-remote-*"],
+  external: ["@mlv/remote-s3", "@mlv/remote-gcs", "@mlv/remote-azure", "@mlv/remote-sftp", "mlv-remote-*"],
   // Bundled CommonJS dependencies call require() for Node's built-in modules.
   banner: {
     js: 'import { createRequire as __mlvRequire } from "node:module"; const require = __mlvRequire(import.meta.url);',

@@ -16,9 +16,16 @@ const BUILTINS: Readonly<Record<string, string>> = DEFAULT_ADAPTER_PACKAGES;
 
 const importPackage = (name: string): Promise<unknown> => import(name);
 
-/** Where the CLI's remotes come from: its own dependencies first, then packages by naming convention. */
+/**
+ * Where the CLI's remotes come from: its own dependencies first, then packages by naming convention.
+ * The local adapter is part of the bundle (a literal import): it is small and shares the bundle's
+ * copy of @mlv/core, where loading the package would load a second copy (about 50 ms).
+ */
 export const ADAPTERS: AdapterSources = {
-  builtins: Object.fromEntries(Object.entries(BUILTINS).map(([scheme, pkg]) => [scheme, () => importPackage(pkg)])),
+  builtins: {
+    ...Object.fromEntries(Object.entries(BUILTINS).map(([scheme, pkg]) => [scheme, () => importPackage(pkg)])),
+    local: () => import("@mlv/remote-local"),
+  },
   importPackage,
 };
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { constants, existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { ConfigError, MlvError, translateFsError } from "../errors.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { copyAndHash, type FileDigest, md5File, md5Hex } from "../hash/md5.js";
@@ -45,14 +45,20 @@ export function objectKey(oid: string, hashName: HashName): string {
 export class ObjectCache {
   private madeDirs = new Set<string>();
 
-  constructor(readonly root: string) {}
+  /** `root` and a separator: object paths are built by concatenation, called once per object of a project. */
+  private readonly prefix: string;
+
+  constructor(readonly root: string) {
+    this.prefix = join(root, sep);
+  }
 
   get objectsDir(): string {
     return join(this.root, "files", "md5");
   }
 
   path(oid: string, hashName: HashName = "md5"): string {
-    return join(this.root, objectKey(oid, hashName));
+    const key = objectKey(oid, hashName);
+    return this.prefix + (sep === "/" ? key : key.split("/").join(sep));
   }
 
   /** Plain existence: DVC's test for "already there, skip". */
