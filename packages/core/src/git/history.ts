@@ -101,6 +101,14 @@ interface InheritedRules {
   prefix: string;
 }
 
+/** Where a pointer file and one of its outputs are in the workspace (see `TrackedOut`). */
+interface OutPaths {
+  pointerPath: string;
+  pointerRel: string;
+  abs: string;
+  rel: string;
+}
+
 /** A pointer file found in a tree. */
 interface PointerEntry {
   /** From the walked tree, posix. */
@@ -184,12 +192,15 @@ export class GitHistory {
   private readonly gitCache: object = {};
   private readonly fs = new SnapshotFs();
   private readonly commits = new Map<string, Promise<CommitInfo>>();
+  /** The commits of `commits` known without waiting. */
+  private readonly settledCommits = new Map<string, CommitInfo>();
   private readonly trees = new Memo<Map<string, TreeEntry>>(50_000);
   private readonly pointerLists = new Memo<PointerEntry[]>(50_000);
   private readonly ignoreFiles = new Memo<Ignore | null>(10_000);
   private readonly parsedOuts = new Map<string, RevisionOut[]>();
   private readonly pointerBlobs = new Memo<Map<string, string>>(5_000);
-  private readonly outPaths = new Map<string, { pointerPath: string; pointerRel: string; abs: string; rel: string }>();
+  /** Project root → pointer path → output path (with its wdir) → workspace paths. */
+  private readonly outPaths = new Map<string, Map<string, Map<string, OutPaths>>>();
   private refs: Promise<{ branches: Map<string, string>; tags: Map<string, string> }> | undefined;
   private readable: Promise<void> | undefined;
 
@@ -281,6 +292,18 @@ export class GitHistory {
       info.catch(() => this.commits.delete(oid));
     }
     return info;
+  }
+
+  /** A commit already known (read by this instance, or in the index) without waiting; undefined otherwise. */
+  private knownCommit(oid: string): CommitInfo | undefined {
+    const settled = this.settledCommits.get(oid);
+    if (settled !== undefined) return settled;
+    const known = this.index.commit(oid);
+    if (known !== undefined) {
+      this.settledCommits.set(oid, known);
+      this.commits.set(oid, Promise.resolve(known));
+    }
+    return known;
   }
 
   /** A commit, or undefined when the object is absent (beyond the edge of a shallow clone). */
@@ -580,15 +603,23 @@ export class GitHistory {
     for (const tip of tips) enqueue(tip);
     // Tips must exist; parents may be missing (shallow clones).
     let read: (oid: string) => Promise<CommitInfo | undefined> = (oid) => this.commit(oid);
+    const visit = (c: CommitInfo) => {
+      found.set(c.oid, c);
+      for (const p of c.parents) enqueue(p);
+    };
     while (frontier.length > 0) {
-      const commits = await Promise.all(frontier.map(read));
-      read = (oid) => this.commitIfPresent(oid);
+      // A level at a time, in order (breadth first: dateOrder breaks ties by arrival). Commits the
+      // index knows are taken without waiting; the others are read from git together.
+      const unknown: string[] = [];
+      const level = frontier;
       frontier = [];
-      for (const c of commits) {
-        if (c === undefined) continue;
-        found.set(c.oid, c);
-        for (const p of c.parents) enqueue(p);
+      for (let i = 0; i < level.length; i++) {
+        const known = this.knownCommit(level[i]!);
+        if (known !== undefined) visit(known);
+        else unknown.push(level[i]!);
       }
+      if (unknown.length > 0) for (const c of await Promise.all(unknown.map(read))) if (c !== undefined) visit(c);
+      read = (oid) => this.commitIfPresent(oid);
     }
     return found;
   }
@@ -762,15 +793,25 @@ export class GitHistory {
     const sub = this.gitPathParts(options.subdir ?? "").join("/");
     const projectRoot = join(this.gitRoot, ...splitPath(sub));
     const inSet = new Set(commits);
-    const lists = await mapInBatches(commits, 64, async (oid) => {
-      const commit = await this.commit(oid);
-      const parent = commit.parents[0];
-      const pointers =
-        parent === undefined || inSet.has(parent)
+    const onlyChanges = (c: CommitInfo) => c.parents[0] === undefined || inSet.has(c.parents[0]);
+    // What the index holds is taken at once; the rest is read from git, a batch at a time.
+    const lists: { oid: string; pointers: [string, string][] }[] = [];
+    const unknown: string[] = [];
+    for (const oid of commits) {
+      const commit = this.knownCommit(oid);
+      const changes = commit && onlyChanges(commit) ? this.index.changes(sub, commit.oid) : undefined;
+      if (commit && changes) lists.push({ oid: commit.oid, pointers: changes });
+      else unknown.push(oid);
+    }
+    lists.push(
+      ...(await mapInBatches(unknown, 64, async (oid) => {
+        const commit = await this.commit(oid);
+        const pointers = onlyChanges(commit)
           ? await this.pointerChanges(commit, sub)
           : [...(await this.resolvedPointers(commit, sub))];
-      return { oid: commit.oid, pointers };
-    });
+        return { oid: commit.oid, pointers };
+      })),
+    );
     const seen = new Set<string>();
     const wanted: { path: string; blob: string; commit: string }[] = [];
     for (const { oid, pointers } of lists)
@@ -780,10 +821,16 @@ export class GitHistory {
         seen.add(key);
         wanted.push({ path, blob, commit: oid });
       }
-    const perFile = await Promise.all(
-      wanted.map((w) => this.outsOfPointer(w.path, w.blob, w.commit, projectRoot, options.onInvalid)),
-    );
-    return perFile.flat();
+    const outs: RevisionOut[] = [];
+    const reading: Promise<RevisionOut[]>[] = [];
+    for (const w of wanted) {
+      const text = this.index.pointerText(w.blob);
+      if (text === undefined)
+        reading.push(this.outsOfPointer(w.path, w.blob, w.commit, projectRoot, options.onInvalid));
+      else outs.push(...this.outsOfText(w.path, w.blob, text, w.commit, projectRoot, options.onInvalid));
+    }
+    for (const list of await Promise.all(reading)) outs.push(...list);
+    return outs;
   }
 
   /** The pointers (path, blob) of a commit that its first parent does not have the same, remembered in the index. */
@@ -819,11 +866,28 @@ export class GitHistory {
     projectRoot: string,
     onInvalid: ((error: FormatError) => void) | undefined,
   ): Promise<RevisionOut[]> {
+    let text = this.index.pointerText(blob);
+    if (text === undefined && !this.parsedOuts.has(`${path}\0${blob}`)) {
+      text = (await this.blob(blob)).toString("utf8");
+      this.index.putPointerText(blob, text);
+    }
+    return this.outsOfText(path, blob, text ?? "", commit, projectRoot, onInvalid);
+  }
+
+  /** `outsOfPointer` once the pointer's text is at hand. */
+  private outsOfText(
+    path: string,
+    blob: string,
+    text: string,
+    commit: string,
+    projectRoot: string,
+    onInvalid: ((error: FormatError) => void) | undefined,
+  ): RevisionOut[] {
     const key = `${path}\0${blob}`;
     const known = this.parsedOuts.get(key);
     if (known) return known;
     try {
-      const outs = this.parseOuts(path, await this.pointerFile(blob, `${short(commit)}:${path}`), projectRoot);
+      const outs = this.parseOuts(path, parsePointer(text, `${short(commit)}:${path}`), projectRoot);
       this.parsedOuts.set(key, outs);
       return outs;
     } catch (err) {
@@ -863,21 +927,29 @@ export class GitHistory {
     return pointer.outs.map((out) => {
       if (out.external)
         throw new FormatError(file, `output '${out.path}' is outside the repository; mlv tracks data inside it only`);
+      const paths = this.workspacePaths(gitPath, wdir, out.path, projectRoot);
       return {
         gitPath,
-        ...this.workspacePaths(gitPath, wdir, out.path, projectRoot),
+        pointerPath: paths.pointerPath,
+        pointerRel: paths.pointerRel,
         pointer,
         out,
+        abs: paths.abs,
+        rel: paths.rel,
         hashName: out.hashName,
-        isDir: out.md5?.endsWith(".dir") ?? false,
+        isDir: out.isDir,
       };
     });
   }
 
   /** Where a pointer file and an output of it would be in the workspace; the same for every version of the pointer. */
-  private workspacePaths(gitPath: string, wdir: string, outPath: string, projectRoot: string) {
-    const key = `${projectRoot}\0${gitPath}\0${wdir}\0${outPath}`;
-    let paths = this.outPaths.get(key);
+  private workspacePaths(gitPath: string, wdir: string, outPath: string, projectRoot: string): OutPaths {
+    let byPointer = this.outPaths.get(projectRoot);
+    if (byPointer === undefined) this.outPaths.set(projectRoot, (byPointer = new Map()));
+    let byOut = byPointer.get(gitPath);
+    if (byOut === undefined) byPointer.set(gitPath, (byOut = new Map()));
+    const key = wdir === "." ? outPath : `${wdir}\0${outPath}`;
+    let paths = byOut.get(key);
     if (paths === undefined) {
       const pointerPath = join(this.gitRoot, ...gitPath.split("/"));
       const abs = resolve(dirname(pointerPath), wdir, outPath);
@@ -887,7 +959,7 @@ export class GitHistory {
         abs,
         rel: toPosix(relative(projectRoot, abs)),
       };
-      this.outPaths.set(key, paths);
+      byOut.set(key, paths);
     }
     return paths;
   }
