@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Kept tiny so that `mlv --version` answers without loading the rest.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type * as Cli from "./cli.js";
+import { requireWithCodeCache } from "./code-cache.js";
 
 // Transfers and checkouts run many small fs operations at once; libuv's default pool of 4 threads
 // is the bottleneck for them. Must be set before the first asynchronous fs call.
@@ -11,6 +14,11 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
   process.stdout.write(`${pkg.version}\n`);
 } else {
-  const { main } = await import("./cli.js");
-  process.exitCode = await main(args);
+  const command = args.find((a) => !a.startsWith("-")) ?? "";
+  const cli = requireWithCodeCache(
+    fileURLToPath(new URL("./cli.cjs", import.meta.url)),
+    /^[a-z-]{1,20}$/.test(command) ? command : "other",
+  ) as typeof Cli;
+  // Adapter packages are ES modules, imported from here: code run through `vm` cannot import().
+  process.exitCode = await cli.main(args, { importPackage: (name) => import(name) });
 }

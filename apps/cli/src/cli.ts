@@ -3,6 +3,7 @@ import { MlvError } from "@mlv/core";
 import { Command, CommanderError, Option } from "commander";
 import * as commands from "./commands/index.js";
 import { type GlobalOptions, Output } from "./output.js";
+import { setPackageImporter } from "./remotes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -20,7 +21,14 @@ export function withGlobals(cmd: Command): Command {
     .addOption(new Option("-v, --verbose", "print more detail"));
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What the process running the CLI provides. */
+export interface Host {
+  /** `import()` of an adapter package, from the caller's module (the bundle itself cannot import()). */
+  importPackage?: (name: string) => Promise<unknown>;
+}
+
+export async function main(argv: string[], host: Host = {}): Promise<number> {
+  if (host.importPackage) setPackageImporter(host.importPackage);
   const program = withGlobals(new Command("mlv"));
   // -q/-v work before the command (`mlv -q status`) and after it (`mlv status -q`).
   const ctx: Context = { exitCode: 0, output: (o) => new Output({ ...program.opts(), ...definedOnly(o) }) };

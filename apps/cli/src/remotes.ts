@@ -14,12 +14,19 @@ import {
  */
 const BUILTINS: Readonly<Record<string, string>> = DEFAULT_ADAPTER_PACKAGES;
 
-const importPackage = (name: string): Promise<unknown> => import(name);
+let importer = (name: string): Promise<unknown> => import(name);
+
+/** How adapter packages are imported: the bin passes its own `import()` (see bin.ts). */
+export function setPackageImporter(importPackage: (name: string) => Promise<unknown>): void {
+  importer = importPackage;
+}
+
+const importPackage = (name: string): Promise<unknown> => importer(name);
 
 /**
  * Where the CLI's remotes come from: its own dependencies first, then packages by naming convention.
- * The local adapter is part of the bundle (a literal import): it is small and shares the bundle's
- * copy of @mlv/core, where loading the package would load a second copy (about 50 ms).
+ * The local adapter is part of the bundle: it is small and shares the bundle's copy of @mlv/core,
+ * where loading the package would load a second copy (about 50 ms).
  */
 export const ADAPTERS: AdapterSources = {
   builtins: {

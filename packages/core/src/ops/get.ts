@@ -3,6 +3,7 @@
  * read at any revision without a checkout, downloaded from that repository's cache when it is on
  * this machine, else from its default remote, every object's md5 verified.
  */
+import * as fs from "node:fs";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -196,7 +197,6 @@ async function cloneShallow(url: string, rev: string | undefined, dir: string): 
     );
   const git = await loadGit();
   const http = (await import("isomorphic-git/http/node")).default;
-  const fs = await import("node:fs");
   const base = { fs, http, dir, url, noCheckout: true };
   try {
     if (rev !== undefined && FULL_OID.test(rev)) await git.clone({ ...base, noTags: false });
