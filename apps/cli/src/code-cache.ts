@@ -21,7 +21,7 @@ function cacheFolder(): string | undefined {
   if (process.env.MLV_NO_CODE_CACHE === "1") return undefined;
   const xdg = process.env.XDG_CACHE_HOME;
   try {
-    return join(xdg && xdg.startsWith("/") ? xdg : join(homedir(), ".cache"), "mlv");
+    return join(xdg?.startsWith("/") ? xdg : join(homedir(), ".cache"), "mlv");
   } catch {
     return undefined; // no home folder: run without a cache
   }

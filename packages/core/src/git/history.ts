@@ -945,9 +945,15 @@ export class GitHistory {
   /** Where a pointer file and an output of it would be in the workspace; the same for every version of the pointer. */
   private workspacePaths(gitPath: string, wdir: string, outPath: string, projectRoot: string): OutPaths {
     let byPointer = this.outPaths.get(projectRoot);
-    if (byPointer === undefined) this.outPaths.set(projectRoot, (byPointer = new Map()));
+    if (byPointer === undefined) {
+      byPointer = new Map();
+      this.outPaths.set(projectRoot, byPointer);
+    }
     let byOut = byPointer.get(gitPath);
-    if (byOut === undefined) byPointer.set(gitPath, (byOut = new Map()));
+    if (byOut === undefined) {
+      byOut = new Map();
+      byPointer.set(gitPath, byOut);
+    }
     const key = wdir === "." ? outPath : `${wdir}\0${outPath}`;
     let paths = byOut.get(key);
     if (paths === undefined) {
