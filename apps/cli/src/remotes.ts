@@ -2,6 +2,7 @@ import {
   type AdapterSources,
   type Config,
   DEFAULT_ADAPTER_PACKAGES,
+  forEachRemote,
   openRemote,
   type Remote,
   type TrackedOut,
@@ -40,31 +41,12 @@ export function connect(config: Config, name: string | undefined) {
   return openRemote(config, name, ADAPTERS);
 }
 
-/**
- * Run `fn` once per remote the outputs go to: an output's own `remote:` key picks its remote
- * (spec §4.2), the others use the default; `-r NAME` sends everything to NAME.
- */
-export async function perRemote<T>(
+/** `forEachRemote` with the CLI's adapters: once per remote the outputs go to. */
+export function perRemote<T>(
   config: Config,
   outs: TrackedOut[],
   explicit: string | undefined,
   fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
 ): Promise<T[]> {
-  const groups = new Map<string | undefined, TrackedOut[]>();
-  for (const out of outs) {
-    const own = out.out.raw?.remote;
-    const key = explicit ?? (typeof own === "string" ? own.toLowerCase() : undefined);
-    groups.set(key, [...(groups.get(key) ?? []), out]);
-  }
-  if (groups.size === 0) groups.set(explicit, []);
-  const results: T[] = [];
-  for (const [name, group] of groups) {
-    const { remote, name: resolved } = await connect(config, name);
-    try {
-      results.push(await fn(remote, group, resolved));
-    } finally {
-      await remote.close?.();
-    }
-  }
-  return results;
+  return forEachRemote(config, outs, explicit, ADAPTERS, fn);
 }

@@ -2,6 +2,7 @@ export {
   type AdapterLoader,
   type AdapterSources,
   DEFAULT_ADAPTER_PACKAGES,
+  forEachRemote,
   openRemote,
   resolveAdapter,
   urlScheme,

@@ -4,7 +4,7 @@
  * opens the remotes it needs, runs the operation and gives back the same result the CLI prints.
  * `repo.ts` loads this module on first use, so the operations never import `Repo` in a cycle.
  */
-import { type AdapterSources, openRemote } from "./adapters.js";
+import { type AdapterSources, forEachRemote, openRemote } from "./adapters.js";
 import { type AddOutcome, add } from "./ops/add.js";
 import { type CheckoutResult, checkout } from "./ops/checkout.js";
 import { type GcResult, gc } from "./ops/gc.js";
@@ -106,30 +106,13 @@ function merge(results: TransferResult[]): TransferResult {
  * Run `fn` once per remote the outputs go to: an output's own `remote:` key picks its remote
  * (spec §4.2), the others use the default; `options.remote` sends everything to that one.
  */
-export async function perRemote<T>(
+export function perRemote<T>(
   repo: Repo,
   outs: TrackedOut[],
   options: RemoteOptions,
   fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
 ): Promise<T[]> {
-  const explicit = options.remote?.toLowerCase();
-  const groups = new Map<string | undefined, TrackedOut[]>();
-  for (const out of outs) {
-    const own = out.out.raw?.remote;
-    const key = explicit ?? (typeof own === "string" ? own.toLowerCase() : undefined);
-    groups.set(key, [...(groups.get(key) ?? []), out]);
-  }
-  if (groups.size === 0) groups.set(explicit, []);
-  const results: T[] = [];
-  for (const [name, group] of groups) {
-    const { remote, name: resolved } = await openRemote(repo.config, name, options.adapters);
-    try {
-      results.push(await fn(remote, group, resolved));
-    } finally {
-      await remote.close?.();
-    }
-  }
-  return results;
+  return forEachRemote(repo.config, outs, options.remote, options.adapters ?? {}, fn);
 }
 
 export function addTo(repo: Repo, targets: readonly string[], options: RepoAddOptions): Promise<AddOutcome> {
