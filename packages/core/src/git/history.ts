@@ -194,11 +194,11 @@ export class GitHistory {
   private readonly commits = new Map<string, Promise<CommitInfo>>();
   /** The commits of `commits` known without waiting. */
   private readonly settledCommits = new Map<string, CommitInfo>();
-  private readonly trees = new Memo<Map<string, TreeEntry>>(50_000);
-  private readonly pointerLists = new Memo<PointerEntry[]>(50_000);
+  private readonly trees = new Memo<Map<string, TreeEntry>>(4_096);
+  private readonly pointerLists = new Memo<PointerEntry[]>(4_096);
   private readonly ignoreFiles = new Memo<Ignore | null>(10_000);
   private readonly parsedOuts = new Map<string, RevisionOut[]>();
-  private readonly pointerBlobs = new Memo<Map<string, string>>(5_000);
+  private readonly pointerBlobs = new Memo<Map<string, string>>(512);
   /** Project root → pointer path → output path (with its wdir) → workspace paths. */
   private readonly outPaths = new Map<string, Map<string, Map<string, OutPaths>>>();
   private refs: Promise<{ branches: Map<string, string>; tags: Map<string, string> }> | undefined;
