@@ -25,7 +25,7 @@ const MiB = 1024 * 1024;
 const TARGET = 10;
 const PEAK_TARGET_MIB = 200;
 const GNU_TIME = "/usr/bin/time";
-const mlvBin = fileURLToPath(new URL("../apps/cli/dist/bin.js", import.meta.url));
+const mlvBin = fileURLToPath(new URL("../apps/cli/dist/bin.cjs", import.meta.url));
 
 class HistoryBenchError extends Error {}
 

@@ -124,7 +124,7 @@ const selected = (n) => !opts.only || opts.only.has(n);
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-const mlvBin = new URL("../apps/cli/dist/bin.js", import.meta.url).pathname;
+const mlvBin = new URL("../apps/cli/dist/bin.cjs", import.meta.url).pathname;
 const GNU_TIME = "/usr/bin/time";
 
 class BenchError extends Error {}
@@ -892,7 +892,7 @@ const report = [
   "mlv benchmark",
   ...info.map((l) => `  ${l}`),
   `  ${opts.files} small files, big file ${fmtBytes(bigBytes)}, repeat ${opts.repeat}${opts.repeat > 1 ? " (median time, max peak)" : ""}, total ${total.toFixed(0)} s`,
-  ...(opts.nodeArgs.length ? [`  mlv run as: node ${opts.nodeArgs.join(" ")} bin.js ...`] : []),
+  ...(opts.nodeArgs.length ? [`  mlv run as: node ${opts.nodeArgs.join(" ")} bin.cjs ...`] : []),
   "",
   rows.length ? formatRows(rows) : "(no case completed)",
   "",

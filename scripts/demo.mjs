@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const mlvBin = new URL("../apps/cli/dist/bin.js", import.meta.url).pathname;
+const mlvBin = new URL("../apps/cli/dist/bin.cjs", import.meta.url).pathname;
 const base = mkdtempSync(join(tmpdir(), "mlv-demo-"));
 const repo = join(base, "project");
 const storage = join(base, "storage");

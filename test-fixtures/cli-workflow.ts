@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 
 /** The built CLI. */
-export const BIN = fileURLToPath(new URL("../apps/cli/dist/bin.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../apps/cli/dist/bin.cjs", import.meta.url));
 
 /** Variables that could change which credentials, config or repository the commands use. */
 const LEAKY_ENV = /^(AWS_|GOOGLE_|GCLOUD_|CLOUDSDK_|STORAGE_EMULATOR_HOST$|AZURE_|SSH_|GIT_|DVC_)/;

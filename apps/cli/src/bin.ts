@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Kept tiny so that `mlv --version` answers without loading the rest.
+// Kept tiny so that `mlv --version` answers without loading the rest. Built as CommonJS, which
+// starts a few milliseconds sooner than an ES module.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type * as Cli from "./cli.js";
@@ -20,5 +21,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     /^[a-z-]{1,20}$/.test(command) ? command : "other",
   ) as typeof Cli;
   // Adapter packages are ES modules, imported from here: code run through `vm` cannot import().
-  process.exitCode = await cli.main(args, { importPackage: (name) => import(name) });
+  void cli.main(args, { importPackage: (name) => import(name) }).then((code) => {
+    process.exitCode = code;
+  });
 }

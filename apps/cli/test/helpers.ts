@@ -26,7 +26,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
 
-export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../dist/bin.cjs", import.meta.url));
 export const CLI_PACKAGE = fileURLToPath(new URL("../package.json", import.meta.url));
 
 if (!existsSync(BIN))

@@ -19,7 +19,7 @@ export function register(program: Command, ctx: Context): void {
     });
 }
 
-/** This very mlv, so that the hooks work without a global install: node and the CLI's bin.js. */
+/** This very mlv, so that the hooks work without a global install: node and the CLI's bin.cjs. */
 function runningMlv(): string[] | undefined {
   const script = process.argv[1];
   if (!script) return undefined;
