@@ -812,24 +812,21 @@ export class GitHistory {
         return { oid: commit.oid, pointers };
       })),
     );
+    // Each pointer blob at each path once; the texts the index holds are parsed at once, the
+    // others read from git together.
     const seen = new Set<string>();
-    const wanted: { path: string; blob: string; commit: string }[] = [];
+    const outs: RevisionOut[] = [];
+    const reading: Promise<RevisionOut[]>[] = [];
     for (const { oid, pointers } of lists)
       for (const [path, blob] of pointers) {
         const key = `${path}\0${blob}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        wanted.push({ path, blob, commit: oid });
+        const text = this.index.pointerText(blob);
+        if (text === undefined) reading.push(this.outsOfPointer(path, blob, oid, projectRoot, options.onInvalid));
+        else for (const o of this.outsOfText(path, blob, text, oid, projectRoot, options.onInvalid)) outs.push(o);
       }
-    const outs: RevisionOut[] = [];
-    const reading: Promise<RevisionOut[]>[] = [];
-    for (const w of wanted) {
-      const text = this.index.pointerText(w.blob);
-      if (text === undefined)
-        reading.push(this.outsOfPointer(w.path, w.blob, w.commit, projectRoot, options.onInvalid));
-      else outs.push(...this.outsOfText(w.path, w.blob, text, w.commit, projectRoot, options.onInvalid));
-    }
-    for (const list of await Promise.all(reading)) outs.push(...list);
+    for (const list of await Promise.all(reading)) for (const o of list) outs.push(o);
     return outs;
   }
 
