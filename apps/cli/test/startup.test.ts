@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sandbox } from "./helpers.js";
@@ -41,6 +41,21 @@ describe("start-up through V8's code cache", () => {
     const again = s.mlvWith({ env }, "status");
     expect(again).toEqual(first);
     expect(readFileSync(join(folder, file!)).length).toBeGreaterThan(1000);
+  });
+
+  it("keeps only the cache of the current build of each command", () => {
+    const s = sandbox({ init: "mlv" });
+    const folder = join(s.dir, "cache", "mlv");
+    const env = { XDG_CACHE_HOME: join(s.dir, "cache") };
+    expect(s.mlvWith({ env }, "status").code).toBe(0);
+    const [current] = cacheFiles(folder);
+    // What an older build of the bundle left behind, for this command and for another.
+    const older = current!.replace(/^cli\.cjs-[^-]*-\d+/, "cli.cjs-0.0.1-12345");
+    writeFileSync(join(folder, older), "old");
+    writeFileSync(join(folder, "cli.cjs-0.0.1-12345-1-1-node-x-add.v8"), "old");
+    rmSync(join(folder, current!));
+    expect(s.mlvWith({ env }, "status").code).toBe(0);
+    expect(cacheFiles(folder).sort()).toEqual([current!, "cli.cjs-0.0.1-12345-1-1-node-x-add.v8"].sort());
   });
 
   it("writes nothing with MLV_NO_CODE_CACHE=1", () => {
