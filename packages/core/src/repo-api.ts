@@ -167,23 +167,29 @@ async function transfer(
   );
 }
 
+/**
+ * The outputs a transfer covers: the targets', plus the chosen revisions'. Read under the lock,
+ * which is taken first: starting the lock's helper process costs more once the history is in memory.
+ */
+function scopedTargets(repo: Repo, options: RepoTransferOptions): Promise<TrackedOut[]> {
+  return outsInScope(repo, targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
+}
+
 export async function pushFrom(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
   options.signal?.throwIfAborted();
-  const outs = await outsInScope(repo, targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
-  return repo.locked("mlv push", () => transfer(repo, "push", outs, options));
+  return repo.locked("mlv push", async () => transfer(repo, "push", await scopedTargets(repo, options), options));
 }
 
 export async function fetchInto(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
   options.signal?.throwIfAborted();
-  const outs = await outsInScope(repo, targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
-  return repo.locked("mlv fetch", () => transfer(repo, "fetch", outs, options));
+  return repo.locked("mlv fetch", async () => transfer(repo, "fetch", await scopedTargets(repo, options), options));
 }
 
 export async function pullInto(repo: Repo, options: RepoPullOptions): Promise<PullResult> {
   options.signal?.throwIfAborted();
-  const outs = targetsOf(repo, options);
-  const fetchOuts = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
   return repo.locked("mlv pull", async () => {
+    const outs = targetsOf(repo, options);
+    const fetchOuts = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
     const fetched = await transfer(repo, "fetch", fetchOuts, options);
     const result = await checkout(repo, outs, {
       force: options.force,
