@@ -5,8 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, resolve } from "node:path";
 import { pipeline, Readable, Transform } from "node:stream";
 import { buffer as readAll } from "node:stream/consumers";
@@ -15,7 +14,6 @@ import { type AdapterSources, openRemote } from "./adapters.js";
 import { type HashName, objectKey } from "./cache/object-cache.js";
 import { Config } from "./config.js";
 import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "./errors.js";
-import { type ConfigData, parseConfigObj, serializeConfigObj } from "./formats/configobj.js";
 import { parseDirManifest } from "./formats/dir-manifest.js";
 import { GitHistory } from "./git/history.js";
 import { Dos2UnixHasher } from "./hash/dos2unix.js";
@@ -119,23 +117,7 @@ class Reader {
     const text = (await history.readFileAtRevision(commit, gitPath))?.toString("utf8") ?? "";
     const current = await readFile(join(repo.dvcDir, "config"), "utf8").catch(() => undefined);
     if (text === current) return repo.config;
-    // Another revision's config: laid out in a temporary `.dvc` folder, its relative paths made
-    // absolute against this repository's `.dvc` folder, where they belong.
-    const dir = await mkdtemp(join(tmpdir(), "mlv-revconf-"));
-    try {
-      const dvcDir = join(dir, ".dvc");
-      await mkdir(dvcDir);
-      const label = `${commit.slice(0, 7)}:${gitPath}`;
-      await writeFile(join(dvcDir, "config"), serializeConfigObj(absolutize(parseConfigObj(text, label), repo.dvcDir)));
-      const localFile = join(repo.dvcDir, "config.local");
-      if (existsSync(localFile)) {
-        const local = parseConfigObj(await readFile(localFile, "utf8"), localFile);
-        await writeFile(join(dvcDir, "config.local"), serializeConfigObj(absolutize(local, repo.dvcDir)));
-      }
-      return await Config.load(dvcDir);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    return Config.withRepoText(repo.dvcDir, text, `${commit.slice(0, 7)}:${gitPath}`);
   }
 
   /** The remote to read from: `options.remote`, else the revision's default remote. */
@@ -268,22 +250,6 @@ class Reader {
       if (!handedOver) await done();
     }
   }
-}
-
-/** Path-valued keys of a config file (relative values are relative to the `.dvc` folder, spec §5.2). */
-const PATH_KEYS = new Set(["url", "credentialpath", "configpath", "keyfile", "cert_path", "key_path"]);
-
-function absolutize(data: ConfigData, base: string): ConfigData {
-  const fix = (v: string) =>
-    /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || isAbsolute(v) || v === "~" || v.startsWith("~/") || v.startsWith("~\\")
-      ? v
-      : resolve(base, v);
-  for (const [name, section] of data) {
-    const keys = name.startsWith("remote ") ? PATH_KEYS : name === "cache" ? new Set(["dir"]) : undefined;
-    if (!keys) continue;
-    for (const [key, value] of section) if (keys.has(key) && typeof value === "string") section.set(key, fix(value));
-  }
-  return data;
 }
 
 function isAFolder(path: string, where: string): MlvError {

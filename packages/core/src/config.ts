@@ -155,6 +155,22 @@ export class Config {
     return new Config(dir, files, levels, env);
   }
 
+  /**
+   * The configuration another revision had: `repoText` (named `label` in messages) in place of the
+   * `.dvc/config` in `dvcDir`, with the `config.local` there and this machine's global and system
+   * levels. Relative paths resolve as if the text were that file. For reading, not for writing.
+   */
+  static async withRepoText(
+    dvcDir: string,
+    repoText: string,
+    label: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<Config> {
+    const config = await Config.load(dvcDir, env);
+    config.levels.set("repo", toLevel(parseConfigObj(repoText, label)));
+    return config;
+  }
+
   /** The levels that exist here: all four in a repository, system and global outside one. */
   availableLevels(): ConfigLevel[] {
     return CONFIG_LEVELS.filter((l) => this.files.has(l));

@@ -7,13 +7,12 @@ import * as fs from "node:fs";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, isAbsolute, join, posix, resolve, sep } from "node:path";
+import { basename, dirname, join, posix, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AdapterSources, openRemote } from "../adapters.js";
 import { type HashName, type LinkType, tmpName } from "../cache/object-cache.js";
 import { Config, configBool } from "../config.js";
 import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, translateFsError, UsageError } from "../errors.js";
-import { type ConfigData, parseConfigObj, serializeConfigObj } from "../formats/configobj.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
 import { type Out, type OutWrite, type PointerFile, parsePointer, serializePointer } from "../formats/pointer.js";
@@ -209,52 +208,15 @@ async function cloneShallow(url: string, rev: string | undefined, dir: string): 
   }
 }
 
-/** Path-valued config keys (relative values are relative to the `.dvc` folder, spec §5.2). */
-const REMOTE_PATH_KEYS = new Set([
-  "url",
-  "credentialpath",
-  "configpath",
-  "keyfile",
-  "cert_path",
-  "key_path",
-  "gdrive_user_credentials_file",
-  "gdrive_service_account_json_file_path",
-]);
-
-/** Make relative paths of a config file absolute against `base`, so the file can be read from anywhere. */
-function absolutize(data: ConfigData, base: string): ConfigData {
-  const fix = (v: string) =>
-    URL_RE.test(v) || isAbsolute(v) || v === "~" || v.startsWith("~/") || v.startsWith("~\\") ? v : resolve(base, v);
-  for (const [name, section] of data) {
-    const keys = name.startsWith("remote ") ? REMOTE_PATH_KEYS : name === "cache" ? new Set(["dir"]) : undefined;
-    if (!keys) continue;
-    for (const [key, value] of section) if (keys.has(key) && typeof value === "string") section.set(key, fix(value));
-  }
-  return data;
-}
-
 /**
  * The source's configuration at the commit read: its `.dvc/config` of that commit, the
  * `.dvc/config.local` of its work tree, and this machine's global and system config.
  */
 function sourceConfig(source: Source, env: NodeJS.ProcessEnv): Promise<Config> {
   source.config ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), "mlv-srcconf-"));
-    source.temp.push(dir);
-    const dvcDir = join(dir, ".dvc");
-    await mkdir(dvcDir);
-    const label = `${short(source.commit)}:.dvc/config`;
     const text = (await source.history.configTextAtRevision(source.commit)) ?? "";
-    await writeFile(join(dvcDir, "config"), serializeConfigObj(absolutize(parseConfigObj(text, label), source.dvcDir)));
-    const localFile = join(source.dvcDir, "config.local");
-    if (source.workTree && existsSync(localFile)) {
-      const local = await readFile(localFile, "utf8");
-      await writeFile(
-        join(dvcDir, "config.local"),
-        serializeConfigObj(absolutize(parseConfigObj(local, localFile), source.dvcDir)),
-      );
-    }
-    return Config.load(dvcDir, env);
+    // Without a work tree (a clone made here), no config.local is there to read.
+    return Config.withRepoText(source.dvcDir, text, `${short(source.commit)}:.dvc/config`, env);
   })();
   return source.config;
 }
