@@ -344,6 +344,28 @@ describe("Repo operations", () => {
     await repo.close();
   });
 
+  it("keeps working in a long-lived Repo whose cache is deleted meanwhile", async () => {
+    const p = new Project("cache-deleted");
+    const repo = await p.init();
+    p.write("data/a.txt", "alpha");
+    p.write("model.bin", "model one");
+    await repo.add(["data", "model.bin"]);
+    await repo.push();
+    // The same Repo, after someone removed the whole cache and the data.
+    rmSync(p.cache, { recursive: true, force: true });
+    rmSync(join(p.dir, "data"), { recursive: true, force: true });
+    rmSync(join(p.dir, "model.bin"));
+    const pulled = await repo.pull();
+    expect(pulled.fetched).toMatchObject({ transferred: 3, failed: [], missing: [] });
+    expect(p.read("data/a.txt").toString()).toBe("alpha");
+    expect(p.read("model.bin").toString()).toBe("model one");
+    rmSync(p.cache, { recursive: true, force: true });
+    p.write("model.bin", "model two");
+    await repo.add(["model.bin"]);
+    expect(existsSync(join(p.cache, objectPath(md5("model two"))))).toBe(true);
+    await repo.close();
+  });
+
   it("stops a push when its AbortSignal is aborted, leaving a remote a re-run completes", async () => {
     const p = new Project("abort");
     const repo = await p.init();

@@ -95,7 +95,8 @@ export class ObjectCache {
   }
 
   async ensureDir(dir: string): Promise<void> {
-    if (this.madeDirs.has(dir)) return;
+    // A folder made before costs one stat, not a mkdir: the cache may have been removed since.
+    if (this.madeDirs.has(dir) && existsSync(dir)) return;
     await mkdir(dir, { recursive: true });
     this.madeDirs.add(dir);
   }
