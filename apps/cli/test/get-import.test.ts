@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { startGitHttp } from "../../../test-fixtures/servers/git-http.js";
 import { md5, type Sandbox, sandbox } from "./helpers.js";
 
 const MODEL_V1 = "model weights, version 1\n";
@@ -242,4 +243,71 @@ describe("mlv import and update", () => {
     expect(u.code).toBe(2);
     expect(u.stderr).toContain("'model.h5.dvc' is not an import");
   });
+});
+
+describe("a source repository served over http", () => {
+  it("gets, lists and imports through a shallow clone of an http git URL", async () => {
+    const s = sandbox({ init: "mlv" });
+    // The source: its remote an absolute path, so that a clone elsewhere finds it.
+    const src = join(s.dir, "http-src");
+    const storage = join(s.dir, "http-storage");
+    mkdirSync(src);
+    const git = (...args: string[]) => s.mustGit("-C", src, ...args).stdout.trim();
+    const mlv = (...args: string[]) => {
+      const r = s.mlvWith({ cwd: "../http-src" }, ...args);
+      if (r.code !== 0) throw new Error(`mlv ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    };
+    git("init", "-q", "-b", "main");
+    mlv("init");
+    mlv("remote", "add", "-d", "storage", storage);
+    s.write("../http-src/model.h5", MODEL_V1);
+    s.writeTree({ "a.csv": "a,b\n1,2\n", "sub/b.txt": "bee\n" }, "../http-src/data");
+    mlv("add", "model.h5", "data");
+    mlv("push");
+    git("add", "-A");
+    git("commit", "-q", "-m", "model v1");
+    git("tag", "v1.0");
+    const v1 = git("rev-parse", "HEAD");
+    s.write("../http-src/model.h5", MODEL_V2);
+    mlv("add", "model.h5");
+    mlv("push");
+    git("add", "-A");
+    git("commit", "-q", "-m", "model v2");
+    mkdirSync(join(s.dir, "served"));
+    s.mustGit("clone", "-q", "--bare", src, join(s.dir, "served", "src.git"));
+    rmSync(src, { recursive: true, force: true }); // only the served copy and the storage are left
+
+    const server = await startGitHttp(join(s.dir, "served"));
+    try {
+      const url = `${server.url}/src.git`;
+      const got = await s.mlvAsync("get", url, "model.h5", "--rev", "v1.0", "-o", "old.h5");
+      expect(got.stderr).toBe("");
+      expect(got.code, got.stderr).toBe(0);
+      expect(s.read("old.h5")).toBe(MODEL_V1);
+      // Through git's smart HTTP protocol, not a local path.
+      expect(server.requests.some((r) => r.includes("git-upload-pack"))).toBe(true);
+
+      const listed = await s.mlvAsync("list", url, "--json");
+      expect(listed.code, listed.stderr).toBe(0);
+      const entries = JSON.parse(listed.stdout) as { path: string; md5?: string }[];
+      expect(entries.find((e) => e.path === "model.h5")?.md5).toBe(md5(MODEL_V2));
+      // Inside a tracked folder: its file list comes from the source's remote.
+      const inside = await s.mlvAsync("list", url, "data", "-R", "--json");
+      expect(inside.stderr).toBe("");
+      expect((JSON.parse(inside.stdout) as { path: string }[]).map((e) => e.path).sort()).toEqual([
+        "a.csv",
+        "sub/b.txt",
+      ]);
+
+      const imported = await s.mlvAsync("import", url, "model.h5", "--rev", "v1.0");
+      expect(imported.code).toBe(0);
+      expect(s.read("model.h5")).toBe(MODEL_V1);
+      expect(s.read("model.h5.dvc")).toContain(`    url: ${url}\n    rev: v1.0\n    rev_lock: ${v1}\n`);
+      const updated = await s.mlvAsync("update", "model.h5.dvc", "--rev", "main");
+      expect(updated.code).toBe(0);
+      expect(s.read("model.h5")).toBe(MODEL_V2);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });

@@ -79,12 +79,12 @@ describe("mlv list", () => {
     expect(s.must("list", ".", "-R", "--rev", "v1.0").stdout).toContain("\ndata\ndata.dvc\n");
   });
 
-  it("names what is wrong: a URL, a path that is not there, a folder that is not a repository root", () => {
+  it("names what is wrong: a URL it cannot clone, a path that is not there, a folder that is not a repository root", () => {
     const s = sandbox();
     project(s);
-    const url = s.mlv("list", "https://github.com/example/repo.git");
-    expect(url.code).toBe(2);
-    expect(url.stderr).toContain("reads local repositories only");
+    const url = s.mlv("list", "http://127.0.0.1:9/repo.git");
+    expect(url.code).toBe(1);
+    expect(url.stderr).toContain("cannot clone 'http://127.0.0.1:9/repo.git'");
     const missing = s.mlv("list", ".", "nope/x", "--rev", "v1.0");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("'nope/x' does not exist");

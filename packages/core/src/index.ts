@@ -28,6 +28,7 @@ export {
   importData,
   importOf,
   importPointerText,
+  isGitUrl,
   type RemoteFactory,
   type SourceOptions,
   stageMd5,

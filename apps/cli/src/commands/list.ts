@@ -1,7 +1,8 @@
-import { type ListEntry, list } from "@mlv/core";
+import { isGitUrl, type ListEntry, list } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../cli.js";
 import { formatBytes } from "../output.js";
+import { ADAPTERS } from "../remotes.js";
 
 interface Opts {
   rev?: string;
@@ -17,7 +18,7 @@ interface Opts {
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("list").alias("ls"))
     .description("List repository contents, including files and directories tracked by mlv/DVC and by Git")
-    .argument("<repo>", "local path of the mlv/DVC repository to list ('.' for this one)")
+    .argument("<repo>", "the mlv/DVC repository to list: a local path ('.' for this one) or a git URL")
     .argument("[path]", "path to a folder or file inside the repository (default: its root)")
     .option("--rev <rev>", "git revision to list (a branch, tag or commit; default: the workspace)")
     .option("-R, --recursive", "list every file below, at any depth")
@@ -27,10 +28,18 @@ export function register(program: Command, ctx: Context): void {
     .option("--json", "print the entries as JSON")
     .action(async (repo: string, path: string | undefined, opts: Opts) => {
       const out = ctx.output(opts);
-      const result = await list(repo, { path, rev: opts.rev, recursive: opts.recursive, dvcOnly: opts.dvcOnly });
+      const result = await list(repo, {
+        path,
+        rev: opts.rev,
+        recursive: opts.recursive,
+        dvcOnly: opts.dvcOnly,
+        adapters: ADAPTERS,
+      });
       for (const u of result.unknown)
         out.warn(
-          `the files of '${u.repoPath}' are not listed: its file list (${u.md5}) is not in the cache of '${repo}'; run 'mlv fetch${opts.rev ? ` --rev ${opts.rev}` : ""} ${u.repoPath}' there to see them`,
+          isGitUrl(repo)
+            ? `the files of '${u.repoPath}' are not listed: its file list (${u.md5}) is not on the default remote of '${repo}'`
+            : `the files of '${u.repoPath}' are not listed: its file list (${u.md5}) is not in the cache of '${repo}'; run 'mlv fetch${opts.rev ? ` --rev ${opts.rev}` : ""} ${u.repoPath}' there to see them`,
         );
       if (opts.json) {
         out.json(result.entries);

@@ -165,6 +165,23 @@ async function openSource(url: string, rev: string | undefined, cwd: string): Pr
   }
 }
 
+/**
+ * A shallow clone of the git URL `url` in a temporary folder (no checkout), and the commit `rev`
+ * (default HEAD) names there. Call `remove()` once done with it.
+ */
+export async function cloneToTemp(
+  url: string,
+  rev: string | undefined,
+): Promise<{ dir: string; history: GitHistory; commit: string; remove(): Promise<void> }> {
+  const source = await openSource(url, rev, process.cwd());
+  return { dir: source.root, history: source.history, commit: source.commit, remove: () => cleanup(source) };
+}
+
+/** Whether `repo` names a git URL (http(s), ssh, scp-like) rather than a local path or file:// URL. */
+export function isGitUrl(repo: string): boolean {
+  return !/^file:\/\//i.test(repo) && (URL_RE.test(repo) || SCP_RE.test(repo));
+}
+
 async function resolveIn(history: GitHistory, rev: string, url: string): Promise<string> {
   try {
     return await history.resolveRevision(rev);

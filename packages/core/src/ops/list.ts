@@ -4,14 +4,17 @@
  * track, including the files inside tracked folders (read from their `.dir` objects in the local
  * cache). Nothing is downloaded.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, posix, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
+import { type AdapterSources, openRemote } from "../adapters.js";
 import { MlvError, UsageError } from "../errors.js";
 import { GitHistory } from "../git/history.js";
 import { GitTreeReader } from "../git/tree.js";
 import { Repo, type TrackedOut } from "../repo.js";
 import { readDirObject } from "../workspace/manifests.js";
+import { cloneToTemp, isGitUrl } from "./get.js";
+import { fetchDirManifests } from "./transfer.js";
 
 /** One listed file or folder, in `dvc list --json`'s shape. */
 export interface ListEntry {
@@ -47,6 +50,8 @@ export interface ListOptions {
   recursive?: boolean;
   /** Only tracked outputs, what they hold, and the folders leading to them. */
   dvcOnly?: boolean;
+  /** For a git URL: how the source's default remote is opened, for the file lists of tracked folders. */
+  adapters?: AdapterSources;
 }
 
 export interface ListResult {
@@ -105,18 +110,8 @@ function join2(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
 }
 
-/** Whether REPO looks like a git URL rather than a local path. */
-function isUrl(repo: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\\]+@[^/\\]+:/.test(repo);
-}
-
 /** Open REPO (a local path, its root) for `list`, `get` and the like. */
 async function openLocal(repoPath: string): Promise<Repo> {
-  if (isUrl(repoPath))
-    throw new UsageError(
-      `'${repoPath}' is a URL: mlv list reads local repositories only; clone it ('git clone ${repoPath}') and give the clone's folder`,
-      { repo: repoPath },
-    );
   const abs = resolve(repoPath);
   if (!existsSync(abs) || !statSync(abs).isDirectory())
     throw new UsageError(`'${repoPath}' is not a folder: REPO is the local path of an mlv or DVC repository`, {
@@ -348,42 +343,85 @@ class Tree {
  * whole and reported in `unknown`.
  */
 export async function list(repoPath: string, options: ListOptions = {}): Promise<ListResult> {
+  if (isGitUrl(repoPath)) return listClone(repoPath, options);
   const repo = await openLocal(repoPath);
   try {
-    let source: Source;
-    let outs: TrackedOut[];
-    let commit: string | undefined;
-    if (options.rev === undefined) {
-      source = workspaceSource(repo);
-      outs = repo.collectOuts();
-    } else {
-      const scm = await repo.scm();
-      if (!scm)
-        throw new UsageError(`--rev reads versions from git, and '${repoPath}' is not in a git repository`, {
-          repo: repoPath,
-        });
-      const history = new GitHistory(scm.root);
-      commit = await history.resolveRevision(options.rev);
-      const subdir = relative(scm.root, repo.root).split(sep).join("/");
-      const reader = new GitTreeReader(scm.root);
-      const top = await reader.entryAt((await history.commit(commit)).tree, subdir === "" ? [] : subdir.split("/"));
-      if (top?.type !== "tree")
-        throw new MlvError(
-          "ENOTREPO",
-          `revision '${options.rev}' of '${scm.root}' has no folder '${subdir}': the project did not exist there yet`,
-          { data: { rev: options.rev, commit } },
-        );
-      const dvcignore = (await reader.entries(top.oid)).find((e) => e.name === ".dvcignore" && e.type === "blob");
-      const rules = dvcignore ? ignore().add(Buffer.from(await reader.blob(dvcignore.oid)).toString("utf8")) : null;
-      source = gitSource(reader, top.oid, rules);
-      outs = await history.outsAtRevision(commit, { subdir: subdir || undefined });
-    }
-    const tree = new Tree(repo, source, outs);
-    const entries = await listBelow(tree, repo, options, commit);
-    return { root: repo.root, commit, ...entries };
+    return await listRepo(repo, repoPath, options);
   } finally {
     await repo.close();
   }
+}
+
+/**
+ * `list` of a git URL: a shallow clone of `rev` (default HEAD) made in a temporary folder, read as a
+ * revision with the project's config of that commit, whose default remote gives the file lists of
+ * tracked folders.
+ */
+async function listClone(url: string, options: ListOptions): Promise<ListResult> {
+  const clone = await cloneToTemp(url, options.rev);
+  try {
+    const dvcDir = join(clone.dir, ".dvc");
+    mkdirSync(dvcDir, { recursive: true });
+    writeFileSync(join(dvcDir, "config"), (await clone.history.configTextAtRevision(clone.commit)) ?? "");
+    const repo = await Repo.open(clone.dir);
+    try {
+      const result = await listRepo(repo, url, { ...options, rev: clone.commit }, async (outs) => {
+        if (!outs.some((o) => o.isDir)) return;
+        const opened = await openRemote(repo.config, undefined, options.adapters).catch(() => undefined);
+        if (opened === undefined) return; // no usable remote: the folders are listed as unknown
+        try {
+          await fetchDirManifests(repo, outs, opened.remote);
+        } finally {
+          await opened.remote.close?.();
+        }
+      });
+      return { ...result, root: url };
+    } finally {
+      await repo.close();
+    }
+  } finally {
+    await clone.remove();
+  }
+}
+
+async function listRepo(
+  repo: Repo,
+  repoPath: string,
+  options: ListOptions,
+  beforeListing?: (outs: TrackedOut[]) => Promise<void>,
+): Promise<ListResult> {
+  let source: Source;
+  let outs: TrackedOut[];
+  let commit: string | undefined;
+  if (options.rev === undefined) {
+    source = workspaceSource(repo);
+    outs = repo.collectOuts();
+  } else {
+    const scm = await repo.scm();
+    if (!scm)
+      throw new UsageError(`--rev reads versions from git, and '${repoPath}' is not in a git repository`, {
+        repo: repoPath,
+      });
+    const history = new GitHistory(scm.root);
+    commit = await history.resolveRevision(options.rev);
+    const subdir = relative(scm.root, repo.root).split(sep).join("/");
+    const reader = new GitTreeReader(scm.root);
+    const top = await reader.entryAt((await history.commit(commit)).tree, subdir === "" ? [] : subdir.split("/"));
+    if (top?.type !== "tree")
+      throw new MlvError(
+        "ENOTREPO",
+        `revision '${options.rev}' of '${scm.root}' has no folder '${subdir}': the project did not exist there yet`,
+        { data: { rev: options.rev, commit } },
+      );
+    const dvcignore = (await reader.entries(top.oid)).find((e) => e.name === ".dvcignore" && e.type === "blob");
+    const rules = dvcignore ? ignore().add(Buffer.from(await reader.blob(dvcignore.oid)).toString("utf8")) : null;
+    source = gitSource(reader, top.oid, rules);
+    outs = await history.outsAtRevision(commit, { subdir: subdir || undefined });
+  }
+  await beforeListing?.(outs);
+  const tree = new Tree(repo, source, outs);
+  const entries = await listBelow(tree, repo, options, commit);
+  return { root: repo.root, commit, ...entries };
 }
 
 async function listBelow(

@@ -114,6 +114,22 @@ export async function usedObjects(
   return { objects, missingDirs };
 }
 
+/**
+ * Download the `.dir` objects of `outs` that the cache lacks, verified, and no file: what reading
+ * tracked folders' file lists needs. Folders whose `.dir` cannot be had are left out quietly.
+ */
+export async function fetchDirManifests(repo: Repo, outs: TrackedOut[], remote: Remote): Promise<void> {
+  await usedObjects(
+    repo,
+    outs.filter((o) => o.isDir),
+    (dir) =>
+      withRetry(() => download(repo, remote, dir)).then(
+        () => true,
+        () => false,
+      ),
+  );
+}
+
 const LIST_PAGE = 1000;
 
 /**
