@@ -206,6 +206,24 @@ describe("mlv import and update", () => {
     expect(s.must("update", "model.h5.dvc").stdout).toContain("Stage 'model.h5.dvc' didn't change, skipping");
   });
 
+  it("pull in a fresh clone fetches imported data from its source's remote, not from this project's", () => {
+    const s = sandbox({ init: "mlv" });
+    const { src } = sourceRepo(s);
+    expect(s.mlv("import", "../src", "model.h5", "--rev", "v1.0").code).toBe(0);
+    expect(s.mlv("import", "../src", "data", "-o", "inputs").code).toBe(0);
+    // A clone of this project: no cache, no data; and the source's cache is gone too.
+    for (const p of [".dvc/cache", "model.h5", "inputs"]) rmSync(join(s.repo, p), { recursive: true, force: true });
+    rmSync(join(src, ".dvc", "cache"), { recursive: true, force: true });
+    const pulled = s.mlv("pull");
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(s.read("model.h5")).toBe(MODEL_V1);
+    expect(s.read("inputs/a.csv")).toBe("a,b\n1,2\n");
+    expect(s.read("inputs/sub/b.txt")).toBe("bee\n");
+    // This project has no remote at all: the data came from the source's.
+    expect(s.mlv("remote", "list").stdout).toBe("");
+    expect(s.must("status").stdout).toContain("Data and pipelines are up to date.");
+  });
+
   it("imports a folder from HEAD; update follows the source's new commits", () => {
     const s = sandbox({ init: "mlv" });
     const { v2, git, mlv } = sourceRepo(s);

@@ -8,10 +8,11 @@ import { type AdapterSources, forEachRemote, openRemote } from "./adapters.js";
 import { type AddOutcome, add } from "./ops/add.js";
 import { type CheckoutResult, checkout } from "./ops/checkout.js";
 import { type GcResult, gc } from "./ops/gc.js";
+import { fetchImports } from "./ops/get.js";
 import type { ProgressListener } from "./ops/progress.js";
 import { outsInScope, type RevisionScope } from "./ops/revisions.js";
 import { type StatusEntry, workspaceStatus } from "./ops/status.js";
-import { type CloudState, cloudStatus, fetch, push, type TransferResult } from "./ops/transfer.js";
+import { type CloudState, cloudStatus, fetch, isImport, push, type TransferResult } from "./ops/transfer.js";
 import type { Remote } from "./remote.js";
 import type { Repo, TrackedOut } from "./repo.js";
 
@@ -162,9 +163,19 @@ async function transfer(
 ): Promise<TransferResult> {
   const op = verb === "push" ? push : fetch;
   const { jobs, onProgress, signal } = options;
-  return merge(
-    await perRemote(repo, outs, options, (remote, group) => op(repo, group, remote, { jobs, onProgress, signal })),
-  );
+  // Imported data comes from its source repository, not from this project's remotes (as in DVC).
+  const imports = verb === "fetch" ? outs.filter(isImport) : [];
+  const own = imports.length === 0 ? outs : outs.filter((o) => !isImport(o));
+  const results: TransferResult[] = [];
+  if (own.length > 0 || imports.length === 0)
+    results.push(
+      ...(await perRemote(repo, own, options, (remote, group) =>
+        op(repo, group, remote, { jobs, onProgress, signal }),
+      )),
+    );
+  if (imports.length > 0)
+    results.push(await fetchImports(repo, imports, { adapters: options.adapters, jobs, onProgress }));
+  return merge(results);
 }
 
 /**

@@ -26,7 +26,7 @@ import { readDirObject } from "../workspace/manifests.js";
 import { checkout } from "./checkout.js";
 import type { ProgressListener } from "./progress.js";
 import { stageMd5 } from "./stage-md5.js";
-import { fetch, type TransferResult } from "./transfer.js";
+import { describe, fetch, type TransferResult } from "./transfer.js";
 
 /** Opens the default remote of a configuration (the CLI passes its own, which knows the built-in adapters). */
 export type RemoteFactory = (config: Config) => Promise<{ name: string; remote: Remote }>;
@@ -750,6 +750,80 @@ export async function importData(
   } finally {
     await cleanup(source);
   }
+}
+
+/** Whether the cache holds everything an output uses (a folder: its `.dir` and every file listed). */
+async function inCache(repo: Repo, o: TrackedOut): Promise<boolean> {
+  const oid = o.out.md5;
+  if (oid === undefined || !repo.cache.exists(oid, o.hashName)) return false;
+  if (!o.isDir) return true;
+  try {
+    return (await readDirObject(repo, oid, o.hashName)).every((e) => repo.cache.exists(e.md5, o.hashName));
+  } catch {
+    return false; // an unreadable `.dir` is fetched again
+  }
+}
+
+/**
+ * `fetch` for imports (outputs of `mlv import` or `dvc import`): what the cache lacks comes from
+ * the source repository at the commit recorded (`rev_lock`), from its cache when it is on this
+ * machine, else its default remote, every object verified: as in DVC, imported data lives with its
+ * source, not on this project's remote. Imports of one source commit share one clone.
+ */
+export async function fetchImports(
+  repo: Repo,
+  outs: readonly TrackedOut[],
+  options: SourceOptions = {},
+): Promise<TransferResult> {
+  const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
+  const bySource = new Map<
+    string,
+    { url: string; rev: string | undefined; items: { o: TrackedOut; path: string }[] }
+  >();
+  for (const o of outs) {
+    if (o.out.md5 === undefined) continue;
+    if (await inCache(repo, o)) {
+      result.skipped++;
+      continue;
+    }
+    let found: ReturnType<typeof importOf>;
+    try {
+      found = importOf(o.pointer);
+    } catch (err) {
+      result.failed.push({ path: o.rel, message: describe(err) });
+      continue;
+    }
+    const rev = found.source.rev_lock ?? found.source.rev;
+    const key = `${found.source.url}\0${rev ?? ""}`;
+    const group = bySource.get(key) ?? bySource.set(key, { url: found.source.url, rev, items: [] }).get(key)!;
+    group.items.push({ o, path: found.path });
+  }
+  for (const group of bySource.values()) {
+    let source: Source | undefined;
+    try {
+      // A local source's path is as `import` recorded it, from the project's root.
+      source = await openSource(group.url, group.rev, options.cwd ?? repo.root);
+      for (const { o, path } of group.items) {
+        try {
+          const fetched = await intoCache(repo, source, await locate(source, path), options);
+          if (fetched.oid !== o.out.md5)
+            throw new MlvError(
+              "ECHANGED",
+              `'${path}' of '${group.url}' at ${short(source.commit)} is ${fetched.oid}, but '${o.pointerRel}' records ${o.out.md5}: run 'mlv update ${o.pointerRel}' to take the source's version`,
+              { data: { path, url: group.url } },
+            );
+          result.transferred += fetched.files.length;
+        } catch (err) {
+          result.failed.push({ path: o.rel, message: describe(err) });
+        }
+      }
+    } catch (err) {
+      for (const { o } of group.items) result.failed.push({ path: o.rel, message: describe(err) });
+    } finally {
+      if (source) await cleanup(source);
+    }
+  }
+  return result;
 }
 
 // ---------------------------------------------------------------------------------- update

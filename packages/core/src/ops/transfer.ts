@@ -67,7 +67,7 @@ export interface TransferOptions {
 }
 
 /** Whether an output was made by `mlv import` (its pointer has a dependency on another repository). */
-function isImport(o: TrackedOut): boolean {
+export function isImport(o: TrackedOut): boolean {
   const deps = o.pointer.top?.deps;
   return Array.isArray(deps) && deps.some((d) => typeof d === "object" && d !== null && "repo" in d);
 }
@@ -196,7 +196,7 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<
   }
 }
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err instanceof MlvError) return err.message;
   const e = err as NodeJS.ErrnoException;
   return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
