@@ -220,9 +220,15 @@ export async function runHistoryBench(options = {}) {
     const repo = join(base, "repo");
     const remote = join(base, "remote");
     const gen = generateHistoryRepo(repo, remote, env, { commits, files, log });
-    const mlv = (label, args) => measure(label, process.execPath, [...nodeArgs, mlvBin, ...args], repo, env, base, log);
-    const git = () =>
-      measure("git log --all --format=%H", "git", ["log", "--all", "--format=%H"], repo, env, base, log);
+    // Node reads every certificate of NODE_EXTRA_CA_CERTS when it starts, TLS or not (some machines
+    // set it for a proxy); the "again" runs are also measured without it, when it is set.
+    const caCerts = env.NODE_EXTRA_CA_CERTS;
+    const plainEnv = { ...env };
+    delete plainEnv.NODE_EXTRA_CA_CERTS;
+    const mlv = (label, args, withEnv = env) =>
+      measure(label, process.execPath, [...nodeArgs, mlvBin, ...args], repo, withEnv, base, log);
+    const git = (withEnv = env) =>
+      measure("git log --all --format=%H", "git", ["log", "--all", "--format=%H"], repo, withEnv, base, log);
 
     const cases = [
       {
@@ -265,27 +271,45 @@ export async function runHistoryBench(options = {}) {
       rmSync(join(repo, ".dvc", "tmp", "mlv", "git-index.json"), { force: true });
       rmSync(join(env.HOME, ".cache", "mlv"), { recursive: true, force: true });
     };
-    const measurePair = (c) => {
-      const base = git();
+    const measurePair = (c, withEnv = env) => {
+      const base = git(withEnv);
       const lines = base.stdout.trim().split("\n").length;
       if (lines !== commits) throw new HistoryBenchError(`git log --all listed ${lines} commits, expected ${commits}`);
-      const m = mlv(`mlv ${c.args.join(" ")}`, c.args);
+      const m = mlv(`mlv ${c.args.join(" ")}`, c.args, withEnv);
       c.check(m.stdout);
       return { mlv: m, base };
     };
+    const runs = Math.max(repeat, 3);
     for (const [i, c] of cases.entries()) {
       forget();
       const first = [measurePair(c)];
       const again = [];
-      for (let k = 0; k < Math.max(repeat, 3); k++) again.push(measurePair(c));
+      for (let k = 0; k < runs; k++) again.push(measurePair(c));
       rows.push(row(`${firstCase + i}a`, `${c.name}, first run`, first));
       rows.push(row(`${firstCase + i}b`, `${c.name}, again`, again));
+      if (caCerts !== undefined) {
+        const plain = [];
+        for (let k = 0; k < runs; k++) plain.push(measurePair(c, plainEnv));
+        rows.push(row(`${firstCase + i}c`, `${c.name}, again, no NODE_EXTRA_CA_CERTS`, plain));
+      }
       notes.push(
         `case ${firstCase + i}: ${c.note} Baseline \`git log --all --format=%H\` (${commits} commits, packed) peak ${fmtMiB(Math.max(...again.map((r) => r.base.kib ?? 0)))} MiB.`,
       );
     }
+    if (caCerts !== undefined) {
+      const nodeStart = (withEnv) =>
+        median(
+          Array.from(
+            { length: 5 },
+            () => measure("node -e 0", process.execPath, ["-e", "0"], repo, withEnv, base, log).sec,
+          ),
+        );
+      notes.push(
+        `rows c: this machine sets NODE_EXTRA_CA_CERTS=${caCerts}, which Node parses at every start, before any of mlv's code runs: \`node -e 0\` takes ${fmtS(nodeStart(env))} s with it and ${fmtS(nodeStart(plainEnv))} s without. Rows c are rows b run without it (no TLS is used here); git is not affected.`,
+      );
+    }
     notes.push(
-      `cases ${firstCase}a-${firstCase + cases.length - 1}a: the first run, with mlv's history index (.dvc/tmp/mlv/git-index.json) and V8 code cache (~/.cache/mlv) emptied: every commit, tree and pointer blob is read from git through isomorphic-git. Cases ${firstCase}b-${firstCase + cases.length - 1}b: the median of ${Math.max(repeat, 3)} runs after it, which read only refs from git. Each mlv run is timed with its own \`git log\` run next to it.`,
+      `cases ${firstCase}a-${firstCase + cases.length - 1}a: the first run, with mlv's history index (.dvc/tmp/mlv/git-index.json) and V8 code cache (~/.cache/mlv) emptied: every commit, tree and pointer blob is read from git through isomorphic-git. Cases ${firstCase}b-${firstCase + cases.length - 1}b: the median of ${runs} runs after it, which read only refs from git. Each mlv run is timed with its own \`git log\` run next to it.`,
     );
     notes.push(
       `cases ${firstCase}-${firstCase + cases.length - 1}: repository generated with git fast-import (${commits} commits, each changing 1-5 of ${files} tracked files, a tag every 100 commits), then \`git repack -a -d\`.`,
