@@ -157,3 +157,35 @@ describe("parseDirManifest", () => {
     expect(run).toThrow(message);
   });
 });
+
+describe("parseDirManifest: which relpaths are unsafe", () => {
+  // Every relpath of up to 6 characters over an alphabet that makes empty, `.` and `..` parts.
+  const relpaths: string[] = [""];
+  for (let len = 1; len <= 6; len++)
+    for (let n = 0; n < 4 ** len; n++) {
+      let p = "";
+      for (let k = 0, v = n; k < len; k++, v >>= 2) p += "a./b"[v & 3];
+      relpaths.push(p);
+    }
+  /** The rule as the spec words it: no empty, `.` or `..` part, not absolute. */
+  const unsafe = (p: string) =>
+    p === "" || p.startsWith("/") || p.split("/").some((part) => part === "" || part === "." || part === "..");
+
+  it("refuses exactly the empty, absolute and dot-part relpaths", () => {
+    for (const relpath of relpaths) {
+      const json = JSON.stringify([{ md5: "acbd18db4cc2f85cedef654fccc4a4d8", relpath }]);
+      const parse = () => parseDirManifest(Buffer.from(json), "x.dir");
+      if (unsafe(relpath)) expect(parse, relpath).toThrow(/unsafe relpath/);
+      else expect(parse()[0]?.relpath, relpath).toBe(relpath);
+    }
+  });
+
+  it("keeps an extra key named __proto__ as a key", () => {
+    const [entry] = parseDirManifest(
+      Buffer.from('[{"md5": "acbd18db4cc2f85cedef654fccc4a4d8", "relpath": "a", "__proto__": {"x": 1}}]'),
+      "x.dir",
+    );
+    expect(Object.keys(entry?.extra ?? {})).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(entry?.extra)).toBe(Object.prototype);
+  });
+});
