@@ -544,6 +544,15 @@ describe("parsePointer: the canonical one-output file, read without the YAML par
     "inf",
     ".inf",
     ".nan",
+    "1_000",
+    "0b101",
+    "1e",
+    "1.",
+    "Yes",
+    "NULL",
+    "0x",
+    "07",
+    "0o8",
   ];
   const texts: string[] = [];
   for (const path of paths)
