@@ -9,14 +9,14 @@ const MODEL_V1 = "model weights, version 1\n";
 const MODEL_V2 = "model weights, version 2 (retrained)\n";
 
 /**
- * A source repository next to the sandbox's own: git, `mlv init`, a local remote given by a
- * relative path, model.h5 and data/ added and pushed, committed and tagged v1.0; then a new
- * model.h5, pushed, committed and tagged v2.0.
+ * A source repository next to the sandbox's own (folder `name`): git, `mlv init`, a local remote
+ * (`remote`, by default given by a relative path), model.h5 and data/ added and pushed, committed
+ * and tagged v1.0; then a new model.h5, pushed, committed and tagged v2.0.
  */
-function sourceRepo(s: Sandbox) {
-  const src = join(s.dir, "src");
+function sourceRepo(s: Sandbox, { name = "src", remote = "../remote" } = {}) {
+  const src = join(s.dir, name);
   mkdirSync(src);
-  const inSrc = { cwd: "../src" };
+  const inSrc = { cwd: `../${name}` };
   const git = (...args: string[]) => s.mustGit("-C", src, ...args).stdout.trim();
   const mlv = (...args: string[]) => {
     const r = s.mlvWith(inSrc, ...args);
@@ -25,18 +25,18 @@ function sourceRepo(s: Sandbox) {
   };
   git("init", "-q", "-b", "main");
   mlv("init");
-  mlv("remote", "add", "-d", "storage", "../remote");
+  mlv("remote", "add", "-d", "storage", remote);
   mkdirSync(s.remote, { recursive: true });
-  s.write("../src/model.h5", MODEL_V1);
-  s.writeTree({ "a.csv": "a,b\n1,2\n", "sub/b.txt": "bee\n" }, "../src/data");
-  s.write("../src/README.md", "# the source project\n");
+  s.write(`../${name}/model.h5`, MODEL_V1);
+  s.writeTree({ "a.csv": "a,b\n1,2\n", "sub/b.txt": "bee\n" }, `../${name}/data`);
+  s.write(`../${name}/README.md`, "# the source project\n");
   mlv("add", "model.h5", "data");
   mlv("push");
   git("add", "-A");
   git("commit", "-q", "-m", "model v1");
   git("tag", "v1.0");
   const v1 = git("rev-parse", "HEAD");
-  s.write("../src/model.h5", MODEL_V2);
+  s.write(`../${name}/model.h5`, MODEL_V2);
   mlv("add", "model.h5");
   mlv("push");
   git("add", "-A");
@@ -267,30 +267,7 @@ describe("a source repository served over http", () => {
   it("gets, lists and imports through a shallow clone of an http git URL", async () => {
     const s = sandbox({ init: "mlv" });
     // The source: its remote an absolute path, so that a clone elsewhere finds it.
-    const src = join(s.dir, "http-src");
-    const storage = join(s.dir, "http-storage");
-    mkdirSync(src);
-    const git = (...args: string[]) => s.mustGit("-C", src, ...args).stdout.trim();
-    const mlv = (...args: string[]) => {
-      const r = s.mlvWith({ cwd: "../http-src" }, ...args);
-      if (r.code !== 0) throw new Error(`mlv ${args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
-    };
-    git("init", "-q", "-b", "main");
-    mlv("init");
-    mlv("remote", "add", "-d", "storage", storage);
-    s.write("../http-src/model.h5", MODEL_V1);
-    s.writeTree({ "a.csv": "a,b\n1,2\n", "sub/b.txt": "bee\n" }, "../http-src/data");
-    mlv("add", "model.h5", "data");
-    mlv("push");
-    git("add", "-A");
-    git("commit", "-q", "-m", "model v1");
-    git("tag", "v1.0");
-    const v1 = git("rev-parse", "HEAD");
-    s.write("../http-src/model.h5", MODEL_V2);
-    mlv("add", "model.h5");
-    mlv("push");
-    git("add", "-A");
-    git("commit", "-q", "-m", "model v2");
+    const { src, v1 } = sourceRepo(s, { name: "http-src", remote: join(s.dir, "http-storage") });
     mkdirSync(join(s.dir, "served"));
     s.mustGit("clone", "-q", "--bare", src, join(s.dir, "served", "src.git"));
     rmSync(src, { recursive: true, force: true }); // only the served copy and the storage are left
