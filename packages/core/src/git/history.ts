@@ -265,12 +265,7 @@ export class GitHistory {
   commit(oid: string): Promise<CommitInfo> {
     let info = this.commits.get(oid);
     if (info === undefined) {
-      const known = this.index.commit(oid);
-      if (known !== undefined) {
-        info = Promise.resolve(known);
-        this.commits.set(oid, info);
-        return info;
-      }
+      if (this.knownCommit(oid) !== undefined) return this.commits.get(oid)!;
       info = this.readObject((git) => git.readCommit({ ...this.args(), oid })).then(
         ({ oid: commitOid, commit }): CommitInfo => {
           const read: CommitInfo = {
@@ -787,7 +782,8 @@ export class GitHistory {
    * The outputs of every pointer file of every commit in `commits` (see `outsAtRevision`), each
    * pointer blob at each path once, in the order of `commits`. A commit whose first parent is also
    * in `commits` contributes only the pointers it added or changed, which the index remembers:
-   * the rest are its parent's (a root commit's changes are all its pointers). So all commits (`allCommits`) cost one pass over what changed.
+   * the rest are its parent's (a root commit's changes are all its pointers). So all commits
+   * (`allCommits`) cost one pass over what changed.
    */
   async outsOfCommits(commits: readonly string[], options: OutsAtRevisionOptions = {}): Promise<RevisionOut[]> {
     const sub = this.gitPathParts(options.subdir ?? "").join("/");
@@ -863,12 +859,19 @@ export class GitHistory {
     projectRoot: string,
     onInvalid: ((error: FormatError) => void) | undefined,
   ): Promise<RevisionOut[]> {
+    const known = this.parsedOuts.get(`${path}\0${blob}`);
+    if (known) return known;
+    return this.outsOfText(path, blob, await this.pointerText(blob), commit, projectRoot, onInvalid);
+  }
+
+  /** The text of a pointer blob, remembered in the index. */
+  private async pointerText(blob: string): Promise<string> {
     let text = this.index.pointerText(blob);
-    if (text === undefined && !this.parsedOuts.has(`${path}\0${blob}`)) {
+    if (text === undefined) {
       text = (await this.blob(blob)).toString("utf8");
       this.index.putPointerText(blob, text);
     }
-    return this.outsOfText(path, blob, text ?? "", commit, projectRoot, onInvalid);
+    return text;
   }
 
   /** `outsOfPointer` once the pointer's text is at hand. */
@@ -894,16 +897,6 @@ export class GitHistory {
     }
   }
 
-  /** A pointer blob parsed (`file` names it in messages); its text is remembered in the index. */
-  private async pointerFile(blob: string, file: string): Promise<PointerFile> {
-    let text = this.index.pointerText(blob);
-    if (text === undefined) {
-      text = (await this.blob(blob)).toString("utf8");
-      this.index.putPointerText(blob, text);
-    }
-    return parsePointer(text, file);
-  }
-
   /**
    * The pointer file at `relPath` (from the git root, posix) in a commit, parsed; undefined when
    * there is no such file. Throws a FormatError naming `<commit>:<path>` when it cannot be read.
@@ -915,7 +908,7 @@ export class GitHistory {
     const entry = await this.entryAtPath(commit.tree, parts);
     // A regular file reached through folders only: no symbolic link can change what the path names.
     const blob = /^100(644|755) /.test(entry) ? this.objectId(entry) : (await this.fileAt(commit.tree, path))?.oid;
-    return blob === undefined ? undefined : this.pointerFile(blob, `${short(commit.oid)}:${path}`);
+    return blob === undefined ? undefined : parsePointer(await this.pointerText(blob), `${short(commit.oid)}:${path}`);
   }
 
   private parseOuts(gitPath: string, pointer: PointerFile, projectRoot: string): RevisionOut[] {
