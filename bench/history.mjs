@@ -19,7 +19,7 @@ import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, 
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatRows } from "./table.mjs";
+import { fmtMiB, fmtS, formatRows, median } from "./table.mjs";
 
 const MiB = 1024 * 1024;
 const TARGET = 10;
@@ -29,16 +29,7 @@ const mlvBin = fileURLToPath(new URL("../apps/cli/dist/bin.cjs", import.meta.url
 
 class HistoryBenchError extends Error {}
 
-const fmtS = (s) => (s == null ? "n/a" : s < 0.1 ? s.toFixed(3) : s.toFixed(2));
-const fmtMiB = (kib) => (kib == null ? "n/a" : (kib / 1024).toFixed(0));
 const md5 = (data) => createHash("md5").update(data).digest("hex");
-
-function median(xs) {
-  const v = xs.filter((x) => x != null).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 // Small deterministic PRNG: the same history on every run.
 function mulberry32(seed) {
@@ -232,7 +223,7 @@ export async function runHistoryBench(options = {}) {
 
     const cases = [
       {
-        name: "gc -A --dry over 2,000 commits",
+        name: `gc -A --dry over ${commits.toLocaleString("en-US")} commits`,
         args: ["gc", "-A", "--dry"],
         check: (out) => {
           if (!/0 cache and 0 remote objects would be removed/.test(out))
@@ -241,7 +232,7 @@ export async function runHistoryBench(options = {}) {
         note: `\`mlv gc -A --dry\`: the pointers of all ${commits} commits read from git (isomorphic-git), the cache of ${gen.objects} objects walked; every object is used, nothing would go.`,
       },
       {
-        name: "versions of one file over 2,000 commits",
+        name: `versions of one file over ${commits.toLocaleString("en-US")} commits`,
         args: ["versions", gen.file, "--json"],
         check: (out) => {
           const n = JSON.parse(out).length;

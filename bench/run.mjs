@@ -29,7 +29,7 @@ import {
 import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
-import { formatRows } from "./table.mjs";
+import { fmtMiB, fmtS, formatRows, median } from "./table.mjs";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -130,16 +130,7 @@ const GNU_TIME = "/usr/bin/time";
 class BenchError extends Error {}
 
 const q = (s) => `'${String(s).replaceAll("'", `'\\''`)}'`;
-const fmtS = (s) => (s == null ? "n/a" : s < 0.1 ? s.toFixed(3) : s.toFixed(2));
-const fmtMiB = (kib) => (kib == null ? "n/a" : (kib / 1024).toFixed(0));
 const fmtBytes = (b) => (b >= GiB ? `${(b / GiB).toFixed(1)} GiB` : `${(b / MiB).toFixed(0)} MiB`);
-
-function median(xs) {
-  const v = xs.filter((x) => x != null).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 function log(msg) {
   process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);

@@ -1,3 +1,16 @@
+/** Seconds as the tables print them: three decimals below 0.1 s, else two. */
+export const fmtS = (s) => (s == null ? "n/a" : s < 0.1 ? s.toFixed(3) : s.toFixed(2));
+/** KiB (GNU time's %M) as whole MiB. */
+export const fmtMiB = (kib) => (kib == null ? "n/a" : (kib / 1024).toFixed(0));
+
+/** The median of the measured values (missing ones left out); null when none. */
+export function median(xs) {
+  const v = xs.filter((x) => x != null).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 /** The benchmark table: one row per case, numbers right-aligned. */
 export function formatRows(list) {
   const cols = [
