@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: mlv's wall time and peak memory side by side with a baseline tool on the same
-// generated data (md5sum + cp, git add, find -printf, cp -r, awscli against a local moto S3 server),
+// generated data (md5sum + cp, git add, find -printf, cp -r, awscli against a local moto S3 server,
+// rclone over SFTP, git log, and the real DVC's `dvc status` on a pipeline it reproduced),
 // in a temporary folder that is removed at the end. It is a report, not a test: it exits 0 when targets are missed and non-zero only when
 // a command failed (or the machine cannot run it, e.g. not enough free disk).
 //
@@ -37,7 +38,9 @@ const PEAK_TARGET_MIB = 200;
 /** The S3 cases (6-9) hold SDK buffers and multipart parts: their peak memory target. */
 const S3_PEAK_TARGET_MIB = 300;
 const S3_BUCKET = "mlv-bench";
-const LAST_CASE = 16;
+const LAST_CASE = 17;
+/** Files of the pipeline case (17) when --files is not given. */
+const PIPELINE_FILES = 20000;
 const FILES_PER_FOLDER = 500;
 
 // ---------------------------------------------------------------------------------------------
@@ -45,9 +48,11 @@ const FILES_PER_FOLDER = 500;
 // ---------------------------------------------------------------------------------------------
 const USAGE = `usage: node bench/run.mjs [--files N] [--big-mib N] [--only case1,case3] [--repeat N] [--keep]
   --files N     small files in the folder cases 2-7 (default 50000, 1-8 KiB each, ${FILES_PER_FOLDER} per subfolder)
+                and in the pipeline of case 17 (default ${PIPELINE_FILES})
   --big-mib N   size of the big file in cases 1, 8 and 9, in MiB (default 1024)
-  --only LIST   run only these cases: case1..case16 (or 1..16), comma-separated
-                (cases 6-9 start a moto S3 server, python3 -m moto.server, and compare with awscli)
+  --only LIST   run only these cases: case1..case${LAST_CASE} (or 1..${LAST_CASE}), comma-separated
+                (cases 6-9 start a moto S3 server, python3 -m moto.server, and compare with awscli;
+                case 17 needs the real DVC: bash ../shared/dvc/install.sh, or DVC_BIN)
   --repeat N    measure each command N times and report the median (default 1)
   --keep        keep the temporary folder (for debugging)
   --node-arg A  pass a flag to the node process that runs mlv (repeatable), e.g.
@@ -55,7 +60,7 @@ const USAGE = `usage: node bench/run.mjs [--files N] [--big-mib N] [--only case1
 quick run: node bench/run.mjs --files 5000 --big-mib 128`;
 
 function parseArgs(argv) {
-  const opts = { files: 50000, bigMib: 1024, only: null, repeat: 1, keep: false, nodeArgs: [] };
+  const opts = { files: 50000, filesGiven: false, bigMib: 1024, only: null, repeat: 1, keep: false, nodeArgs: [] };
   const positiveInt = (name, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) usageError(`${name} needs a positive integer, got ${JSON.stringify(v)}`);
@@ -77,6 +82,7 @@ function parseArgs(argv) {
     switch (arg) {
       case "--files":
         opts.files = positiveInt(arg, next());
+        opts.filesGiven = true;
         break;
       case "--big-mib":
         opts.bigMib = positiveInt(arg, next());
@@ -256,19 +262,24 @@ const needCase1 = selected(1);
 const needTree = [2, 3, 4, 5, 6, 7].some(selected);
 const needS3Tree = [6, 7].some(selected);
 const needS3Big = [8, 9].some(selected);
+const needPipeline = selected(17);
+const pipelineFiles = opts.filesGiven ? opts.files : PIPELINE_FILES;
 const bigBytes = opts.bigMib * MiB;
 // On-disk estimate: a 1-8 KiB file takes 1-2 blocks of 4 KiB, plus its directory entry; count 8 KiB.
 // At most four copies of the tree exist at once (data, cache, remote, cp -r copy), six with the S3
 // cases (moto keeps awscli's and mlv's uploads, in memory or spilled to its temporary folder); the
 // big file case needs three (file, cache, cp copy), five for S3, and is cleaned up before the tree.
+// The pipeline (case 17) has two copies of its files (workspace, cache) while the tree is still there.
 const needBytes =
   Math.max(
     needCase1 ? 3 * bigBytes : 0,
     needS3Big ? 5 * bigBytes : 0,
     needTree ? (needS3Tree ? 6 : 4) * opts.files * 8192 : 0,
   ) +
+  (needPipeline ? 2 * pipelineFiles * 8192 : 0) +
   512 * MiB;
-const needInodes = needTree ? 4 * Math.ceil(opts.files * 1.02) + 10000 : 10000;
+const needInodes =
+  (needTree ? 4 * Math.ceil(opts.files * 1.02) : 0) + (needPipeline ? 2 * pipelineFiles + 1000 : 0) + 10000;
 {
   const fs = statfsSync(tmpRoot);
   const freeBytes = fs.bavail * fs.bsize;
@@ -872,6 +883,15 @@ if (!failed && [14, 15, 16].some(selected)) {
   }
 }
 
+// -- case 17: status of a DVC pipeline of 40 stages, against find and the real DVC (bench/pipeline.mjs)
+if (!failed && selected(17)) {
+  const { runPipelineCase } = await import("./pipeline.mjs");
+  runPipelineCase({
+    ...{ opts, pipelineFiles, runCase, record, rows, measure, mlvMeasure, shMeasure, mlv, sh, log, BenchError },
+    ...{ base, mlvEnv, warmTree, q },
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // report
 // ---------------------------------------------------------------------------------------------
@@ -882,7 +902,7 @@ const report = [
   "",
   "mlv benchmark",
   ...info.map((l) => `  ${l}`),
-  `  ${opts.files} small files, big file ${fmtBytes(bigBytes)}, repeat ${opts.repeat}${opts.repeat > 1 ? " (median time, max peak)" : ""}, total ${total.toFixed(0)} s`,
+  `  ${opts.files} small files${needPipeline ? ` (pipeline: ${pipelineFiles})` : ""}, big file ${fmtBytes(bigBytes)}, repeat ${opts.repeat}${opts.repeat > 1 ? " (median time, max peak)" : ""}, total ${total.toFixed(0)} s`,
   ...(opts.nodeArgs.length ? [`  mlv run as: node ${opts.nodeArgs.join(" ")} bin.cjs ...`] : []),
   "",
   rows.length ? formatRows(rows) : "(no case completed)",

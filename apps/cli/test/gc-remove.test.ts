@@ -89,6 +89,46 @@ describe("mlv gc", () => {
     expect(s.read("data/bar")).toBe("bar");
   });
 
+  it("-T -c after -w keeps a tag's folder: its listing is fetched back from the remote, not taken as unused", () => {
+    const s = sandbox({ init: "dvc" });
+    s.useRemote();
+    s.writeTree({ "data/a": "a1", "data/b": "b1" });
+    s.must("add", "data");
+    s.must("push");
+    s.mustGit("add", "-A");
+    s.mustGit("commit", "-q", "-m", "v1");
+    s.mustGit("tag", "v1.0");
+    s.write("data/a", "a2");
+    s.must("add", "data");
+    s.mustGit("commit", "-q", "-am", "v2");
+    // the local cache loses v1's listing and files; the remote still has them
+    expect(s.mlv("gc", "-w", "-f").code).toBe(0);
+    const before = s.remoteFiles();
+    const r = s.mlv("gc", "-T", "-c", "-f");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const key of before) expect(s.remoteFiles(), key).toContain(key);
+    s.mustGit("checkout", "-q", "v1.0");
+    s.rm(".dvc/cache");
+    s.rm("data");
+    expect(s.mlv("pull").code).toBe(0);
+    expect(s.read("data/a")).toBe("a1");
+  });
+
+  it("refuses, deleting nothing, when a kept folder's listing is in neither the cache nor a remote", () => {
+    const s = sandbox({ init: "dvc" });
+    s.writeTree({ "data/a": "a1", "data/b": "b1", other: "x" });
+    s.must("add", "data", "other");
+    const dirOid = s.read("data.dvc").match(/md5: (\w+\.dir)/)![1]!;
+    s.rm(s.cacheObject(dirOid));
+    s.rm("other.dvc");
+    const r = s.mlv("gc", "-w", "-f");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`data (${dirOid})`);
+    expect(r.stderr).toContain("mlv fetch");
+    expect(s.exists(s.cacheObject("9dd4e461268c8034f5c8564e155c67a6"))).toBe(true); // "x", unused but kept
+  });
+
   it("-r without -c is a usage error", () => {
     const s = sandbox({ init: "dvc" });
     const r = s.mlv("gc", "-w", "-f", "-r", "storage");

@@ -52,7 +52,7 @@ describe("mlv list", () => {
     const r = s.must("list", ".", "data", "--rev", "v1.0", "--size", "--show-hash");
     expect(r.stdout).toBe(`4 B  ${md5("foo\n")}  a\n${" ".repeat(3)}  ${" ".repeat(32)}  sub\n`);
     const inside = json(s.must("list", ".", "data/sub/b", "--json").stdout);
-    expect(inside).toEqual([{ path: "b", isdir: false, isout: false, isexec: false, size: 4, md5: md5("bar\n") }]);
+    expect(inside).toEqual([{ path: "b", isdir: false, isout: true, isexec: false, size: 4, md5: md5("bar\n") }]);
   });
 
   it("--dvc-only -R gives the tracked files only, from another folder too", () => {

@@ -326,6 +326,8 @@ describe("mlv push / fetch / pull with a local remote", () => {
     s.write("local-only.dvc", `${s.read("local-only.dvc")}  push: false\n`);
     expect(s.mlv("push").code).toBe(0);
     expect(s.remoteFiles()).toEqual(ALL_OBJECTS);
+    // nor compared with the remote
+    expect(s.mlv("status", "-c").stdout).toBe("Cache and remote 'storage' are in sync.\n");
   });
 
   it("never uploads a cache object whose bytes do not match its name", () => {

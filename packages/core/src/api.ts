@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { type AdapterSources, openRemote } from "./adapters.js";
 import { type HashName, objectKey } from "./cache/object-cache.js";
 import { Config } from "./config.js";
+import { collectOuts } from "./data-index/index.js";
 import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "./errors.js";
 import { parseDirManifest } from "./formats/dir-manifest.js";
 import { GitHistory } from "./git/history.js";
@@ -101,7 +102,7 @@ class Reader {
       const own = this.repo.loadPointer(sibling).filter((o) => o.abs === abs);
       if (own.length > 0) return own;
     }
-    return this.repo.collectOuts();
+    return collectOuts(this.repo);
   }
 
   /** The configuration of the revision read (its `.dvc/config`, this machine's local, global and system ones). */
@@ -129,7 +130,8 @@ class Reader {
   /** What `path` is: an output, a file inside a tracked folder, or a plain file. */
   async locate(path: string): Promise<Located> {
     const rel = this.normalise(path);
-    const outs = await this.outs(rel);
+    // `cache: false` outputs are plain files (in git, or only in the workspace).
+    const outs = (await this.outs(rel)).filter((o) => o.out.raw.cache !== false);
     const own = outs.find((o) => o.rel === rel);
     if (own) {
       const oid = this.oidOf(own, path);
@@ -156,7 +158,7 @@ class Reader {
     if (plain) return { kind: "plain", path: rel, read: plain };
     throw new MlvError(
       "ENOTFOUND",
-      `'${path}' does not exist ${this.where()} neither as a tracked output (no .dvc file tracks it) nor as a plain file`,
+      `'${path}' does not exist ${this.where()} neither as a tracked output (no .dvc file or stage tracks it) nor as a plain file`,
       { data: { path, rev: this.options.rev } },
     );
   }
@@ -166,13 +168,7 @@ class Reader {
     if (!oid)
       throw new MlvError(
         "ENOHASH",
-        `'${out.rel}' has no hash in ${out.pointerRel} ${this.where()}: it was never saved ('mlv add ${out.rel}')`,
-        { data: { path } },
-      );
-    if (out.out.raw?.cache === false)
-      throw new MlvError(
-        "ENOCACHE",
-        `'${out.rel}' is not cached ('cache: false' in ${out.pointerRel} ${this.where()}): its data is in no cache or remote`,
+        `'${out.rel}' has no hash in ${out.owner} ${this.where()}: it was never saved (${out.stage ? "run the stage" : `'mlv add ${out.rel}'`})`,
         { data: { path } },
       );
     return oid;

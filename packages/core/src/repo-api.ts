@@ -4,15 +4,26 @@
  * opens the remotes it needs, runs the operation and gives back the same result the CLI prints.
  * `repo.ts` loads this module on first use, so the operations never import `Repo` in a cycle.
  */
+
 import { type AdapterSources, forEachRemote, openRemote } from "./adapters.js";
+import { collectOuts, selectTargets } from "./data-index/index.js";
+import { MlvError } from "./errors.js";
 import { type AddOutcome, add } from "./ops/add.js";
 import { type CheckoutResult, checkout } from "./ops/checkout.js";
 import { type GcResult, gc } from "./ops/gc.js";
 import { fetchImports } from "./ops/get.js";
 import type { ProgressListener } from "./ops/progress.js";
 import { outsInScope, type RevisionScope } from "./ops/revisions.js";
-import { type StatusEntry, workspaceStatus } from "./ops/status.js";
-import { type CloudState, cloudStatus, fetch, isImport, push, type TransferResult } from "./ops/transfer.js";
+import { projectStatus, type StatusEntry, statusEntries } from "./ops/status.js";
+import {
+  type CloudState,
+  cloudStatus,
+  fetch,
+  fetchDirManifests,
+  isImport,
+  push,
+  type TransferResult,
+} from "./ops/transfer.js";
 import type { Remote } from "./remote.js";
 import type { Repo, TrackedOut } from "./repo.js";
 
@@ -89,8 +100,8 @@ export interface PullResult {
   checkout: CheckoutResult;
 }
 
-function targetsOf(repo: Repo, options: TargetOptions): TrackedOut[] {
-  return repo.resolveTargets(options.targets ?? [], options.cwd ?? repo.root);
+async function targetsOf(repo: Repo, options: TargetOptions): Promise<TrackedOut[]> {
+  return (await selectTargets(repo, options.targets ?? [], options.cwd ?? repo.root)).outs;
 }
 
 /** Add up the results of the same transfer against several remotes. */
@@ -126,7 +137,7 @@ export function addTo(repo: Repo, targets: readonly string[], options: RepoAddOp
 export async function statusOf(repo: Repo, options: RepoStatusOptions): Promise<StatusEntry[] | CloudStatusEntry[]> {
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
-  const outs = targetsOf(repo, options);
+  const { outs, stages } = await selectTargets(repo, options.targets ?? [], options.cwd ?? repo.root);
   if (options.cloud) {
     const scoped = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
     const results = await perRemote(repo, scoped, options, async (remote, group, name) => {
@@ -135,24 +146,11 @@ export async function statusOf(repo: Repo, options: RepoStatusOptions): Promise<
     });
     return results.flat();
   }
-  const entries: StatusEntry[] = [];
   try {
-    for (const [i, out] of outs.entries()) {
-      signal?.throwIfAborted();
-      entries.push(...(await workspaceStatus(repo, [out])));
-      onProgress?.({
-        phase: "status",
-        target: out.rel,
-        files: i + 1,
-        totalFiles: outs.length,
-        bytes: 0,
-        totalBytes: 0,
-      });
-    }
+    return statusEntries(await projectStatus(repo, { outs, stages }, { signal, onProgress }));
   } finally {
     repo.hashCache.save();
   }
-  return entries;
 }
 
 async function transfer(
@@ -182,8 +180,8 @@ async function transfer(
  * The outputs a transfer covers: the targets', plus the chosen revisions'. Read under the lock,
  * which is taken first: starting the lock's helper process costs more once the history is in memory.
  */
-function scopedTargets(repo: Repo, options: RepoTransferOptions): Promise<TrackedOut[]> {
-  return outsInScope(repo, targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
+async function scopedTargets(repo: Repo, options: RepoTransferOptions): Promise<TrackedOut[]> {
+  return outsInScope(repo, await targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
 }
 
 export async function pushFrom(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
@@ -199,7 +197,7 @@ export async function fetchInto(repo: Repo, options: RepoTransferOptions): Promi
 export async function pullInto(repo: Repo, options: RepoPullOptions): Promise<PullResult> {
   options.signal?.throwIfAborted();
   return repo.locked("mlv pull", async () => {
-    const outs = targetsOf(repo, options);
+    const outs = await targetsOf(repo, options);
     const fetchOuts = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
     const fetched = await transfer(repo, "fetch", fetchOuts, options);
     const result = await checkout(repo, outs, {
@@ -213,14 +211,30 @@ export async function pullInto(repo: Repo, options: RepoPullOptions): Promise<Pu
 
 export function checkoutTo(repo: Repo, options: RepoCheckoutOptions): Promise<CheckoutResult> {
   options.signal?.throwIfAborted();
-  return repo.locked("mlv checkout", () =>
-    checkout(repo, targetsOf(repo, options), {
+  return repo.locked("mlv checkout", async () =>
+    checkout(repo, await targetsOf(repo, options), {
       force: options.force,
       relink: options.relink,
       onProgress: options.onProgress,
       signal: options.signal,
     }),
   );
+}
+
+/**
+ * The `.dir` listings that kept folders use and the cache lacks, downloaded from their remotes
+ * when they can be: gc refuses to run without them. No remote configured is not an error here.
+ */
+async function fetchMissingListings(repo: Repo, outs: TrackedOut[], options: RepoGcOptions): Promise<void> {
+  const missing = outs.filter(
+    (o) => o.isDir && o.out.md5 && o.out.raw?.cache !== false && !repo.cache.exists(o.out.md5, o.hashName),
+  );
+  if (missing.length === 0) return;
+  try {
+    await perRemote(repo, missing, options, (remote, group) => fetchDirManifests(repo, group, remote));
+  } catch (err) {
+    if (!(err instanceof MlvError)) throw err;
+  }
 }
 
 export async function collect(repo: Repo, options: RepoGcOptions): Promise<RepoGcResult> {
@@ -230,7 +244,8 @@ export async function collect(repo: Repo, options: RepoGcOptions): Promise<RepoG
   try {
     const result = await repo.locked("mlv gc", async () => {
       // The workspace's outputs are always kept; the revisions chosen add theirs.
-      const outs = await outsInScope(repo, repo.collectOuts(), options);
+      const outs = await outsInScope(repo, await collectOuts(repo), options);
+      await fetchMissingListings(repo, outs, options);
       return gc(repo, outs, opened?.remote, { jobs: options.jobs, dry: options.dry, signal });
     });
     const removed = result.removedLocal + result.removedRemote;

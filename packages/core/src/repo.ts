@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { HashCache } from "./cache/hash-cache.js";
 import { type HashName, type LinkType, ObjectCache, parseLinkTypes } from "./cache/object-cache.js";
 import { Config, configBool } from "./config.js";
-import { FormatError, MlvError, NotARepoError, TargetNotFoundError, UsageError } from "./errors.js";
+import { FormatError, MlvError, NotARepoError, UsageError } from "./errors.js";
+import type { LockedStage } from "./formats/pipeline.js";
 import { type Out, type PointerFile, parsePointer } from "./formats/pointer.js";
 import { HashPool } from "./hash/pool.js";
 import { acquireRepoLock } from "./lock.js";
@@ -26,13 +27,23 @@ import type {
 import { DvcIgnore } from "./workspace/dvcignore.js";
 import { Scm } from "./workspace/scm.js";
 
-/** One output of one pointer file, located in the workspace. */
+/**
+ * One tracked output, located in the workspace: an out of a `.dvc` file, or of a `dvc.yaml`
+ * stage (its hash from `dvc.lock`). Every data command works on these.
+ */
 export interface TrackedOut {
-  /** Absolute path of the `.dvc` file. */
-  pointerPath: string;
-  /** The `.dvc` file's path from the repository root, posix. */
-  pointerRel: string;
-  pointer: PointerFile;
+  /** Absolute path of the owning file: the `.dvc` file, or the stage's `dvc.yaml`. */
+  ownerPath: string;
+  /** The owner as DVC names it, from the repository root: `data.dvc`, or `dvc.yaml:train`. */
+  owner: string;
+  /** The `.dvc` file, for an output of one. */
+  pointer?: PointerFile;
+  /** The stage and its lock entry, for a stage output. */
+  stage?: LockedStage;
+  /**
+   * The output: for a stage output, `path` as written in `dvc.yaml`, the hash fields from the lock
+   * and `raw` holding the flags (`cache`, `push`, `remote`, ...) with the lock's keys.
+   */
   out: Out;
   /** Absolute workspace path of the data. */
   abs: string;
@@ -177,26 +188,23 @@ export class Repo {
   }
 
   /** Read one pointer file into tracked outs. */
-  loadPointer(pointerPath: string): TrackedOut[] {
+  loadPointer(ownerPath: string): TrackedOut[] {
     let text: string;
     try {
-      text = readFileSync(pointerPath, "utf8");
+      text = readFileSync(ownerPath, "utf8");
     } catch (err) {
-      throw new FormatError(pointerPath, `cannot be read: ${(err as Error).message}`, undefined, err);
+      throw new FormatError(ownerPath, `cannot be read: ${(err as Error).message}`, undefined, err);
     }
-    const pointerRel = this.relOf(pointerPath);
-    const pointer = parsePointer(text, pointerRel);
+    const owner = this.relOf(ownerPath);
+    const pointer = parsePointer(text, owner);
     const wdir = typeof pointer.wdir === "string" ? pointer.wdir : ".";
     return pointer.outs.map((out) => {
       if (out.external)
-        throw new FormatError(
-          pointerRel,
-          `output '${out.path}' is outside the repository; mlv tracks data inside it only`,
-        );
-      const abs = resolve(dirname(pointerPath), wdir, out.path);
+        throw new FormatError(owner, `output '${out.path}' is outside the repository; mlv tracks data inside it only`);
+      const abs = resolve(dirname(ownerPath), wdir, out.path);
       return {
-        pointerPath,
-        pointerRel,
+        ownerPath,
+        owner,
         pointer,
         out,
         abs,
@@ -204,87 +212,6 @@ export class Repo {
         hashName: out.hashName,
         isDir: out.md5?.endsWith(".dir") ?? false,
       };
-    });
-  }
-
-  /**
-   * Every tracked output in the workspace: `.dvc` files anywhere below the root, skipping `.git`,
-   * `.dvc`, `.dvcignore`d paths and the tracked data folders themselves (which can be huge).
-   */
-  collectOuts(): TrackedOut[] {
-    const outs: TrackedOut[] = [];
-    const visit = (abs: string, rel: string) => {
-      let entries: import("node:fs").Dirent[];
-      try {
-        entries = readdirSync(abs, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      const here: TrackedOut[] = [];
-      for (const e of entries) {
-        if (e.name.endsWith(".dvc") && (e.isFile() || e.isSymbolicLink())) {
-          const childRel = rel ? `${rel}/${e.name}` : e.name;
-          if (this.ignore.isIgnored(childRel, false)) continue;
-          here.push(...this.loadPointer(join(abs, e.name)));
-        }
-      }
-      outs.push(...here);
-      const tracked = new Set(here.map((o) => o.abs));
-      for (const e of entries) {
-        if (!e.isDirectory() || e.name === "node_modules") continue;
-        const childAbs = join(abs, e.name);
-        const childRel = rel ? `${rel}/${e.name}` : e.name;
-        if (tracked.has(childAbs) || this.ignore.isIgnored(childRel, true)) continue;
-        if (existsSync(join(childAbs, ".dvc"))) continue; // a nested repository
-        visit(childAbs, childRel);
-      }
-    };
-    visit(this.root, "");
-    return outs.sort((a, b) => (a.pointerRel < b.pointerRel ? -1 : a.pointerRel > b.pointerRel ? 1 : 0));
-  }
-
-  /**
-   * The outputs named by command-line targets (a `.dvc` file or a tracked path, relative to `cwd`);
-   * every output when there are none.
-   */
-  resolveTargets(targets: readonly string[], cwd: string = process.cwd()): TrackedOut[] {
-    if (targets.length === 0) return this.collectOuts();
-    const result: TrackedOut[] = [];
-    let all: TrackedOut[] | undefined;
-    for (const target of targets) {
-      const abs = resolve(cwd, target);
-      this.assertInside(abs, target);
-      if (abs.endsWith(".dvc") && existsSync(abs) && statSync(abs).isFile()) {
-        result.push(...this.loadPointer(abs));
-        continue;
-      }
-      const sibling = `${abs}.dvc`;
-      if (existsSync(sibling)) {
-        const outs = this.loadPointer(sibling).filter((o) => o.abs === abs);
-        if (outs.length > 0) {
-          result.push(...outs);
-          continue;
-        }
-      }
-      all ??= this.collectOuts();
-      const matches = all.filter((o) => o.abs === abs || o.abs.startsWith(abs + sep));
-      if (matches.length === 0) {
-        const inside = all.find((o) => abs.startsWith(o.abs + sep));
-        if (inside)
-          throw new UsageError(
-            `'${target}' is inside '${inside.rel}', which ${inside.pointerRel} tracks as a whole: use '${inside.rel}' as the target`,
-            { target },
-          );
-        throw new TargetNotFoundError(target, "it is neither a .dvc file nor a tracked path: see 'mlv status'");
-      }
-      result.push(...matches);
-    }
-    const seen = new Set<string>();
-    return result.filter((o) => {
-      const key = `${o.pointerPath}\0${o.abs}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
     });
   }
 

@@ -240,18 +240,16 @@ describe("a linear history of five commits", () => {
 
   it("reads the outputs of a revision with their workspace paths", async () => {
     const outs = await outsAtRevision(repo.dir, c[1]!);
-    expect(outs.map((o) => [o.gitPath, o.pointerRel, o.rel, o.out.md5, o.isDir, o.hashName])).toEqual([
+    expect(outs.map((o) => [o.gitPath, o.owner, o.rel, o.out.md5, o.isDir, o.hashName])).toEqual([
       ["data.csv.dvc", "data.csv.dvc", "data.csv", md5Of(2), false, "md5"],
       ["images.dvc", "images.dvc", "images", `${md5Of(4)}.dir`, true, "md5"],
       ["models/model.pkl.dvc", "models/model.pkl.dvc", "models/model.pkl", md5Of(3), false, "md5"],
     ]);
     expect(outs[2]!.abs).toBe(join(repo.dir, "models", "model.pkl"));
-    expect(outs[2]!.pointerPath).toBe(join(repo.dir, "models", "model.pkl.dvc"));
+    expect(outs[2]!.ownerPath).toBe(join(repo.dir, "models", "model.pkl.dvc"));
 
     const nested = await new GitHistory(repo.dir).outsAtRevision("HEAD", { subdir: "nested" });
-    expect(nested.map((o) => [o.gitPath, o.pointerRel, o.rel])).toEqual([
-      ["nested/inner.dvc", "inner.dvc", "inner.bin"],
-    ]);
+    expect(nested.map((o) => [o.gitPath, o.owner, o.rel])).toEqual([["nested/inner.dvc", "inner.dvc", "inner.bin"]]);
     expect(nested[0]!.abs).toBe(join(repo.dir, "nested", "inner.bin"));
   });
 

@@ -3,6 +3,7 @@
 export { register as add } from "./add.js";
 export { register as checkout } from "./checkout.js";
 export { register as config } from "./config.js";
+export { register as dag } from "./dag.js";
 export { register as diff } from "./diff.js";
 export { register as gc } from "./gc.js";
 export { register as get } from "./get.js";
@@ -11,8 +12,10 @@ export { register as init } from "./init.js";
 export { register as install } from "./install.js";
 export { register as list } from "./list.js";
 export { register as metrics } from "./metrics.js";
+export { register as params } from "./params.js";
 export { register as remote } from "./remote.js";
 export { register as remove } from "./remove.js";
+export { register as stageList } from "./stage-list.js";
 export { register as status } from "./status.js";
 export { register as transfer } from "./transfer.js";
 export { register as update } from "./update.js";

@@ -39,14 +39,16 @@ export function formatMetric(value: MetricValue | null | undefined, precision = 
 
 /**
  * An aligned table as DVC prints one (tabulate's `plain` format: columns two spaces apart,
- * trailing blanks trimmed), or with `markdown` a GitHub table.
+ * trailing blanks trimmed), or with `markdown` a GitHub table. `headerPadding`: how much wider
+ * than its header a column is at least (tabulate's, and so `dvc params diff`'s, is 2).
  */
 export function renderTable(
   headers: readonly string[],
   rows: readonly (readonly string[])[],
   markdown = false,
+  headerPadding = 0,
 ): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const widths = headers.map((h, i) => Math.max(h.length + headerPadding, ...rows.map((r) => (r[i] ?? "").length)));
   if (markdown) {
     const line = (cells: readonly string[]) => `| ${widths.map((w, i) => (cells[i] ?? "").padEnd(w)).join(" | ")} |`;
     return [line(headers), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");

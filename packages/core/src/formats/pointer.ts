@@ -106,7 +106,7 @@ const OUT_ORDER = [
 ];
 const OUT_KEYS = new Set(OUT_ORDER);
 /** Keys whose value DVC coerces from int to str (`CHECKSUM_SCHEMA`). */
-const HASH_KEYS = new Set(["md5", "etag", "checksum"]);
+export const HASH_KEYS = new Set(["md5", "etag", "checksum"]);
 const MD5_RE = /^[0-9a-fA-F]{32}(\.dir)?$/;
 
 function describe(value: unknown): string {
@@ -117,7 +117,8 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-function isExternalPath(path: string): boolean {
+/** An absolute path (posix, UNC or drive letter) or a URL. */
+export function isExternalPath(path: string): boolean {
   return (
     path.startsWith("/") ||
     path.startsWith("\\\\") ||
@@ -127,7 +128,7 @@ function isExternalPath(path: string): boolean {
 }
 
 /** Set a key on a plain object, safe for keys such as `__proto__`. */
-function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 

@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 
 const FORMAT = "mlv-git-index";
 /** Bumped whenever what a fact means changes (such as which pointer files a commit's walk keeps). */
-const VERSION = 2;
+const VERSION = 3;
 /** Past this, the file is started afresh rather than grown further. */
 const MAX_BYTES = 128 * 1024 * 1024;
 

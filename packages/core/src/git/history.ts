@@ -7,8 +7,12 @@ import { lstat } from "node:fs/promises";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import type { TreeEntry } from "isomorphic-git";
+import { LOCK_FILE, lockOnlyPipeline, PIPELINE_FILE, stageOutputs } from "../data-index/stage-outputs.js";
 import { FormatError, MlvError, UsageError } from "../errors.js";
 import { type ConfigData, parseConfigObj } from "../formats/configobj.js";
+import { parseLockFile } from "../formats/dvc-lock.js";
+import { loadPipelineFile } from "../formats/dvc-yaml.js";
+import type { PipelineFile, PipelineReader } from "../formats/pipeline.js";
 import { type PointerFile, parsePointer } from "../formats/pointer.js";
 import type { TrackedOut } from "../repo.js";
 import { HistoryIndex } from "./history-index.js";
@@ -103,8 +107,8 @@ interface InheritedRules {
 
 /** Where a pointer file and one of its outputs are in the workspace (see `TrackedOut`). */
 interface OutPaths {
-  pointerPath: string;
-  pointerRel: string;
+  ownerPath: string;
+  owner: string;
   abs: string;
   rel: string;
 }
@@ -121,6 +125,18 @@ interface PointerEntry {
 const BUILTIN = new Set([".git", ".hg", ".dvc"]);
 const SKIPPED_DIRS = new Set([...BUILTIN, "node_modules"]);
 const SYMLINK_MODE = "120000";
+
+/** The files that say what a project tracks: `.dvc` files, and `dvc.yaml` with its `dvc.lock`. */
+function isTrackingFile(name: string): boolean {
+  return name.endsWith(".dvc") || name === PIPELINE_FILE || name === LOCK_FILE;
+}
+
+/** The folder (git path) of a `dvc.yaml` or `dvc.lock`, or undefined for a `.dvc` file. */
+function pipelineFolder(path: string): string | undefined {
+  const name = posix.basename(path);
+  if (name !== PIPELINE_FILE && name !== LOCK_FILE) return undefined;
+  return posix.dirname(path);
+}
 const FULL_OID = /^[0-9a-f]{40}$/;
 
 function short(oid: string): string {
@@ -705,7 +721,7 @@ export class GitHistory {
    * `node_modules`, nested projects and whatever that commit's `.dvcignore` files exclude.
    */
   async pointerFilesAtRevision(commitish: string, subdir?: string): Promise<string[]> {
-    return (await this.pointersAt(commitish, subdir)).entries.map((e) => e.path);
+    return (await this.pointersAt(commitish, subdir)).entries.filter((e) => e.path.endsWith(".dvc")).map((e) => e.path);
   }
 
   private async pointersAt(
@@ -738,7 +754,7 @@ export class GitHistory {
       const folders: TreeEntry[] = [];
       for (const [name, e] of entries) {
         if (BUILTIN.has(name)) continue;
-        if (e.type === "blob" && name.endsWith(".dvc") && !ignored(name, false))
+        if (e.type === "blob" && isTrackingFile(name) && !ignored(name, false))
           found.push({ path: name, oid: e.oid, symlink: e.mode === SYMLINK_MODE });
         else if (e.type === "tree" && !SKIPPED_DIRS.has(name) && !ignored(name, true)) folders.push(e);
       }
@@ -772,10 +788,19 @@ export class GitHistory {
     const { commit, sub } = await this.pointersAt(commitish, options.subdir);
     const projectRoot = join(this.gitRoot, ...splitPath(sub));
     const pointers = await this.resolvedPointers(commit, sub);
+    const folders = new Set<string>();
     const perFile = await Promise.all(
-      [...pointers].map(([path, blob]) => this.outsOfPointer(path, blob, commit.oid, projectRoot, options.onInvalid)),
+      [...pointers].map(([path, blob]) => {
+        const folder = pipelineFolder(path);
+        if (folder === undefined) return this.outsOfPointer(path, blob, commit.oid, projectRoot, options.onInvalid);
+        folders.add(folder);
+        return [];
+      }),
     );
-    return perFile.flat();
+    const perPipeline = await Promise.all(
+      [...folders].map((folder) => this.pipelineOuts(commit, folder, sub, projectRoot, options.onInvalid)),
+    );
+    return [...perFile.flat(), ...perPipeline.flat()];
   }
 
   /**
@@ -815,6 +840,14 @@ export class GitHistory {
     const reading: Promise<RevisionOut[]>[] = [];
     for (const { oid, pointers } of lists)
       for (const [path, blob] of pointers) {
+        const folder = pipelineFolder(path);
+        if (folder !== undefined) {
+          // A changed `dvc.yaml` or `dvc.lock`: the pipeline is read whole at that commit.
+          if (seen.has(`${oid}\0${folder}`)) continue;
+          seen.add(`${oid}\0${folder}`);
+          reading.push(this.commit(oid).then((c) => this.pipelineOuts(c, folder, sub, projectRoot, options.onInvalid)));
+          continue;
+        }
         const key = `${path}\0${blob}`;
         if (seen.has(key)) continue;
         seen.add(key);
@@ -898,6 +931,47 @@ export class GitHistory {
   }
 
   /**
+   * The stage outputs of the `dvc.yaml` in `folder` (a git path) of a commit, hashes from its
+   * `dvc.lock`; params and vars files are read from the same commit. Remembered by the two files'
+   * blobs. A `dvc.yaml` that cannot be resolved still gives the lock's outputs (reported to
+   * `onInvalid` when given), so that nothing a version recorded is taken for unused.
+   */
+  private async pipelineOuts(
+    commit: CommitInfo,
+    folder: string,
+    sub: string,
+    projectRoot: string,
+    onInvalid: ((error: FormatError) => void) | undefined,
+  ): Promise<RevisionOut[]> {
+    const yamlPath = folder === "." ? PIPELINE_FILE : `${folder}/${PIPELINE_FILE}`;
+    const lockPath = folder === "." ? LOCK_FILE : `${folder}/${LOCK_FILE}`;
+    const [yaml, lock] = await Promise.all([this.fileAt(commit.tree, yamlPath), this.fileAt(commit.tree, lockPath)]);
+    if (yaml === undefined) return [];
+    const key = `${yamlPath}\0${yaml.oid}\0${lock?.oid ?? ""}`;
+    const known = this.parsedOuts.get(key);
+    if (known) return known;
+    const where = short(commit.oid);
+    const lockFile =
+      lock === undefined ? undefined : parseLockFile(await this.pointerText(lock.oid), `${where}:${lockPath}`);
+    const rel = sub === "" ? yamlPath : yamlPath.slice(sub.length + 1);
+    const reader: PipelineReader = {
+      read: async (path) =>
+        (await this.readFileAtRevision(commit.oid, sub === "" ? path : `${sub}/${path}`))?.toString("utf8"),
+    };
+    let file: PipelineFile;
+    try {
+      file = await loadPipelineFile(rel, await this.pointerText(yaml.oid), reader);
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err;
+      onInvalid?.(err);
+      file = lockOnlyPipeline(rel, lockFile);
+    }
+    const outs = stageOutputs(file, lockFile, projectRoot).outs.map((o) => ({ ...o, gitPath: yamlPath }));
+    this.parsedOuts.set(key, outs);
+    return outs;
+  }
+
+  /**
    * The pointer file at `relPath` (from the git root, posix) in a commit, parsed; undefined when
    * there is no such file. Throws a FormatError naming `<commit>:<path>` when it cannot be read.
    */
@@ -920,8 +994,8 @@ export class GitHistory {
       const paths = this.workspacePaths(gitPath, wdir, out.path, projectRoot);
       return {
         gitPath,
-        pointerPath: paths.pointerPath,
-        pointerRel: paths.pointerRel,
+        ownerPath: paths.ownerPath,
+        owner: paths.owner,
         pointer,
         out,
         abs: paths.abs,
@@ -947,11 +1021,11 @@ export class GitHistory {
     const key = wdir === "." ? outPath : `${wdir}\0${outPath}`;
     let paths = byOut.get(key);
     if (paths === undefined) {
-      const pointerPath = join(this.gitRoot, ...gitPath.split("/"));
-      const abs = resolve(dirname(pointerPath), wdir, outPath);
+      const ownerPath = join(this.gitRoot, ...gitPath.split("/"));
+      const abs = resolve(dirname(ownerPath), wdir, outPath);
       paths = {
-        pointerPath,
-        pointerRel: toPosix(relative(projectRoot, pointerPath)),
+        ownerPath,
+        owner: toPosix(relative(projectRoot, ownerPath)),
         abs,
         rel: toPosix(relative(projectRoot, abs)),
       };

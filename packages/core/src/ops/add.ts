@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { configBool } from "../config.js";
+import { collectOuts } from "../data-index/index.js";
 import { MlvError, TargetNotFoundError, UsageError } from "../errors.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
 import { type OutWrite, parsePointer, serializePointer, updatePointer } from "../formats/pointer.js";
@@ -42,7 +43,7 @@ export interface AddOutcome {
 export async function add(repo: Repo, targets: readonly string[], options: AddOptions = {}): Promise<AddOutcome> {
   if (targets.length === 0) throw new UsageError("add needs at least one target: mlv add FILE|DIR...");
   const cwd = options.cwd ?? process.cwd();
-  const existing = repo.collectOuts();
+  const existing = await collectOuts(repo);
   const results: AddResult[] = [];
   const gitFiles = new Set<string>();
   const scm = await repo.scm();
@@ -57,26 +58,32 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
       throw new UsageError(`'${target}' is a pointer file: add the data it tracks instead`, { target });
     if (abs === repo.root)
       throw new UsageError("cannot add the whole repository: add its files or folders", { target });
-    const pointerPath = Repo.pointerPathFor(abs);
+    const ownerPath = Repo.pointerPathFor(abs);
     for (const o of existing) {
-      if (o.abs === abs && o.pointerPath === pointerPath) continue;
+      if (o.abs === abs && o.ownerPath === ownerPath) continue;
+      if (o.stage && (o.abs === abs || abs.startsWith(o.abs + sep) || o.abs.startsWith(abs + sep)))
+        throw new MlvError(
+          "EOVERLAP",
+          `cannot add '${target}': '${o.rel}' is an output of stage '${o.stage.stage.name}' in ${o.stage.stage.file}. Running the stage records its new version in dvc.lock`,
+          { data: { target, trackedBy: o.owner } },
+        );
       if (o.abs === abs)
         throw new MlvError(
           "EOVERLAP",
-          `cannot add '${target}': it is already tracked by ${o.pointerRel}. Run 'mlv add' on that output's path from there, or stop tracking it with 'mlv remove ${o.pointerRel}'`,
-          { data: { target, trackedBy: o.pointerRel } },
+          `cannot add '${target}': it is already tracked by ${o.owner}. Run 'mlv add' on that output's path from there, or stop tracking it with 'mlv remove ${o.owner}'`,
+          { data: { target, trackedBy: o.owner } },
         );
       if (abs.startsWith(o.abs + sep))
         throw new MlvError(
           "EOVERLAP",
-          `cannot add '${target}': it is inside '${o.rel}', which ${o.pointerRel} already tracks. Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version`,
-          { data: { target, trackedBy: o.pointerRel } },
+          `cannot add '${target}': it is inside '${o.rel}', which ${o.owner} already tracks. Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version`,
+          { data: { target, trackedBy: o.owner } },
         );
       if (o.abs.startsWith(abs + sep))
         throw new MlvError(
           "EOVERLAP",
-          `cannot add '${target}': '${o.rel}' inside it is already tracked by ${o.pointerRel}. Stop tracking it first with 'mlv remove ${o.pointerRel}'`,
-          { data: { target, trackedBy: o.pointerRel } },
+          `cannot add '${target}': '${o.rel}' inside it is already tracked by ${o.owner}. Stop tracking it first with 'mlv remove ${o.owner}'`,
+          { data: { target, trackedBy: o.owner } },
         );
     }
     if (scm) {
@@ -86,23 +93,23 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
           `output '${repo.relOf(abs)}' is already tracked by SCM (e.g. Git). Remove it from git first: git rm -r --cached '${repo.relOf(abs)}' && git commit -m "stop tracking ${repo.relOf(abs)}"`,
           { data: { target } },
         );
-      if (await scm.isIgnored(pointerPath))
-        throw new MlvError("EIGNORED", `bad DVC file name '${repo.relOf(pointerPath)}' is git-ignored.`, {
+      if (await scm.isIgnored(ownerPath))
+        throw new MlvError("EIGNORED", `bad DVC file name '${repo.relOf(ownerPath)}' is git-ignored.`, {
           data: { target },
         });
     }
-    const previous = existsSync(pointerPath) ? repo.loadPointer(pointerPath).find((o) => o.abs === abs) : undefined;
-    plans.push({ target, abs, pointerPath, previous });
+    const previous = existsSync(ownerPath) ? repo.loadPointer(ownerPath).find((o) => o.abs === abs) : undefined;
+    plans.push({ target, abs, ownerPath, previous });
   }
 
   for (const plan of plans) {
     options.signal?.throwIfAborted();
-    const { abs, pointerPath, previous } = plan;
+    const { abs, ownerPath, previous } = plan;
     // A legacy (2.x) output whose data did not change stays legacy, as DVC does (spec §1.5).
     if (previous && previous.hashName === "md5-dos2unix") {
       const legacy = await hashWorkspacePath(repo, abs, "md5-dos2unix");
       if (legacy.kind !== "missing" && legacy.md5 === previous.out.md5) {
-        results.push({ path: repo.relOf(abs), pointer: repo.relOf(pointerPath), changed: false });
+        results.push({ path: repo.relOf(abs), pointer: repo.relOf(ownerPath), changed: false });
         continue;
       }
     }
@@ -119,18 +126,17 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     const changed =
       !previous || previous.out.md5 !== state.md5 || previous.hashName !== "md5" || previous.out.size !== outWrite.size;
     let text: string;
-    if (existsSync(pointerPath)) {
-      const old = parsePointer(readFileSync(pointerPath, "utf8"), repo.relOf(pointerPath));
+    if (existsSync(ownerPath)) {
+      const old = parsePointer(readFileSync(ownerPath, "utf8"), repo.relOf(ownerPath));
       text = updatePointer(
         old,
-        old.outs.map((o) => (resolve(dirname(pointerPath), o.path) === abs ? outWrite : o)),
+        old.outs.map((o) => (resolve(dirname(ownerPath), o.path) === abs ? outWrite : o)),
       );
     } else {
       text = serializePointer({ outs: [outWrite] });
     }
-    if (!existsSync(pointerPath) || readFileSync(pointerPath, "utf8") !== text)
-      await writeFileAtomic(pointerPath, text);
-    gitFiles.add(pointerPath);
+    if (!existsSync(ownerPath) || readFileSync(ownerPath, "utf8") !== text) await writeFileAtomic(ownerPath, text);
+    gitFiles.add(ownerPath);
 
     if (scm && !(await scm.isIgnored(abs))) {
       const gitignore = join(dirname(abs), ".gitignore");
@@ -139,7 +145,7 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     } else if (scm && existsSync(join(dirname(abs), ".gitignore"))) {
       gitFiles.add(join(dirname(abs), ".gitignore"));
     }
-    results.push({ path: repo.relOf(abs), pointer: repo.relOf(pointerPath), changed });
+    results.push({ path: repo.relOf(abs), pointer: repo.relOf(ownerPath), changed });
   }
 
   let autostaged = false;

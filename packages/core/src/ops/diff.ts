@@ -5,6 +5,7 @@
  * inside tracked folders are compared through the folders' `.dir` objects in the local cache.
  */
 import { relative, resolve, sep } from "node:path";
+import { collectOuts } from "../data-index/index.js";
 import { UsageError } from "../errors.js";
 import { GitHistory } from "../git/history.js";
 import type { Repo, TrackedOut } from "../repo.js";
@@ -128,7 +129,7 @@ export async function diff(repo: Repo, options: DiffOptions = {}): Promise<DiffR
   const subdir = relative(scm.root, repo.root).split(sep).join("/");
   const aOuts = await outsAt(history, options.a ?? "HEAD", subdir);
   if (aOuts === undefined) return result; // no commits yet: nothing to compare with, as DVC
-  const bOuts = options.b === undefined ? repo.collectOuts() : await outsAt(history, options.b, subdir);
+  const bOuts = options.b === undefined ? await collectOuts(repo) : await outsAt(history, options.b, subdir);
   if (bOuts === undefined) return result;
 
   const cwd = options.cwd ?? process.cwd();

@@ -3,9 +3,10 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import pMap from "p-map";
 import { type HashName, objectKey } from "../cache/object-cache.js";
+import { MlvError } from "../errors.js";
 import type { Remote } from "../remote.js";
 import type { Repo, TrackedOut } from "../repo.js";
-import { defaultJobs, usedObjects, withRetry } from "./transfer.js";
+import { defaultJobs, type UsedObject, usedObjects, withRetry } from "./transfer.js";
 
 export interface GcResult {
   /** Objects removed (or, with `dry`, that would be) from the local cache. */
@@ -54,6 +55,15 @@ function dirsFirst(oids: string[]): string[] {
   return [...oids.filter((o) => o.endsWith(".dir")), ...oids.filter((o) => !o.endsWith(".dir"))];
 }
 
+function missingListings(dirs: UsedObject[]): MlvError {
+  const lines = dirs.map((d) => `\t${d.path} (${d.oid})`).join("\n");
+  return new MlvError(
+    "EMISSINGDIR",
+    `gc stopped before deleting anything: the file lists of these kept folders are in neither the cache nor the remote, so their files cannot be told from unused ones:\n${lines}\nFetch them first ('mlv fetch' with the same revision flags), or restore them from wherever the data was made.`,
+    { data: { dirs: dirs.map((d) => ({ path: d.path, oid: d.oid })) } },
+  );
+}
+
 /**
  * `mlv gc -w [-c]`: delete every object that no output of `outs` uses, from the cache and, with a
  * remote, from the remote too. Objects a folder uses include its `.dir` and every file it lists.
@@ -61,7 +71,9 @@ function dirsFirst(oids: string[]): string[] {
 export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, options: GcOptions = {}): Promise<GcResult> {
   const { jobs, dry, signal } = options;
   const wouldRemove = { local: [] as string[], remote: [] as string[] };
-  const { objects } = await usedObjects(repo, outs);
+  const { objects, missingDirs } = await usedObjects(repo, outs);
+  // Without a folder's file list its files look unused: refuse rather than delete a kept version.
+  if (missingDirs.length > 0) throw missingListings(missingDirs);
   const used = { md5: new Set<string>(), "md5-dos2unix": new Set<string>() } as Record<HashName, Set<string>>;
   for (const o of objects) {
     for (const u of [...(o.dir ? [o.dir] : []), ...o.files]) used[u.hashName].add(u.oid);

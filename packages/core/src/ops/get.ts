@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { type AdapterSources, openRemote } from "../adapters.js";
 import { type HashName, type LinkType, tmpName } from "../cache/object-cache.js";
 import { Config, configBool } from "../config.js";
+import { collectOuts } from "../data-index/index.js";
 import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, translateFsError, UsageError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
@@ -262,7 +263,8 @@ function normalisePath(path: string): string {
 
 async function locate(source: Source, path: string): Promise<Item> {
   const rel = normalisePath(path);
-  const outs = await source.history.outsAtRevision(source.commit);
+  // `cache: false` outputs are not data: their bytes, when anywhere, are in git.
+  const outs = (await source.history.outsAtRevision(source.commit)).filter((o) => o.out.raw.cache !== false);
   const own = outs.find((o) => o.rel === rel);
   if (own) return { kind: "out", path: rel, out: own };
   const around = outs.find((o) => rel.startsWith(`${o.rel}/`));
@@ -414,13 +416,13 @@ async function fetchItem(
   if (!oid)
     throw new MlvError(
       "ENOHASH",
-      `'${out.rel}' has no hash in ${out.pointerRel} of '${source.url}' at ${short(source.commit)}: it was never saved ('mlv add' it there and commit)`,
+      `'${out.rel}' has no hash in ${out.owner} of '${source.url}' at ${short(source.commit)}: it was never saved ('mlv add' it there and commit)`,
       { data: { path: out.rel } },
     );
   if (out.out.raw.cache === false)
     throw new MlvError(
       "ENOCACHE",
-      `'${out.rel}' is not cached in '${source.url}' ('cache: false' in ${out.pointerRel}): its data is not on any remote`,
+      `'${out.rel}' is not cached in '${source.url}' ('cache: false' in ${out.owner}): its data is not on any remote`,
       { data: { path: out.rel } },
     );
   const origins = new Set<"cache" | "remote">();
@@ -688,22 +690,18 @@ export async function importData(
   const cwd = options.cwd ?? process.cwd();
   const dest = resolveOutput(path, options.out, cwd, options.force);
   repo.assertInside(dest, options.out ?? path);
-  const pointerPath = Repo.pointerPathFor(dest);
-  if (existsSync(pointerPath) && !options.force)
-    throw new MlvError(
-      "EEXIST",
-      `'${repo.relOf(pointerPath)}' already exists. To override it, re-run with '--force'.`,
-      {
-        data: { path: pointerPath },
-      },
-    );
-  for (const o of repo.collectOuts()) {
-    if (o.pointerPath === pointerPath) continue;
+  const ownerPath = Repo.pointerPathFor(dest);
+  if (existsSync(ownerPath) && !options.force)
+    throw new MlvError("EEXIST", `'${repo.relOf(ownerPath)}' already exists. To override it, re-run with '--force'.`, {
+      data: { path: ownerPath },
+    });
+  for (const o of await collectOuts(repo)) {
+    if (o.ownerPath === ownerPath) continue;
     if (o.abs === dest || dest.startsWith(o.abs + sep) || o.abs.startsWith(dest + sep))
       throw new MlvError(
         "EOVERLAP",
-        `cannot import to '${repo.relOf(dest)}': it overlaps '${o.rel}', which ${o.pointerRel} tracks. Choose another output with -o`,
-        { data: { path: dest, trackedBy: o.pointerRel } },
+        `cannot import to '${repo.relOf(dest)}': it overlaps '${o.rel}', which ${o.owner} tracks. Choose another output with -o`,
+        { data: { path: dest, trackedBy: o.owner } },
       );
   }
   const scm = await repo.scm();
@@ -723,14 +721,14 @@ export async function importData(
       { url, rev: options.rev, rev_lock: source.commit },
       outWriteOf(basename(dest), fetched),
     );
-    await writeFileAtomic(pointerPath, text);
-    const gitFiles = new Set<string>([pointerPath]);
+    await writeFileAtomic(ownerPath, text);
+    const gitFiles = new Set<string>([ownerPath]);
     if (scm && !(await scm.isIgnored(dest))) {
       const gitignore = join(dirname(dest), ".gitignore");
       await addGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(dest))}`);
       gitFiles.add(gitignore);
     }
-    await checkout(repo, repo.loadPointer(pointerPath), { force: options.force, onProgress: options.onProgress });
+    await checkout(repo, repo.loadPointer(ownerPath), { force: options.force, onProgress: options.onProgress });
     let autostaged = false;
     if (scm && configBool(repo.config.get("core.autostage"))) {
       await scm.add([...gitFiles]);
@@ -742,7 +740,7 @@ export async function importData(
       files: fetched.files.length,
       origin: fetched.origin,
       revLock: source.commit,
-      pointer: repo.relOf(pointerPath),
+      pointer: repo.relOf(ownerPath),
       gitFiles: [...gitFiles].map((f) => repo.relOf(f)),
       autostaged,
       git: scm !== null,
@@ -788,6 +786,7 @@ export async function fetchImports(
     }
     let found: ReturnType<typeof importOf>;
     try {
+      if (!o.pointer) throw new MlvError("EFORMAT", `'${o.rel}' (${o.owner}) is not an import`);
       found = importOf(o.pointer);
     } catch (err) {
       result.failed.push({ path: o.rel, message: describe(err) });
@@ -809,7 +808,7 @@ export async function fetchImports(
           if (fetched.oid !== o.out.md5)
             throw new MlvError(
               "ECHANGED",
-              `'${path}' of '${group.url}' at ${short(source.commit)} is ${fetched.oid}, but '${o.pointerRel}' records ${o.out.md5}: run 'mlv update ${o.pointerRel}' to take the source's version`,
+              `'${path}' of '${group.url}' at ${short(source.commit)} is ${fetched.oid}, but '${o.owner}' records ${o.out.md5}: run 'mlv update ${o.owner}' to take the source's version`,
               { data: { path, url: group.url } },
             );
           result.transferred += fetched.files.length;
@@ -861,24 +860,24 @@ export async function update(
   for (const target of targets) {
     const abs = resolve(cwd, target);
     repo.assertInside(abs, target);
-    const pointerPath = abs.endsWith(".dvc") ? abs : `${abs}.dvc`;
-    if (!existsSync(pointerPath))
+    const ownerPath = abs.endsWith(".dvc") ? abs : `${abs}.dvc`;
+    if (!existsSync(ownerPath))
       throw new MlvError("ENOTARGET", `'${target}' is neither an import's .dvc file nor the data of one`, {
         data: { target },
       });
-    pointers.push(pointerPath);
+    pointers.push(ownerPath);
   }
   const results: UpdateResult[] = [];
-  for (const pointerPath of pointers) {
-    const [tracked] = repo.loadPointer(pointerPath);
-    const pointer = tracked?.pointer ?? parsePointer(await readFile(pointerPath, "utf8"), repo.relOf(pointerPath));
+  for (const ownerPath of pointers) {
+    const [tracked] = repo.loadPointer(ownerPath);
+    const pointer = tracked?.pointer ?? parsePointer(await readFile(ownerPath, "utf8"), repo.relOf(ownerPath));
     const { path, source: def } = importOf(pointer);
-    if (!tracked) throw new UsageError(`'${repo.relOf(pointerPath)}' has no output`, {});
+    if (!tracked) throw new UsageError(`'${repo.relOf(ownerPath)}' has no output`, {});
     const rev = options.rev ?? def.rev;
     const source = await openSource(def.url, rev, cwd);
     try {
       const base = {
-        pointer: repo.relOf(pointerPath),
+        pointer: repo.relOf(ownerPath),
         path: tracked.rel,
         source: { path, url: def.url },
         revLock: source.commit,
@@ -896,8 +895,8 @@ export async function update(
         outWriteOf(tracked.out.path, fetched),
         pointer,
       );
-      if (text !== pointer.text) await writeFileAtomic(pointerPath, text);
-      await checkout(repo, repo.loadPointer(pointerPath), { force: options.force, onProgress: options.onProgress });
+      if (text !== pointer.text) await writeFileAtomic(ownerPath, text);
+      await checkout(repo, repo.loadPointer(ownerPath), { force: options.force, onProgress: options.onProgress });
       results.push({ ...base, changed: true, origin: fetched.origin });
     } finally {
       await cleanup(source);

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "nod
 import { join, posix, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { type AdapterSources, openRemote } from "../adapters.js";
+import { collectOuts } from "../data-index/index.js";
 import { MlvError, UsageError } from "../errors.js";
 import { GitHistory } from "../git/history.js";
 import { GitTreeReader } from "../git/tree.js";
@@ -21,7 +22,7 @@ export interface ListEntry {
   /** Relative to the listed path (its own name when the listed path is a file), posix. */
   path: string;
   isdir: boolean;
-  /** Whether a pointer file tracks exactly this path (a tracked file or folder). */
+  /** Whether this path is tracked data: an output, or a file or folder inside a tracked folder (as DVC marks them). */
   isout: boolean;
   isexec: boolean;
   /** Bytes; for a tracked folder, the total its pointer records; null when unknown (git folders). */
@@ -304,7 +305,7 @@ class Tree {
           rel: `${out.rel}/${dir}`,
           name: parts[i - 1]!,
           isdir: true,
-          isout: false,
+          isout: true,
           isexec: false,
           size: NO_SIZE,
           md5: null,
@@ -319,7 +320,7 @@ class Tree {
         rel: `${out.rel}/${f.relpath}`,
         name: parts[parts.length - 1]!,
         isdir: false,
-        isout: false,
+        isout: true,
         isexec: recorded?.isexec === true,
         size: () =>
           Promise.resolve(
@@ -395,7 +396,7 @@ async function listRepo(
   let commit: string | undefined;
   if (options.rev === undefined) {
     source = workspaceSource(repo);
-    outs = repo.collectOuts();
+    outs = await collectOuts(repo);
   } else {
     const scm = await repo.scm();
     if (!scm)
@@ -418,6 +419,8 @@ async function listRepo(
     source = gitSource(reader, top.oid, rules);
     outs = await history.outsAtRevision(commit, { subdir: subdir || undefined });
   }
+  // `cache: false` outputs are files git keeps, listed as such (as DVC lists them).
+  outs = outs.filter((o) => o.out.raw.cache !== false);
   await beforeListing?.(outs);
   const tree = new Tree(repo, source, outs);
   const entries = await listBelow(tree, repo, options, commit);

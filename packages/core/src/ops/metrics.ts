@@ -3,12 +3,12 @@
  * the workspace and at any revision without a checkout, compared the way `dvc metrics show` and
  * `dvc metrics diff` compare them.
  */
-import { readFile } from "node:fs/promises";
-import { isAbsolute, relative, resolve, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { FormatError, MlvError, UsageError } from "../errors.js";
-import { GitHistory } from "../git/revisions.js";
+import { FormatError, MlvError } from "../errors.js";
 import type { Repo } from "../repo.js";
+import { type FileSource, gitView, givenFiles, revisionSource, WORKSPACE, workspaceSource } from "./sources.js";
+
+export { WORKSPACE } from "./sources.js";
 
 /** A metric value as DVC keeps it: numbers, strings and booleans (lists and nulls are left out). */
 export type MetricValue = number | string | boolean;
@@ -34,16 +34,8 @@ export interface MetricChange {
 /** `dvc metrics diff --json`: path → flattened key → change. */
 export type MetricsDiffResult = Record<string, Record<string, MetricChange>>;
 
-/** The name DVC gives the working tree among revisions. */
-export const WORKSPACE = "workspace";
-
 /** Files looked for at the project root when neither the command line nor `dvc.yaml` name any. */
 const DEFAULT_FILES = ["metrics.json", "metrics.yaml", "metrics.yml"];
-
-/** Where metrics files are read from: the workspace, or one commit. Paths are from the project root, posix. */
-interface Source {
-  read(rel: string): Promise<Buffer | undefined>;
-}
 
 function isMetricValue(v: unknown): v is MetricValue {
   return typeof v === "number" || typeof v === "string" || typeof v === "boolean";
@@ -121,53 +113,6 @@ export interface MetricsDiffOptions extends MetricsOptions {
   all?: boolean;
 }
 
-/** The project's git history and the project's folder inside it. */
-interface GitView {
-  history: GitHistory;
-  /** The project root from the git root, posix, with a trailing slash ("" at the git root). */
-  prefix: string;
-}
-
-async function gitView(repo: Repo): Promise<GitView> {
-  const scm = await repo.scm();
-  if (!scm) throw new UsageError("revisions are read from git, and this project is not in a git repository");
-  const sub = relative(scm.root, repo.root).split(sep).join("/");
-  return { history: new GitHistory(scm.root), prefix: sub ? `${sub}/` : "" };
-}
-
-function workspaceSource(repo: Repo): Source {
-  return {
-    read: async (rel) => {
-      try {
-        return await readFile(resolve(repo.root, rel));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
-        throw new MlvError("EREAD", `cannot read '${rel}': ${(err as Error).message}`, {
-          data: { path: rel },
-          cause: err,
-        });
-      }
-    },
-  };
-}
-
-function revisionSource(git: GitView, commit: string): Source {
-  return { read: (rel) => git.history.readFileAtRevision(commit, `${git.prefix}${rel}`) };
-}
-
-/** Command-line files as paths from the project root, posix; each must be inside the project. */
-function givenFiles(repo: Repo, files: readonly string[], cwd: string): string[] {
-  return files.map((f) => {
-    const rel = relative(repo.root, resolve(cwd, f));
-    if (rel === "" || rel.startsWith("..") || isAbsolute(rel))
-      throw new UsageError(`'${f}' is outside the project '${repo.root}': give a metrics file inside it`, {
-        path: f,
-      });
-    return rel.split(sep).join("/");
-  });
-}
-
 /** The `metrics` entries of a `dvc.yaml` text: its top-level list and those of its stages, in order. */
 function dvcYamlMetrics(text: string): string[] {
   let doc: unknown;
@@ -193,7 +138,7 @@ function dvcYamlMetrics(text: string): string[] {
 }
 
 /** The metrics files of one source when none were given: `dvc.yaml`'s, else the default names that exist. */
-async function discover(source: Source): Promise<string[]> {
+async function discover(source: FileSource): Promise<string[]> {
   const dvcYaml = await source.read("dvc.yaml");
   if (dvcYaml !== undefined) {
     const listed = dvcYamlMetrics(dvcYaml.toString("utf8"));
@@ -205,7 +150,7 @@ async function discover(source: Source): Promise<string[]> {
 
 /** The files of one source, each with its values or error; files absent from the source are left out. */
 async function readSource(
-  source: Source,
+  source: FileSource,
   files: readonly string[] | undefined,
   label: string,
 ): Promise<Record<string, MetricsFileResult>> {
@@ -244,7 +189,9 @@ function noMetrics(files: readonly string[] | undefined, where: string): MlvErro
  * the workspace is `workspace`. Throws ENOMETRICS when no file is found anywhere.
  */
 export async function showMetrics(repo: Repo, options: MetricsShowOptions = {}): Promise<MetricsShowResult> {
-  const files = options.files?.length ? givenFiles(repo, options.files, options.cwd ?? process.cwd()) : undefined;
+  const files = options.files?.length
+    ? givenFiles(repo, options.files, options.cwd ?? process.cwd(), "a metrics file")
+    : undefined;
   const result: MetricsShowResult = {
     [WORKSPACE]: { data: await readSource(workspaceSource(repo), files, WORKSPACE) },
   };
@@ -276,7 +223,9 @@ function flatValues(file: MetricsFileResult | undefined): Map<string, MetricValu
  * when both are numbers. Unchanged metrics are kept with `all`.
  */
 export async function diffMetrics(repo: Repo, options: MetricsDiffOptions = {}): Promise<MetricsDiffResult> {
-  const files = options.files?.length ? givenFiles(repo, options.files, options.cwd ?? process.cwd()) : undefined;
+  const files = options.files?.length
+    ? givenFiles(repo, options.files, options.cwd ?? process.cwd(), "a metrics file")
+    : undefined;
   const sides = await Promise.all(
     [options.a ?? "HEAD", options.b].map(async (rev) => {
       if (rev === undefined || rev === WORKSPACE) return readSource(workspaceSource(repo), files, WORKSPACE);

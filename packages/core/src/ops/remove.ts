@@ -12,10 +12,10 @@ import { walkFiles } from "../workspace/walk.js";
  * stays in the workspace as ordinary files (a file linked to the cache becomes a real copy first,
  * so a later `gc` cannot take its bytes away).
  */
-export async function remove(repo: Repo, pointerPath: string): Promise<string[]> {
-  if (!pointerPath.endsWith(".dvc"))
-    throw new UsageError(`'${pointerPath}' is not a .dvc file: give the pointer file, e.g. '${pointerPath}.dvc'`);
-  const outs = repo.loadPointer(pointerPath);
+export async function remove(repo: Repo, ownerPath: string): Promise<string[]> {
+  if (!ownerPath.endsWith(".dvc"))
+    throw new UsageError(`'${ownerPath}' is not a .dvc file: give the pointer file, e.g. '${ownerPath}.dvc'`);
+  const outs = repo.loadPointer(ownerPath);
   const scm = await repo.scm();
   for (const out of outs) {
     if (!out.isDir) await unlinkFromCache(out.abs);
@@ -26,7 +26,7 @@ export async function remove(repo: Repo, pointerPath: string): Promise<string[]>
       await removeGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(out.abs))}`);
     }
   }
-  await unlink(pointerPath);
+  await unlink(ownerPath);
   return outs.map((o) => o.rel);
 }
 

@@ -48,7 +48,7 @@ export async function outsInScope(
   const picked = await history.selectRevisions(scope);
   const wanted = targets.map((t) => resolve(cwd, t.replace(/[\\/]+$/, "")));
   const keep = (o: TrackedOut) =>
-    wanted.length === 0 || wanted.some((w) => o.abs === w || o.pointerPath === w || o.abs.startsWith(w + sep));
+    wanted.length === 0 || wanted.some((w) => o.abs === w || o.ownerPath === w || o.abs.startsWith(w + sep));
   const seen = new Set<string>();
   const all: TrackedOut[] = [];
   const push = (o: TrackedOut) => {

@@ -7,6 +7,7 @@ import pMap from "p-map";
 import { type HashName, objectKey, tmpName } from "../cache/object-cache.js";
 import { MlvError, RemoteError, translateFsError } from "../errors.js";
 import { parseDirManifest } from "../formats/dir-manifest.js";
+import type { PointerFile } from "../formats/pointer.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File, md5Hex } from "../hash/md5.js";
 import type { VerifyTask } from "../hash/pool.js";
@@ -67,8 +68,8 @@ export interface TransferOptions {
 }
 
 /** Whether an output was made by `mlv import` (its pointer has a dependency on another repository). */
-export function isImport(o: TrackedOut): boolean {
-  const deps = o.pointer.top?.deps;
+export function isImport(o: TrackedOut): o is TrackedOut & { pointer: PointerFile } {
+  const deps = o.pointer?.top.deps;
   return Array.isArray(deps) && deps.some((d) => typeof d === "object" && d !== null && "repo" in d);
 }
 
@@ -451,7 +452,11 @@ export type CloudState = "new" | "deleted" | "missing";
  */
 export async function cloudStatus(repo: Repo, outs: TrackedOut[], remote: Remote, jobs?: number) {
   const j = jobs ?? defaultJobs(remote);
-  const { objects } = await usedObjects(repo, outs);
+  // `push: false` outputs never go to the remote, so they are not compared with it (as DVC).
+  const { objects } = await usedObjects(
+    repo,
+    outs.filter((o) => o.out.raw.push !== false),
+  );
   const all: UsedObject[] = [];
   for (const o of objects) all.push(...(o.dir ? [o.dir] : []), ...o.files);
   const onRemote = await remoteContains(

@@ -1,10 +1,14 @@
 /**
  * `mlv versions PATH`: every version of one tracked output through git history — the commits of a
- * branch at which its pointer file changed, and the tags that hold it — read without a checkout.
+ * branch at which its pointer file (or, for a stage output, its record in `dvc.lock`) changed, and
+ * the tags that hold it — read without a checkout.
  */
 import { existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { collectOuts } from "../data-index/index.js";
+import { LOCK_FILE } from "../data-index/stage-outputs.js";
 import { FormatError, MlvError, UsageError } from "../errors.js";
+import { parseLockFile } from "../formats/dvc-lock.js";
 import type { Out } from "../formats/pointer.js";
 import type { CommitInfo } from "../git/revisions.js";
 import type { Repo } from "../repo.js";
@@ -90,10 +94,15 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
   const rev = options.rev ?? "HEAD";
 
   const given = resolve(cwd, path.replace(/[\\/]+$/, ""));
-  const pointerAbs = given.endsWith(".dvc") && !existsSync(`${given}.dvc`) ? given : `${given}.dvc`;
+  // A stage output is followed through its `dvc.lock`; anything else through its `.dvc` file.
+  const stageOut = existsSync(`${given}.dvc`)
+    ? undefined
+    : (await collectOuts(repo)).find((o) => o.abs === given && o.stage);
+  const lockAbs = stageOut && join(dirname(stageOut.ownerPath), LOCK_FILE);
+  const pointerAbs = lockAbs ?? (given.endsWith(".dvc") && !existsSync(`${given}.dvc`) ? given : `${given}.dvc`);
   const dataAbs = pointerAbs === given ? undefined : given;
   const pointerGit = insideProject(repo, scm.root, pointerAbs, path);
-  const pointerRel = repo.relOf(pointerAbs);
+  const owner = stageOut ? stageOut.owner : repo.relOf(pointerAbs);
   const metricsGit =
     options.metricsFile === undefined
       ? undefined
@@ -108,18 +117,29 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
     return outs.length === 1 || dataAbs === undefined ? outs[0] : undefined;
   };
 
+  /** The output followed as recorded at a commit: undefined without the file, null when the file lacks it. */
+  const outAt = async (oid: string): Promise<Pick<Out, "md5" | "size" | "nfiles"> | null | undefined> => {
+    if (stageOut?.stage) {
+      const text = (await history.readFileAtRevision(oid, pointerGit))?.toString("utf8");
+      if (text === undefined) return undefined;
+      const lock = parseLockFile(text, `${oid.slice(0, 7)}:${pointerGit}`);
+      return lock.stages.get(stageOut.stage.stage.name)?.outs.find((o) => o.path === stageOut.out.path) ?? null;
+    }
+    const pointer = await history.pointerAtRevision(oid, pointerGit);
+    return pointer === undefined ? undefined : (pick(pointer.outs) ?? null);
+  };
+
   const describe = async (commit: CommitInfo, blob: string | undefined) => {
     const fields: Pick<OutputVersion, "md5" | "size" | "nfiles" | "metrics" | "error"> = {};
     const errors: string[] = [];
     if (blob !== undefined) {
       try {
-        const pointer = await history.pointerAtRevision(commit.oid, pointerGit);
-        const out = pointer === undefined ? undefined : pick(pointer.outs);
+        const out = await outAt(commit.oid);
         if (out) {
           fields.md5 = out.md5;
           fields.size = out.size;
           fields.nfiles = out.nfiles;
-        } else if (pointer !== undefined)
+        } else if (out === null)
           errors.push(`${commit.oid.slice(0, 7)}:${pointerGit} tracks no '${basename(dataAbs ?? "")}'`);
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
@@ -158,9 +178,13 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
     history.tagTargets(),
     history.history(rev),
   ]);
-  const versions: OutputVersion[] = await Promise.all(
+  const described: OutputVersion[] = await Promise.all(
     changes.map(async (c) => ({ ...base(c), change: c.change, onBranch: true, ...(await describe(c, c.blob)) })),
   );
+  // A lock file changes with every stage: keep the commits at which this output changed.
+  const versions = stageOut
+    ? described.filter((v, i) => v.change === "deleted" || v.md5 !== described[i + 1]?.md5)
+    : described;
 
   // Tags: on the row of the version they hold. Off the branch, a version of their own unless listed.
   const order = new Map(commits.map((c, i) => [c.oid, i]));
@@ -168,8 +192,7 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
   const offBranch = new Map<string, string[]>();
   const blobAt = async (oid: string) => {
     try {
-      const pointer = await history.pointerAtRevision(oid, pointerGit);
-      return pointer === undefined ? undefined : pick(pointer.outs)?.md5;
+      return (await outAt(oid))?.md5;
     } catch (err) {
       if (err instanceof FormatError) return undefined;
       throw err;
@@ -212,15 +235,15 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
     throw new MlvError(
       "ENOVERSIONS",
       known
-        ? `'${pointerRel}' is not committed in the history of ${rev}: commit it with git first`
-        : `'${path}' has no pointer '${pointerRel}' in the history of ${rev} or in any tag: give a path tracked with 'mlv add' (or its .dvc file)`,
-      { data: { path, pointer: pointerRel, rev } },
+        ? `'${owner}' is not committed in the history of ${rev}: commit it with git first`
+        : `'${path}' has no pointer '${owner}' in the history of ${rev} or in any tag: give a path tracked with 'mlv add' (or its .dvc file)`,
+      { data: { path, pointer: owner, rev } },
     );
   }
   history.saveIndex();
   return {
-    pointer: pointerRel,
-    path: dataAbs ? repo.relOf(dataAbs) : posix.join(posix.dirname(pointerRel), basename(pointerRel, ".dvc")),
+    pointer: owner,
+    path: dataAbs ? repo.relOf(dataAbs) : posix.join(posix.dirname(owner), basename(owner, ".dvc")),
     rev,
     ...(metricsGit === undefined ? {} : { metricsFile: repo.relOf(join(scm.root, metricsGit)) }),
     versions: [...versions, ...extra],
