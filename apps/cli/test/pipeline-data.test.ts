@@ -2,6 +2,9 @@
  * Stage outputs (`dvc.yaml` + `dvc.lock`) in the data commands, on a pipeline project the real DVC
  * built: what mlv moves, keeps and restores must be what DVC would, and DVC must agree afterwards.
  */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   dvc,
@@ -136,5 +139,32 @@ describe.skipIf(!DVC)("stage outputs in data commands, against the real DVC", ()
       s.read("dvc.lock").match(/model\.pkl\n\s+hash: md5\n\s+md5: (\w+)/)![1],
       p.outs["model.pkl"]!.md5,
     ]);
+  });
+
+  it("get and import a stage output of a pipeline repository, from its remote", () => {
+    const { s, p } = freshClone(); // the source has no cache: its remote serves the data
+    const plain = join(s.dir, "plain");
+    mkdirSync(plain);
+    const got = s.mlvWith({ cwd: "../plain" }, "get", "../repo", "model.pkl");
+    expect(got.code, got.stderr).toBe(0);
+    expect(readFileSync(join(plain, "model.pkl"), "utf8")).toBe(p.files["model.pkl"]);
+
+    const user = join(s.dir, "user");
+    mkdirSync(user);
+    execFileSync("git", ["init", "-q"], { cwd: user });
+    mustDvc(user, "init", "-q");
+    const imported = s.mlvWith({ cwd: "../user" }, "import", "../repo", "data/prepared");
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(readFileSync(join(user, "prepared/train.csv"), "utf8")).toBe(p.files["data/prepared/train.csv"]);
+    expect(JSON.parse(mustDvc(user, "status", "--json").stdout)).toEqual({});
+  });
+
+  it("metrics show reads the metrics declared in stages, as DVC does", () => {
+    const s = sandbox();
+    makePipelineProject(s.repo);
+    const mine = JSON.parse(s.must("metrics", "show", "--json").stdout) as Record<string, { data: unknown }>;
+    const theirs = JSON.parse(mustDvc(s.repo, "metrics", "show", "--json").stdout) as Record<string, { data: unknown }>;
+    expect(mine.workspace?.data).toEqual(theirs[""]?.data);
+    expect(Object.keys(mine.workspace?.data ?? {})).toEqual(["eval/metrics.json"]);
   });
 });

@@ -99,6 +99,11 @@ stages:
     expect(lst?.outs[1]).toMatchObject({ md5: "0123456789012345678901234567890a", isexec: true });
   });
 
+  it("keeps integer-like stage names in file order", () => {
+    const lock = parseLockFile("schema: '2.0'\nstages:\n  b:\n    cmd: echo b\n  10:\n    cmd: echo 10\n", "dvc.lock");
+    expect([...lock.stages.keys()]).toEqual(["b", "10"]);
+  });
+
   it("keeps a hash that reads as a number as its text, leading zeros included", () => {
     const lock = parseLockFile(
       "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    outs:\n    - path: o\n      hash: md5\n      md5: 01234567890123456789012345678901\n",

@@ -64,6 +64,13 @@ stages:
     cmd: echo python t.py \${opts} --lr \${lr} --local \${local} --extra \${extra} \\\${notinterp} \${dirs[1]}
 `;
 
+describe("stage order", () => {
+  it("keeps the file's order, integer-like names included", async () => {
+    const file = await load("stages:\n  b:\n    cmd: echo b\n  1:\n    cmd: echo 1\n  a:\n    cmd: echo a\n");
+    expect(file.stages.map((s) => s.name)).toEqual(["b", "1", "a"]);
+  });
+});
+
 describe("P-6: foreach and matrix expansion", () => {
   it("generates DVC's stage names and commands, in file order", async () => {
     const file = await load(P6_YAML, { "params.yaml": P6_PARAMS, "vars2.yaml": "extra: 5\n" });

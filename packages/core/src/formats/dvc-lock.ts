@@ -3,7 +3,7 @@
  * `cmd`, `deps`, `params` and `outs`. A dep or out without `hash` is a DVC 2.x entry, hashed
  * md5-dos2unix; params values keep Python's types.
  */
-import { isParamsMapping, parseYaml } from "./params-file.js";
+import { entriesInFileOrder, isParamsMapping, parseYaml } from "./params-file.js";
 import {
   anyOf,
   anything,
@@ -78,7 +78,7 @@ export function parseLockFile(text: string, file: string): LockFile {
     throw validationError(file, err, line);
   }
   const data = yaml.value as { stages?: Record<string, Record<string, unknown>> };
-  for (const [name, entry] of Object.entries(data.stages ?? {})) stages.set(name, lockStage(entry));
+  for (const [name, entry] of entriesInFileOrder(data.stages ?? {})) stages.set(name, lockStage(entry));
   return { stages };
 }
 

@@ -5,6 +5,7 @@
  */
 import { posix } from "node:path";
 import {
+  entriesInFileOrder,
   isNonStringKey,
   isParamsMapping,
   parseYaml,
@@ -779,7 +780,7 @@ class PipelineLoader {
   /** Stage names in file order, groups expanded in place, the first of equal names kept (spec §2.6). */
   private stageNames(definitions: Mapping): string[] {
     const names = new Set<string>();
-    for (const [name, definition] of Object.entries(definitions)) {
+    for (const [name, definition] of entriesInFileOrder(definitions)) {
       const group = this.groupOf(name, definition as Mapping);
       if (group === undefined) names.add(name);
       else {
@@ -854,7 +855,11 @@ class PipelineLoader {
     for (const item of items)
       if (isParamsMapping(item)) for (const [file, keys] of Object.entries(item)) if (isFalsy(keys)) whole.add(file);
     const files = new Map<string, string[]>();
-    const keysOf = (file: string) => files.get(file) ?? (files.set(file, []).get(file) as string[]);
+    const keysOf = (file: string): string[] => {
+      const keys = files.get(file) ?? [];
+      files.set(file, keys); // an existing file keeps its place
+      return keys;
+    };
     for (const item of items) {
       if (!isParamsMapping(item)) {
         if (!whole.has(DEFAULT_PARAMS_FILE)) keysOf(DEFAULT_PARAMS_FILE).push(pyStr(item));
@@ -921,7 +926,7 @@ class PipelineLoader {
 
   private artifacts(definitions: Mapping): Record<string, unknown> {
     const artifacts: Record<string, unknown> = {};
-    for (const [name, definition] of Object.entries(definitions)) {
+    for (const [name, definition] of entriesInFileOrder(definitions)) {
       const resolvedName = this.guard(`'artifacts.${name}'`, ["parse", "missing"], () => {
         parseAll(name);
         return new Interpolator(this.top, this.parsing).resolveString(name, {});

@@ -225,6 +225,15 @@ export type YamlErrorFactory = (detail: string, line?: number) => Error;
  * `<<` merge keys apply, duplicate keys and alias bombs fail. Values under `coerceKeys` that read as
  * numbers are kept as their source text (hash values: `md5: 0123...` keeps its leading zero).
  */
+/** The file order of each mapping read from YAML: JavaScript puts integer-like keys first, Python does not. */
+const KEY_ORDER = new WeakMap<object, string[]>();
+
+/** A mapping's entries in the order its file wrote them (stage `1` after stage `b` if so written). */
+export function entriesInFileOrder<T>(mapping: Readonly<Record<string, T>>): [string, T][] {
+  const order = KEY_ORDER.get(mapping);
+  return order ? order.map((k) => [k, mapping[k] as T]) : Object.entries(mapping);
+}
+
 export function parseYaml(text: string, invalid: YamlErrorFactory, coerceKeys?: ReadonlySet<string>): YamlData {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
@@ -305,11 +314,14 @@ class YamlConverter {
 
   private convertMap(node: YAMLMap): Mapping {
     const mapping: Mapping = {};
+    const order: string[] = [];
     this.remember(mapping, node);
     for (const pair of this.flatPairs(node)) {
       const key = this.keyOf(pair.key, mapping);
+      if (!Object.hasOwn(mapping, key)) order.push(key);
       setKey(mapping, key, this.convert(pair.value, mapping, key));
     }
+    KEY_ORDER.set(mapping, order);
     return mapping;
   }
 

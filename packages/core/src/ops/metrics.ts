@@ -5,8 +5,18 @@
  */
 import { parse as parseYaml } from "yaml";
 import { FormatError, MlvError } from "../errors.js";
+import type { PipelineFile } from "../formats/pipeline.js";
 import type { Repo } from "../repo.js";
-import { type FileSource, gitView, givenFiles, revisionSource, WORKSPACE, workspaceSource } from "./sources.js";
+import {
+  type FileSource,
+  gitView,
+  givenFiles,
+  loadPipelines,
+  pipelinePaths,
+  revisionSource,
+  WORKSPACE,
+  workspaceSource,
+} from "./sources.js";
 
 export { WORKSPACE } from "./sources.js";
 
@@ -113,37 +123,19 @@ export interface MetricsDiffOptions extends MetricsOptions {
   all?: boolean;
 }
 
-/** The `metrics` entries of a `dvc.yaml` text: its top-level list and those of its stages, in order. */
-function dvcYamlMetrics(text: string): string[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new FormatError("dvc.yaml", `cannot be parsed: ${(err as Error).message.split("\n")[0]}`, undefined, err);
-  }
-  if (typeof doc !== "object" || doc === null) return [];
-  const names = (list: unknown): string[] => {
-    if (!Array.isArray(list)) return [];
-    return list.flatMap((entry) => {
-      if (typeof entry === "string") return [entry];
-      if (typeof entry === "object" && entry !== null) return Object.keys(entry);
-      return [];
-    });
-  };
-  const found = names((doc as { metrics?: unknown }).metrics);
-  const stages = (doc as { stages?: unknown }).stages;
-  if (typeof stages === "object" && stages !== null)
-    for (const stage of Object.values(stages)) found.push(...names((stage as { metrics?: unknown } | null)?.metrics));
-  return found.map((f) => f.replace(/^\.\//, ""));
+/** The metrics files of a project's pipelines: each `dvc.yaml`'s top-level list, then its stages' metrics outputs. */
+function pipelineMetrics(pipelines: readonly PipelineFile[]): string[] {
+  const found = pipelines.flatMap((file) => [
+    ...file.metrics,
+    ...file.stages.flatMap((stage) => stage.outs.filter((o) => o.kind === "metrics").map((o) => o.rel)),
+  ]);
+  return [...new Set(found)];
 }
 
-/** The metrics files of one source when none were given: `dvc.yaml`'s, else the default names that exist. */
-async function discover(source: FileSource): Promise<string[]> {
-  const dvcYaml = await source.read("dvc.yaml");
-  if (dvcYaml !== undefined) {
-    const listed = dvcYamlMetrics(dvcYaml.toString("utf8"));
-    if (listed.length > 0) return listed;
-  }
+/** The metrics files of one source when none were given: its pipelines', else the default names that exist. */
+async function discover(source: FileSource, pipelines: readonly string[]): Promise<string[]> {
+  const listed = pipelineMetrics(await loadPipelines(source, pipelines));
+  if (listed.length > 0) return listed;
   const present = await Promise.all(DEFAULT_FILES.map(async (f) => ((await source.read(f)) ? f : undefined)));
   return present.filter((f) => f !== undefined);
 }
@@ -153,8 +145,9 @@ async function readSource(
   source: FileSource,
   files: readonly string[] | undefined,
   label: string,
+  pipelines: readonly string[],
 ): Promise<Record<string, MetricsFileResult>> {
-  const names = files ?? (await discover(source));
+  const names = files ?? (await discover(source, pipelines));
   const result: Record<string, MetricsFileResult> = {};
   for (const name of names) {
     const bytes = await source.read(name);
@@ -192,8 +185,9 @@ export async function showMetrics(repo: Repo, options: MetricsShowOptions = {}):
   const files = options.files?.length
     ? givenFiles(repo, options.files, options.cwd ?? process.cwd(), "a metrics file")
     : undefined;
+  const pipelines = files ? [] : await pipelinePaths(repo);
   const result: MetricsShowResult = {
-    [WORKSPACE]: { data: await readSource(workspaceSource(repo), files, WORKSPACE) },
+    [WORKSPACE]: { data: await readSource(workspaceSource(repo), files, WORKSPACE, pipelines) },
   };
   const anyRevision = (options.revs?.length ?? 0) > 0 || options.allBranches || options.allTags;
   if (anyRevision) {
@@ -205,7 +199,7 @@ export async function showMetrics(repo: Repo, options: MetricsShowOptions = {}):
     });
     for (const [commit, names] of picked) {
       const label = names.length > 0 ? names.join(",") : commit.slice(0, 7);
-      result[label] = { data: await readSource(revisionSource(git, commit), files, label) };
+      result[label] = { data: await readSource(revisionSource(git, commit), files, label, pipelines) };
     }
   }
   if (Object.values(result).every((r) => Object.keys(r.data).length === 0))
@@ -226,12 +220,13 @@ export async function diffMetrics(repo: Repo, options: MetricsDiffOptions = {}):
   const files = options.files?.length
     ? givenFiles(repo, options.files, options.cwd ?? process.cwd(), "a metrics file")
     : undefined;
+  const pipelines = files ? [] : await pipelinePaths(repo);
   const sides = await Promise.all(
     [options.a ?? "HEAD", options.b].map(async (rev) => {
-      if (rev === undefined || rev === WORKSPACE) return readSource(workspaceSource(repo), files, WORKSPACE);
+      if (rev === undefined || rev === WORKSPACE) return readSource(workspaceSource(repo), files, WORKSPACE, pipelines);
       const git = await gitView(repo);
       const commit = await git.history.resolveRevision(rev);
-      return readSource(revisionSource(git, commit), files, rev);
+      return readSource(revisionSource(git, commit), files, rev, pipelines);
     }),
   );
   const [old, now] = sides as [Record<string, MetricsFileResult>, Record<string, MetricsFileResult>];

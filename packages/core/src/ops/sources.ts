@@ -4,7 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
+import { collectIndex } from "../data-index/index.js";
+import { PIPELINE_FILE } from "../data-index/stage-outputs.js";
 import { MlvError, UsageError } from "../errors.js";
+import { loadPipelineFile } from "../formats/dvc-yaml.js";
+import type { PipelineFile, PipelineReader } from "../formats/pipeline.js";
 import { GitHistory } from "../git/revisions.js";
 import type { Repo } from "../repo.js";
 
@@ -64,4 +68,29 @@ export function givenFiles(repo: Repo, files: readonly string[], cwd: string, wh
       });
     return rel.split(sep).join("/");
   });
+}
+
+/** A `PipelineReader` over a file source (params and vars files read as UTF-8 text). */
+export function pipelineReader(source: FileSource): PipelineReader {
+  return { read: async (path) => (await source.read(path))?.toString("utf8") };
+}
+
+/**
+ * The `dvc.yaml` files to read in every revision: those of the workspace, found by the workspace
+ * walk, and the root one. A revision is asked for each; one it lacks is skipped there.
+ */
+export async function pipelinePaths(repo: Repo): Promise<string[]> {
+  const { stages } = await collectIndex(repo);
+  return [...new Set([PIPELINE_FILE, ...stages.map(({ stage }) => stage.file)])];
+}
+
+/** The pipeline files of one revision (those of `paths` it holds), resolved. */
+export async function loadPipelines(source: FileSource, paths: readonly string[]): Promise<PipelineFile[]> {
+  const reader = pipelineReader(source);
+  const files: PipelineFile[] = [];
+  for (const path of paths) {
+    const text = await reader.read(path);
+    if (text !== undefined) files.push(await loadPipelineFile(path, text, reader));
+  }
+  return files;
 }

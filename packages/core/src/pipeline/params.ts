@@ -1,20 +1,14 @@
-/**
- * Params files as `dvc params diff` compares them (pipelines spec §7.4): which files and keys a
- * revision shows, their values flattened to dotted keys with lists as Python text, and the
- * changes between two revisions. Revisions are read from git without a checkout.
- */
-import { collectIndex } from "../data-index/index.js";
-import { PIPELINE_FILE } from "../data-index/stage-outputs.js";
 import { MlvError } from "../errors.js";
 import { compareCodePoints } from "../formats/dir-manifest.js";
-import { loadPipelineFile } from "../formats/dvc-yaml.js";
 import { getDotted, isParamsMapping, isPyTuple, parseParamsFile, pyEquals, pyStr } from "../formats/params-file.js";
-import { type ParamValue, type PipelineFile, type PipelineReader, PyFloat } from "../formats/pipeline.js";
+import { type ParamValue, type PipelineFile, PyFloat } from "../formats/pipeline.js";
 import {
   type FileSource,
   type GitView,
   gitView,
   givenFiles,
+  loadPipelines,
+  pipelinePaths,
   revisionSource,
   WORKSPACE,
   workspaceSource,
@@ -156,31 +150,6 @@ export function diffFlatParams(
     changes[key] = change;
   }
   return changes;
-}
-
-/** A `PipelineReader` over a file source (params and vars files read as UTF-8 text). */
-function pipelineReader(source: FileSource): PipelineReader {
-  return { read: async (path) => (await source.read(path))?.toString("utf8") };
-}
-
-/**
- * The `dvc.yaml` files to read in every revision: those of the workspace, found by the workspace
- * walk, and the root one. A revision is asked for each; one it lacks is skipped there.
- */
-async function pipelinePaths(repo: Repo): Promise<string[]> {
-  const { stages } = await collectIndex(repo);
-  return [...new Set([PIPELINE_FILE, ...stages.map(({ stage }) => stage.file)])];
-}
-
-/** The pipeline files of one revision (those of `paths` it holds), resolved. */
-async function loadPipelines(source: FileSource, paths: readonly string[]): Promise<PipelineFile[]> {
-  const reader = pipelineReader(source);
-  const files: PipelineFile[] = [];
-  for (const path of paths) {
-    const text = await reader.read(path);
-    if (text !== undefined) files.push(await loadPipelineFile(path, text, reader));
-  }
-  return files;
 }
 
 /** The values one revision shows: selected file → flattened values; files the revision lacks are left out. */
