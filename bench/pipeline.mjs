@@ -164,7 +164,7 @@ export function runPipelineCase(ctx) {
       `The same \`mlv status --json\` runs vs \`dvc status --json\` (DVC 3.64, ${dvcBin}), run next to each of them.`,
       dvcReps,
     );
-    rmSync(dir, { recursive: true, force: true });
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     const problems = wrong.filter(Boolean);
     if (problems.length > 0) {
       // The figures stay in the table, marked: a fast wrong answer is no result.
