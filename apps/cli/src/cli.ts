@@ -1,25 +1,13 @@
 import { readFileSync } from "node:fs";
 import { MlvError } from "@mlv/core";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import * as commands from "./commands/index.js";
-import { type GlobalOptions, Output } from "./output.js";
+import { createContext, withGlobals } from "./context.js";
+import { Output } from "./output.js";
 import { setPackageImporter } from "./remotes.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
-
-/** State shared by the command files: where the result of the command goes. */
-export interface Context {
-  exitCode: number;
-  output(options: GlobalOptions): Output;
-}
-
-/** Add -q/-v (and the repo-wide ones) to a command, the same way everywhere. */
-export function withGlobals(cmd: Command): Command {
-  return cmd
-    .addOption(new Option("-q, --quiet", "print nothing but errors"))
-    .addOption(new Option("-v, --verbose", "print more detail"));
-}
 
 /** What the process running the CLI provides. */
 export interface Host {
@@ -30,8 +18,7 @@ export interface Host {
 export async function main(argv: string[], host: Host = {}): Promise<number> {
   if (host.importPackage) setPackageImporter(host.importPackage);
   const program = withGlobals(new Command("mlv"));
-  // -q/-v work before the command (`mlv -q status`) and after it (`mlv status -q`).
-  const ctx: Context = { exitCode: 0, output: (o) => new Output({ ...program.opts(), ...definedOnly(o) }) };
+  const ctx = createContext(program);
   program
     .enablePositionalOptions()
     .description("Version machine-learning models and datasets next to git (DVC 3 repository format).")
@@ -54,12 +41,8 @@ export async function main(argv: string[], host: Host = {}): Promise<number> {
   return ctx.exitCode;
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 /** Print an error the user can act on; exit 1 (2 for usage errors). */
-export function report(err: unknown, verbose: boolean): number {
+function report(err: unknown, verbose: boolean): number {
   const out = new Output({});
   if (err instanceof MlvError) {
     out.error(err.message);

@@ -3,6 +3,77 @@
  * file, value or remote involved and says what to do, structured `data`, and the original error as
  * `cause`. The CLI maps `exitCode` straight to the process exit status.
  */
+/**
+ * Every code an MlvError carries, so that a program can switch on it and a new code is declared
+ * here, with when it is thrown, before any code throws it.
+ */
+export type MlvErrorCode =
+  // The command line and the project
+  | "EUSAGE" // a command or API call was given wrong arguments or flags (exit code 2)
+  | "ENOTREPO" // not inside a git or mlv/DVC repository, or a source repository is not one
+  | "ENOTGITROOT" // `init` below the top of a git repository without --subdir
+  | "EEXIST" // what would be created (.dvc folder, output, .dvc file) exists and --force was not given
+  | "EFORMAT" // a .dvc file, dvc.yaml, dvc.lock, .dir listing or config file cannot be read as one
+  | "ECONFIG" // a config value is missing or invalid (or a file it names cannot be read)
+  | "ELOCKED" // another process holds the repository's lock
+  | "EHOOK" // `install` finds a git hook of someone else's where it would keep the previous one
+  // Targets and what tracks them
+  | "ENOTARGET" // a target is neither in the workspace nor tracked
+  | "ENOTFOUND" // a path does not exist in a repository at a revision, neither tracked nor in git
+  | "ENOTTRACKED" // a path git tracks (or nothing does) was asked for as tracked data
+  | "EISDIR" // a tracked folder was opened as a file
+  | "ENOHASH" // an output has no hash recorded: it was never added or its stage never run
+  | "ENOCACHE" // an output marked `cache: false` was asked for from another repository
+  | "ENOTINCACHE" // a folder's file list (.dir) is not in the cache, so its files cannot be listed
+  | "EOVERLAP" // `add` or `import` of a path that overlaps an output something already tracks
+  | "ESCMTRACKED" // `add` or `import` of a path git already tracks
+  | "EIGNORED" // the .dvc file `add` would write is git-ignored
+  | "EUNSAVED" // `checkout` would delete or overwrite workspace files not in the cache, without --force
+  | "ECHECKOUT" // `checkout` or `pull` could not restore some targets: their data is not in the cache
+  | "ELINK" // no link type of `cache.type` works between the cache and the workspace
+  | "EREAD" // a workspace file exists but cannot be read
+  | "EACCES" // the file system denied access to a local file
+  | "ENOSPC" // the disk is full (or the quota reached) while writing
+  // Pipelines, metrics and history
+  | "EOUTDUP" // two stages or .dvc files declare the same output
+  | "EOUTOVERLAP" // one declared output is inside another
+  | "ECYCLE" // the pipeline's dependencies form a cycle (an item is both a stage's dependency and output)
+  | "ENOPIPELINE" // the dvc.yaml named does not exist
+  | "ENOMETRICS" // no metrics file was found where metrics were asked for
+  | "ENOVERSIONS" // `versions` of a .dvc file that git's history does not hold
+  | "EREV" // a git revision is unknown, malformed or ambiguous
+  | "EGIT" // the git repository's objects or refs cannot be read
+  | "EGITWORKTREE" // a linked git worktree, which mlv's git reader cannot read
+  | "ECLONE" // a source repository of `get`, `import` or `list` could not be cloned
+  | "EUNSUPPORTED" // something mlv deliberately does not do (a non-http clone, a version-aware remote, ...)
+  // Remotes and transfers
+  | "ENOREMOTE" // a remote name that is not configured
+  | "ENODEFAULTREMOTE" // no remote given and no default remote set
+  | "ENOADAPTER" // no storage adapter is installed for a remote's URL scheme
+  | "EADAPTER" // an adapter package fails to load or exports no adapter
+  | "EREADONLY" // a write or delete on a storage that is only read
+  | "EMISSING" // objects a command needs are neither in the cache nor on the remote
+  | "EMISSINGDIR" // `gc` refuses: a kept folder's file list is missing, so its files are unknown
+  | "EPARTIAL" // some objects of a transfer or checkout failed; `data.failures` names each
+  | "ECORRUPT" // a downloaded object's content does not hash to its name
+  | "ECHANGED" // data changed from what was recorded, or on the remote while being read
+  | "ENOOBJECT" // an object is not on the remote (ObjectNotFoundError)
+  | "EUNREACHABLE" // the remote cannot be reached (transient)
+  | "EPERMISSION" // the remote refused the credentials or the access
+  | "ETHROTTLED" // the remote is throttling requests (transient)
+  | "EREMOTEIO" // any other failure of a remote request, from the adapter's SDK
+  | "ENOBUCKET" // the S3 or GCS bucket of a remote's URL does not exist
+  | "ENOCONTAINER" // the Azure container of a remote's URL does not exist
+  | "EBADBUCKET" // an S3 bucket name that is not valid
+  | "EREGION" // an S3 bucket is in another region than the one configured
+  | "ETLS" // the TLS connection to a remote failed (certificate not trusted)
+  | "ESSH" // the SSH connection to an sftp remote failed
+  | "EHOSTKEY" // an SSH host key is unknown or has changed
+  | "ECLOSED" // an sftp connection was used after it closed
+  | "EBADKEY" // an object key that is not a valid relative posix path
+  | "ESIZE" // an upload's stream gave another number of bytes than announced
+  | "ETRUNCATED"; // a download ended before its announced length
+
 /** Marks every MlvError, whichever copy of this module created it. */
 const BRAND = Symbol.for("@mlv/core/MlvError");
 
@@ -22,13 +93,13 @@ export class MlvError extends Error {
   }
 
   readonly [BRAND] = true;
-  readonly code: string;
+  readonly code: MlvErrorCode;
   readonly data: Record<string, unknown>;
   /** 1 for failures, 2 for usage errors. */
   readonly exitCode: number;
 
   constructor(
-    code: string,
+    code: MlvErrorCode,
     message: string,
     options: { data?: Record<string, unknown>; cause?: unknown; exitCode?: number } = {},
   ) {
@@ -118,7 +189,7 @@ export class RemoteError extends MlvError {
   /** Whether trying again later may succeed (throttling, timeouts, dropped connections). */
   readonly transient: boolean;
   constructor(
-    code: string,
+    code: MlvErrorCode,
     message: string,
     options: { cause?: unknown; data?: Record<string, unknown>; transient?: boolean } = {},
   ) {

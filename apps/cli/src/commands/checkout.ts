@@ -1,7 +1,7 @@
-import { type CheckoutResult, MlvError, Repo } from "@mlv/core";
+import { Repo } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
-import type { Output } from "../output.js";
+import { failIfMissing, printCheckout } from "../checkout-result.js";
+import { type Context, withGlobals } from "../context.js";
 
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("checkout"))
@@ -25,21 +25,4 @@ export function register(program: Command, ctx: Context): void {
         failIfMissing(result, out, repo);
       },
     );
-}
-
-export function printCheckout(out: Output, repo: Repo, result: CheckoutResult): void {
-  out.stopProgress();
-  const isDir = new Set(result.dirs);
-  const show = (p: string) => out.path(repo.root, p) + (isDir.has(p) ? "/" : "");
-  for (const p of result.added) out.info(`A\t${show(p)}`);
-  for (const p of result.modified) out.info(`M\t${show(p)}`);
-}
-
-export function failIfMissing(result: CheckoutResult, out: Output, repo: Repo): void {
-  if (result.failed.length === 0) return;
-  throw new MlvError(
-    "ECHECKOUT",
-    `Checkout failed for following targets:\n${result.failed.map((p) => out.path(repo.root, p)).join("\n")}\nIs your cache up to date? Run 'mlv pull' (or 'mlv fetch') to download the data from the remote.`,
-    { data: { failed: result.failed } },
-  );
 }

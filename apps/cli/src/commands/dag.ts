@@ -1,6 +1,6 @@
 import { projectDag, Repo } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import { toAscii, toDot, toMermaid } from "../dag-text.js";
 
 interface Opts {

@@ -1,6 +1,7 @@
 import { type DiffResult, diff, Repo } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
+import { renderTable } from "../tables.js";
 
 interface Opts {
   targets?: string[];
@@ -78,8 +79,5 @@ function markdown(shown: Record<string, Row[]>, showHash: boolean): string {
   const rows: string[][] = [];
   for (const [state, entries] of Object.entries(shown))
     for (const e of entries) rows.push(showHash ? [state, digest(e.hash), e.path] : [state, e.path]);
-  const widths = headers.map((h, i) => Math.max(h.length + 2, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  const rule = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
-  return `${[line(headers), rule, ...rows.map(line)].join("\n")}\n\n`;
+  return `${renderTable(headers, rows, true, 2)}\n\n`;
 }

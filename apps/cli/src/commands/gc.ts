@@ -1,10 +1,9 @@
 import { createInterface } from "node:readline/promises";
 import { hasRevisions, Repo, UsageError } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import { ADAPTERS } from "../remotes.js";
-import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
-import { positiveInt } from "./status.js";
+import { positiveInt, type RevisionOpts, scopeOf, withRevisions } from "./options.js";
 
 interface Opts extends RevisionOpts {
   dry?: boolean;

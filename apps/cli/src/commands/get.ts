@@ -1,8 +1,8 @@
 import { get } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import { connect } from "../remotes.js";
-import { positiveInt } from "./status.js";
+import { positiveInt } from "./options.js";
 
 interface Opts {
   rev?: string;

@@ -1,4 +1,6 @@
-// Every command of the CLI, one file each; a command file parses, calls core and prints.
+// Every command of the CLI, one file each; a command file parses, calls core and prints. What
+// commands share lives in shared modules (../context.ts, ./options.ts, ../output.ts, ...): a command
+// imports no other command, nor cli.ts, so that the import graph has no cycle.
 
 export { register as add } from "./add.js";
 export { register as checkout } from "./checkout.js";

@@ -1,6 +1,6 @@
 import { Repo } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("init"))

@@ -1,6 +1,6 @@
 import { isGitUrl, type ListEntry, list } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import { formatBytes } from "../output.js";
 import { ADAPTERS } from "../remotes.js";
 

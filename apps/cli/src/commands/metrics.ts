@@ -1,7 +1,8 @@
 import { diffMetrics, flattenMetrics, type MetricValue, Repo, showMetrics, UsageError, WORKSPACE } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
+import { formatMetric, METRIC_PRECISION, renderTable } from "../tables.js";
 
 interface Opts {
   json?: boolean;
@@ -22,45 +23,6 @@ interface DiffOpts extends Opts {
   all?: boolean;
 }
 
-/** DVC's default `--precision`: floats are rounded to this many decimal places. */
-const PRECISION = 5;
-
-/**
- * A metric value as DVC prints it (`dvc.compare._format_field` with `round_digits`): floats
- * rounded, booleans as Python writes them, missing values as "-".
- */
-export function formatMetric(value: MetricValue | null | undefined, precision = PRECISION): string {
-  if (value === null || value === undefined) return "-";
-  if (typeof value === "boolean") return value ? "True" : "False";
-  if (typeof value === "number" && !Number.isInteger(value) && Math.abs(value) < 1e21)
-    return String(Number(value.toFixed(precision)));
-  return String(value);
-}
-
-/**
- * An aligned table as DVC prints one (tabulate's `plain` format: columns two spaces apart,
- * trailing blanks trimmed), or with `markdown` a GitHub table. `headerPadding`: how much wider
- * than its header a column is at least (tabulate's, and so `dvc params diff`'s, is 2).
- */
-export function renderTable(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-  markdown = false,
-  headerPadding = 0,
-): string {
-  const widths = headers.map((h, i) => Math.max(h.length + headerPadding, ...rows.map((r) => (r[i] ?? "").length)));
-  if (markdown) {
-    const line = (cells: readonly string[]) => `| ${widths.map((w, i) => (cells[i] ?? "").padEnd(w)).join(" | ")} |`;
-    return [line(headers), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
-  }
-  const line = (cells: readonly string[]) =>
-    widths
-      .map((w, i) => (cells[i] ?? "").padEnd(w))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join("\n");
-}
-
 function precisionOf(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
@@ -68,10 +30,10 @@ function precisionOf(value: string): number {
   return n;
 }
 
-/** Print a table for people (nothing when it has no rows, as DVC). */
+/** Print a table for people (nothing when it has no rows, as DVC), columns at least their header + 2 wide as DVC's. */
 function print(out: Output, headers: string[], rows: string[][], markdown: boolean): void {
   if (rows.length === 0) return;
-  out.info(renderTable(headers, rows, markdown));
+  out.info(renderTable(headers, rows, markdown, 2));
   if (markdown) out.info();
 }
 
@@ -95,7 +57,7 @@ export function register(program: Command, ctx: Context): void {
     .option("-T, --all-tags", "also the metrics of every tag")
     .option("--json", "print the metrics as JSON")
     .option("--md", "print a markdown table")
-    .option("--precision <n>", `round floats to this many decimal places (default ${PRECISION})`, precisionOf)
+    .option("--precision <n>", `round floats to this many decimal places (default ${METRIC_PRECISION})`, precisionOf)
     .action(async (files: string[], opts: ShowOpts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
@@ -148,7 +110,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--all", "show unchanged metrics too")
     .option("--json", "print the changes as JSON")
     .option("--md", "print a markdown table")
-    .option("--precision <n>", `round floats to this many decimal places (default ${PRECISION})`, precisionOf)
+    .option("--precision <n>", `round floats to this many decimal places (default ${METRIC_PRECISION})`, precisionOf)
     .action(async (a: string | undefined, b: string | undefined, opts: DiffOpts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();

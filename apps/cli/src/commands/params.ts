@@ -10,9 +10,9 @@ import {
   WORKSPACE,
 } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
-import { renderTable } from "./metrics.js";
+import { renderTable } from "../tables.js";
 
 interface Opts {
   targets?: string[];

@@ -1,7 +1,7 @@
 import { redactUrl, UsageError } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
-import { type LevelOpts, levelOf, openConfig, withLevels } from "./levels.js";
+import { type Context, withGlobals } from "../context.js";
+import { type LevelOpts, levelOf, openConfig, withLevels } from "./options.js";
 
 type Opts = LevelOpts & { quiet?: boolean; verbose?: boolean };
 

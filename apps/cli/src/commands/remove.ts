@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { Repo, remove } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("remove"))

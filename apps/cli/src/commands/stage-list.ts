@@ -1,6 +1,6 @@
 import { listStages, ownerAddress, Repo } from "@mlv/core";
 import { type Command, Option } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 
 interface Opts {
   all?: boolean;

@@ -14,10 +14,10 @@ import {
   UsageError,
 } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
 import { perRemote } from "../remotes.js";
-import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
+import { positiveInt, type RevisionOpts, scopeOf, withRevisions } from "./options.js";
 
 interface Opts extends RevisionOpts {
   cloud?: boolean;
@@ -109,10 +109,4 @@ function statusLines(value: object, depth: number): string[] {
       ? [`${indent}${`${inner}:`.padEnd(20)}${name}`]
       : [`${indent}${name}:`, ...statusLines(inner as object, depth + 1)],
   );
-}
-
-export function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} takes a whole number of at least 1, got '${value}'`);
-  return n;
 }

@@ -1,11 +1,10 @@
 import { MlvError, PartialFailureError, Repo, type RepoTransferOptions, type TransferResult } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { failIfMissing, printCheckout } from "../checkout-result.js";
+import { type Context, withGlobals } from "../context.js";
 import { type Output, plural } from "../output.js";
 import { ADAPTERS } from "../remotes.js";
-import { failIfMissing, printCheckout } from "./checkout.js";
-import { type RevisionOpts, scopeOf, withRevisions } from "./revisions.js";
-import { positiveInt } from "./status.js";
+import { positiveInt, type RevisionOpts, scopeOf, withRevisions } from "./options.js";
 
 interface Opts extends RevisionOpts {
   remote?: string;

@@ -1,8 +1,8 @@
 import { outputVersions, Repo } from "@mlv/core";
 import type { Command } from "commander";
-import { type Context, withGlobals } from "../cli.js";
+import { type Context, withGlobals } from "../context.js";
 import { formatBytes } from "../output.js";
-import { formatMetric, renderTable } from "./metrics.js";
+import { formatMetric, renderTable } from "../tables.js";
 
 interface Opts {
   rev?: string;

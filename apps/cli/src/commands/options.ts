@@ -1,5 +1,41 @@
-import { Config, type ConfigLevel, Repo, UsageError } from "@mlv/core";
+// The options several commands share; a command file imports these, never another command.
+import { Config, type ConfigLevel, Repo, type RevisionScope, UsageError } from "@mlv/core";
 import type { Command } from "commander";
+
+/** Parse a count such as `--jobs`: a whole number of at least 1. */
+export function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} takes a whole number of at least 1, got '${value}'`);
+  return n;
+}
+
+// ---------------------------------------------------------------- revisions
+
+export interface RevisionOpts {
+  rev?: string[];
+  allBranches?: boolean;
+  allTags?: boolean;
+  allCommits?: boolean;
+}
+
+/** DVC's revision flags, shared by push, fetch, pull, status -c and gc. */
+export function withRevisions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--rev <rev>",
+      "also the data of this revision (a branch, tag or commit); may repeat",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option("-a, --all-branches", "also the data of the tip of every branch")
+    .option("-T, --all-tags", "also the data of every tag")
+    .option("-A, --all-commits", "also the data of every commit");
+}
+
+export function scopeOf(opts: RevisionOpts): RevisionScope {
+  return { revs: opts.rev, allBranches: opts.allBranches, allTags: opts.allTags, allCommits: opts.allCommits };
+}
+
+// ---------------------------------------------------------------- config levels
 
 export interface LevelOpts {
   local?: boolean;
