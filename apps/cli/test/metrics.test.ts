@@ -80,8 +80,7 @@ describe("metrics show", () => {
     s.write("eval/scores.yaml", "auc: 0.75\nper_class:\n  cat: 0.5\n  dog: 1.0\n");
     s.write("metrics.json", '{"ignored": 1}');
     expect(s.must("metrics", "show").stdout).toBe(
-      "Path              auc    per_class.cat    per_class.dog\n" +
-        "eval/scores.yaml  0.75   0.5              1\n",
+      "Path              auc    per_class.cat    per_class.dog\n" + "eval/scores.yaml  0.75   0.5              1\n",
     );
     // From a subfolder, paths are shown relative to it.
     const r = s.mlvWith({ cwd: "eval" }, "metrics", "show", "scores.yaml", "../metrics.json");
@@ -141,7 +140,7 @@ describe("metrics diff", () => {
     expect(json["metrics.json"].loss.diff).toBeCloseTo(-0.25);
 
     const all = s.must("metrics", "diff", "v2.0", "HEAD", "--all").stdout;
-    expect(all).toMatch(/metrics\.json  train\.epochs +20 +20 +0\n/);
+    expect(all).toMatch(/metrics\.json {2}train\.epochs +20 +20 +0\n/);
     expect(s.must("metrics", "diff", "v2.0", "HEAD").stdout).toBe("");
 
     expect(s.must("metrics", "diff", "v1.0", "--md", "--targets", "metrics.json").stdout).toBe(

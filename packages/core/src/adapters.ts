@@ -2,7 +2,6 @@ import { isAbsolute } from "node:path";
 import type { Config } from "./config.js";
 import { AdapterNotFoundError, MlvError, NoDefaultRemoteError } from "./errors.js";
 import type { Remote, RemoteAdapter, RemoteConfig } from "./remote.js";
-import type { TrackedOut } from "./repo.js";
 
 /** A way to load an adapter package: an import relative to whoever ships the built-ins. */
 export type AdapterLoader = () => Promise<unknown>;
@@ -104,38 +103,4 @@ export async function openRemote(
   }
   const adapter = await resolveAdapter(urlScheme(remoteConfig.url), sources);
   return { name: remoteName, remote: await adapter.create(remoteConfig), config: remoteConfig };
-}
-
-/**
- * Run `fn` once per remote the outputs go to, each remote opened, then closed: an output's own
- * `remote:` key picks its remote (spec §4.2), the others use the default; `explicit` (`-r NAME`)
- * sends everything to one. With no outputs, `fn` runs once for the default (or explicit) remote.
- */
-export async function forEachRemote<T>(
-  config: Config,
-  outs: readonly TrackedOut[],
-  explicit: string | undefined,
-  sources: AdapterSources,
-  fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
-): Promise<T[]> {
-  const chosen = explicit?.toLowerCase();
-  const groups = new Map<string | undefined, TrackedOut[]>();
-  for (const out of outs) {
-    const own = out.out.raw?.remote;
-    const key = chosen ?? (typeof own === "string" ? own.toLowerCase() : undefined);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [out]);
-    else group.push(out);
-  }
-  if (groups.size === 0) groups.set(chosen, []);
-  const results: T[] = [];
-  for (const [name, group] of groups) {
-    const { remote, name: resolved } = await openRemote(config, name, sources);
-    try {
-      results.push(await fn(remote, group, resolved));
-    } finally {
-      await remote.close?.();
-    }
-  }
-  return results;
 }

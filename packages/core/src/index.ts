@@ -2,16 +2,38 @@ export {
   type AdapterLoader,
   type AdapterSources,
   DEFAULT_ADAPTER_PACKAGES,
-  forEachRemote,
   openRemote,
   resolveAdapter,
   urlScheme,
 } from "./adapters.js";
-export { type GetUrlOptions, getUrl, type OpenOptions, open, type ReadOptions, read } from "./api.js";
+export type {
+  CloudStatusEntry,
+  PullResult,
+  RemoteOptions,
+  RepoAddOptions,
+  RepoCheckoutOptions,
+  RepoGcOptions,
+  RepoGcResult,
+  RepoPullOptions,
+  RepoStatusOptions,
+  RepoTransferOptions,
+  TargetOptions,
+} from "./api/operations.js";
+export { type GetUrlOptions, getUrl, type OpenOptions, open, type ReadOptions, read } from "./api/read.js";
+export { Repo } from "./api/repo.js";
 export { type HashName, type LinkType, ObjectCache, objectKey, parseLinkTypes } from "./cache/object-cache.js";
 export { Config, type ConfigLevel, type ConfigValue, redactUrl } from "./config.js";
+export { HistoryOuts, type OutsAtRevisionOptions, outsAtRevision } from "./data-index/history-outs.js";
 export { collectIndex, collectOuts, type DataIndex, selectTargets } from "./data-index/index.js";
+export { loadPointer } from "./data-index/pointer-outs.js";
+export type { RevisionOut, TrackedOut } from "./data-index/types.js";
 export * from "./errors.js";
+export type { DataOrigin } from "./external/fetch-from-source.js";
+export { type GetOptions, type GetResult, get } from "./external/get.js";
+export { type ImportOptions, type ImportResult, importData } from "./external/import.js";
+export { type ImportSource, importOf, importPointerText } from "./external/import-pointer.js";
+export { isGitUrl, type RemoteFactory, type SourceOptions } from "./external/source.js";
+export { type UpdateOptions, type UpdateResult, update } from "./external/update.js";
 export { parseLockFile } from "./formats/dvc-lock.js";
 export { loadPipelineFile, type ParsingOptions, type PipelineLoadOptions } from "./formats/dvc-yaml.js";
 export {
@@ -44,25 +66,6 @@ export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/check
 export { type DiffEntry, type DiffModifiedEntry, type DiffOptions, type DiffResult, diff } from "./ops/diff.js";
 export { type GcOptions, type GcResult, gc } from "./ops/gc.js";
 export {
-  type DataOrigin,
-  type GetOptions,
-  type GetResult,
-  get,
-  type ImportOptions,
-  type ImportResult,
-  type ImportSource,
-  importData,
-  importOf,
-  importPointerText,
-  isGitUrl,
-  type RemoteFactory,
-  type SourceOptions,
-  stageMd5,
-  type UpdateOptions,
-  type UpdateResult,
-  update,
-} from "./ops/get.js";
-export {
   type HookName,
   hooksDir,
   type InstalledHook,
@@ -86,9 +89,10 @@ export {
   showMetrics,
   WORKSPACE,
 } from "./ops/metrics.js";
-export type { ProgressEvent, ProgressListener } from "./ops/progress.js";
+export type { OperationOptions, ProgressEvent, ProgressListener } from "./ops/progress.js";
 export { remove } from "./ops/remove.js";
 export { hasRevisions, outsInScope, type RevisionScope } from "./ops/revisions.js";
+export { stageMd5 } from "./ops/stage-md5.js";
 export {
   addressedStatus,
   type DepStatusEntry,
@@ -105,17 +109,6 @@ export {
   toDvcStatusJson,
   workspaceStatus,
 } from "./ops/status.js";
-export {
-  type CloudState,
-  cloudStatus,
-  defaultJobs,
-  fetch,
-  push,
-  remoteContains,
-  type TransferFailure,
-  type TransferOptions,
-  type TransferResult,
-} from "./ops/transfer.js";
 export { type OutputVersion, outputVersions, type VersionsOptions, type VersionsResult } from "./ops/versions.js";
 export { type DagOptions, type DagView, dagView, type ProjectDagOptions, projectDag } from "./pipeline/dag.js";
 export {
@@ -144,19 +137,11 @@ export {
 } from "./pipeline/params.js";
 export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
 export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
+export { type InitOptions, Project } from "./project/project.js";
 export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
-export { Repo, type TrackedOut } from "./repo.js";
-export type {
-  CloudStatusEntry,
-  OperationOptions,
-  PullResult,
-  RemoteOptions,
-  RepoAddOptions,
-  RepoCheckoutOptions,
-  RepoGcOptions,
-  RepoGcResult,
-  RepoPullOptions,
-  RepoStatusOptions,
-  RepoTransferOptions,
-  TargetOptions,
-} from "./repo-api.js";
+export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";
+export { fetch } from "./transfer/fetch.js";
+export { push } from "./transfer/push.js";
+export { defaultJobs, remoteContains } from "./transfer/remote-contains.js";
+export { forEachRemote } from "./transfer/remotes.js";
+export type { TransferFailure, TransferOptions, TransferResult } from "./transfer/result.js";

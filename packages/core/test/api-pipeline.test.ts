@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { read } from "../src/api.js";
+import { read } from "../src/api/read.js";
 
 const work = mkdtempSync(join(tmpdir(), "mlv-api-pipeline-"));
 const dir = join(work, "project");

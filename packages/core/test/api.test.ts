@@ -21,9 +21,9 @@ import { dirname, join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getUrl, open, read } from "../src/api.js";
+import { getUrl, open, read } from "../src/api/read.js";
+import { Repo } from "../src/api/repo.js";
 import type { ProgressEvent } from "../src/ops/progress.js";
-import { Repo } from "../src/repo.js";
 
 const work = mkdtempSync(join(tmpdir(), "mlv-api-"));
 const saved = { global: process.env.DVC_GLOBAL_CONFIG_DIR, system: process.env.DVC_SYSTEM_CONFIG_DIR };

@@ -12,6 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HistoryOuts, outsAtRevision } from "../src/data-index/history-outs.js";
 import { FormatError, MlvError } from "../src/errors.js";
 import {
   allCommits,
@@ -19,12 +20,22 @@ import {
   commitsTouching,
   configTextAtRevision,
   GitHistory,
-  outsAtRevision,
   pointerFilesAtRevision,
   readFileAtRevision,
   resolveRevision,
   tagTargets,
 } from "../src/git/revisions.js";
+
+/** The outputs at revisions of `history`, read through one HistoryOuts per GitHistory, as a command keeps one. */
+const historyOuts = new WeakMap<GitHistory, HistoryOuts>();
+function outsOf(history: GitHistory): HistoryOuts {
+  let outs = historyOuts.get(history);
+  if (outs === undefined) {
+    outs = new HistoryOuts(history);
+    historyOuts.set(history, outs);
+  }
+  return outs;
+}
 
 const work = mkdtempSync(join(tmpdir(), "mlv-git-revisions-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -248,7 +259,7 @@ describe("a linear history of five commits", () => {
     expect(outs[2]!.abs).toBe(join(repo.dir, "models", "model.pkl"));
     expect(outs[2]!.ownerPath).toBe(join(repo.dir, "models", "model.pkl.dvc"));
 
-    const nested = await new GitHistory(repo.dir).outsAtRevision("HEAD", { subdir: "nested" });
+    const nested = await outsOf(new GitHistory(repo.dir)).at("HEAD", { subdir: "nested" });
     expect(nested.map((o) => [o.gitPath, o.owner, o.rel])).toEqual([["nested/inner.dvc", "inner.dvc", "inner.bin"]]);
     expect(nested[0]!.abs).toBe(join(repo.dir, "nested", "inner.bin"));
   });
@@ -434,11 +445,13 @@ describe("a history with merges, packed objects and packed refs", () => {
 
   it("reports broken pointer files with the revision, or skips them when asked", async () => {
     const history = new GitHistory(repo.dir);
-    const err = await history.outsAtRevision(oid.s2!).catch((e: unknown) => e);
+    const err = await outsOf(history)
+      .at(oid.s2!)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FormatError);
     expect((err as FormatError).message).toMatch(new RegExp(`^${oid.s2!.slice(0, 7)}:bad\\.dvc: line 1: `));
     const invalid: FormatError[] = [];
-    const outs = await history.outsAtRevision(oid.s2!, { onInvalid: (e) => invalid.push(e) });
+    const outs = await outsOf(history).at(oid.s2!, { onInvalid: (e) => invalid.push(e) });
     expect(outs.map((o) => o.rel)).toEqual(["data"]);
     expect(invalid).toHaveLength(1);
   });
@@ -524,7 +537,7 @@ describe("performance on 2,000 commits", () => {
     });
     const outs = await time(`outsAtRevision at each of ${all.length}`, async () => {
       let count = 0;
-      for (const c of all) count += (await history.outsAtRevision(c.oid)).length;
+      for (const c of all) count += (await outsOf(history).at(c.oid)).length;
       return count;
     });
     const touching = await time("commitsTouching(models/m.dvc, main)", () =>
@@ -600,22 +613,22 @@ describe("the history index kept between commands", () => {
     const history = new GitHistory(repo.dir);
     const all = (await history.allCommits()).map((x) => x.oid);
     const one = async (oids: string[]) =>
-      tracked((await Promise.all(oids.map((o) => new GitHistory(repo.dir).outsAtRevision(o)))).flat());
-    expect(tracked(await history.outsOfCommits(all))).toEqual(await one(all));
+      tracked((await Promise.all(oids.map((o) => outsOf(new GitHistory(repo.dir)).at(o)))).flat());
+    expect(tracked(await outsOf(history).ofCommits(all))).toEqual(await one(all));
     // Ignored from the third commit on, but tracked before: kept.
-    expect(tracked(await history.outsOfCommits(all))).toContain(`skip/x.dvc skip/x ${md5Of(4)}`);
+    expect(tracked(await outsOf(history).ofCommits(all))).toContain(`skip/x.dvc skip/x ${md5Of(4)}`);
     // The symbolic link's pointer at each version of its target.
-    expect(tracked(await history.outsOfCommits(all))).toContain(`alias.dvc data ${md5Of(8)}`);
+    expect(tracked(await outsOf(history).ofCommits(all))).toContain(`alias.dvc data ${md5Of(8)}`);
     // A set that leaves out parents: each commit whole, not only what it changed.
     const some = [c.fourth!, c.side!, c.first!];
-    expect(tracked(await new GitHistory(repo.dir).outsOfCommits(some))).toEqual(await one(some));
+    expect(tracked(await outsOf(new GitHistory(repo.dir)).ofCommits(some))).toEqual(await one(some));
   });
 
   it("answers a later reader without reading git's objects again", async () => {
     rmSync(dirname(index), { recursive: true, force: true });
     const first = new GitHistory(repo.dir, { indexFile: index });
     const all = await first.allCommits();
-    const outs = tracked(await first.outsOfCommits(all.map((x) => x.oid)));
+    const outs = tracked(await outsOf(first).ofCommits(all.map((x) => x.oid)));
     const touching = await first.commitsTouching("data.dvc");
     const pointerAtV1 = await first.pointerAtRevision("v1", "data.dvc");
     first.saveIndex();
@@ -623,7 +636,7 @@ describe("the history index kept between commands", () => {
     const later = new GitHistory(repo.dir, { indexFile: index });
     await withoutObjects(repo.dir, async () => {
       expect(await later.allCommits()).toEqual(all);
-      expect(tracked(await later.outsOfCommits(all.map((x) => x.oid)))).toEqual(outs);
+      expect(tracked(await outsOf(later).ofCommits(all.map((x) => x.oid)))).toEqual(outs);
       expect(await later.commitsTouching("data.dvc")).toEqual(touching);
       expect((await later.pointerAtRevision("v1", "data.dvc"))?.outs).toEqual(pointerAtV1?.outs);
     });
@@ -639,17 +652,17 @@ describe("the history index kept between commands", () => {
     const newest = repo.commit("seventh");
     const after = new GitHistory(repo.dir, { indexFile: index });
     expect((await after.allCommits())[0]?.oid).toBe(newest);
-    expect(tracked(await after.outsOfCommits([newest]))).toEqual(tracked(await after.outsAtRevision(newest)));
-    expect(tracked(await after.outsOfCommits([newest]))).toContain(`data.dvc data ${md5Of(9)}`);
+    expect(tracked(await outsOf(after).ofCommits([newest]))).toEqual(tracked(await outsOf(after).at(newest)));
+    expect(tracked(await outsOf(after).ofCommits([newest]))).toContain(`data.dvc data ${md5Of(9)}`);
     expect((await after.commitsTouching("data.dvc"))[0]?.oid).toBe(newest);
   });
 
   it("ignores an index file that is damaged or from another format, and writes a good one", async () => {
-    const expected = tracked(await new GitHistory(repo.dir).outsOfCommits([c.side!]));
+    const expected = tracked(await outsOf(new GitHistory(repo.dir)).ofCommits([c.side!]));
     for (const junk of ["{not json", JSON.stringify({ format: "mlv-git-index", version: 999 }), "[]"]) {
       writeFileSync(index, junk);
       const history = new GitHistory(repo.dir, { indexFile: index });
-      expect(tracked(await history.outsOfCommits([c.side!]))).toEqual(expected);
+      expect(tracked(await outsOf(history).ofCommits([c.side!]))).toEqual(expected);
       history.saveIndex();
       expect(JSON.parse(readFileSync(index, "utf8")).format).toBe("mlv-git-index");
     }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { DataIndex } from "../src/data-index/index.js";
+import type { TrackedOut } from "../src/data-index/types.js";
 import { MlvError } from "../src/errors.js";
 import type { LockedStage, PipelineStage } from "../src/formats/pipeline.js";
 import { parsePointer } from "../src/formats/pointer.js";
 import { dagView } from "../src/pipeline/dag.js";
 import { buildGraph, dfsPostorder, type GraphNode, nodeAddress, upstreamOf } from "../src/pipeline/graph.js";
-import type { TrackedOut } from "../src/repo.js";
 
 /** A stage of `file` with deps and outs given as paths from the project root. */
 function stage(name: string, deps: string[] = [], outs: string[] = [], file = "dvc.yaml"): LockedStage {

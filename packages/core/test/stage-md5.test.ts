@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { importOf, importPointerText } from "../src/external/import-pointer.js";
 import { parsePointer } from "../src/formats/pointer.js";
-import { importOf, importPointerText, stageMd5 } from "../src/ops/get.js";
-import { pythonJsonDumps } from "../src/ops/stage-md5.js";
+import { pythonJsonDumps, stageMd5 } from "../src/ops/stage-md5.js";
 
 const FOO = "acbd18db4cc2f85cedef654fccc4a4d8";
 

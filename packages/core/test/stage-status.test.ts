@@ -7,11 +7,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Repo } from "../src/api/repo.js";
+import type { TrackedOut } from "../src/data-index/types.js";
 import type { LockEntry, LockedStage, LockStage, ParamValue, PipelineStage } from "../src/formats/pipeline.js";
 import { PyFloat } from "../src/formats/pipeline.js";
 import { addressedStatus, ownerAddress, projectStatus, statusEntries, toDvcStatusJson } from "../src/ops/status.js";
 import { StatusMemo, stageStatus } from "../src/pipeline/status.js";
-import { Repo, type TrackedOut } from "../src/repo.js";
 
 const FOO_MD5 = "acbd18db4cc2f85cedef654fccc4a4d8"; // "foo"
 const P1_PARAMS = "lr: 0.001\nmodel:\n  depth: 3\n  act: relu\nseed: 7\n";

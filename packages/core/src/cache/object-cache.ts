@@ -3,6 +3,7 @@ import { constants, existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { ConfigError, MlvError, translateFsError } from "../errors.js";
+import { type ParsedDirEntry, parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { copyAndHash, type FileDigest, md5File, md5Hex } from "../hash/md5.js";
 
@@ -64,6 +65,12 @@ export class ObjectCache {
   /** Plain existence: DVC's test for "already there, skip". */
   exists(oid: string, hashName: HashName = "md5"): boolean {
     return existsSync(this.path(oid, hashName));
+  }
+
+  /** The file list of a `.dir` object in the cache; throws if it is missing or malformed. */
+  async readDirObject(oid: string, hashName: HashName = "md5"): Promise<ParsedDirEntry[]> {
+    const p = this.path(oid, hashName);
+    return parseDirManifest(await readFile(p), p, "md5");
   }
 
   /**

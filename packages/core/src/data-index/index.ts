@@ -2,7 +2,7 @@
  * The data index: everything a project tracks, from `.dvc` files and from `dvc.yaml` stages (their
  * hashes in `dvc.lock`), as one list of outputs. Every data command reads it, so a kind of entry is
  * learned here once (see stage-outputs.ts for the entries of a pipeline, shared with the walk over
- * a git commit in git/history.ts).
+ * git commits in history-outs.ts).
  */
 import { type Dirent, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -10,9 +10,11 @@ import { dirname, join, posix, resolve, sep } from "node:path";
 import { FormatError, TargetNotFoundError, UsageError } from "../errors.js";
 import { parseLockFile } from "../formats/dvc-lock.js";
 import { loadPipelineFile } from "../formats/dvc-yaml.js";
-import type { LockedStage, PipelineReader } from "../formats/pipeline.js";
-import type { Repo, TrackedOut } from "../repo.js";
-import { LOCK_FILE, PIPELINE_FILE, stageOutputs } from "./stage-outputs.js";
+import { LOCK_FILE, type LockedStage, PIPELINE_FILE, type PipelineReader } from "../formats/pipeline.js";
+import type { Project } from "../project/project.js";
+import { loadPointer } from "./pointer-outs.js";
+import { stageOutputs } from "./stage-outputs.js";
+import type { TrackedOut } from "./types.js";
 
 export interface DataIndex {
   /** Every output: of `.dvc` files and of stages, owners in path order, a file's stages in file order. */
@@ -22,9 +24,9 @@ export interface DataIndex {
 }
 
 /** The parsing options of `.dvc/config` (`[parsing]`) that change how `${dict}` expands in commands. */
-function parsingOptions(repo: Repo): Parameters<typeof loadPipelineFile>[3] {
-  const bool = repo.config.get("parsing.bool");
-  const list = repo.config.get("parsing.list");
+function parsingOptions(project: Project): Parameters<typeof loadPipelineFile>[3] {
+  const bool = project.config.get("parsing.bool");
+  const list = project.config.get("parsing.list");
   return {
     parsing: {
       bool: bool === "boolean_optional" ? "boolean_optional" : "store_true",
@@ -50,16 +52,16 @@ export function workspaceReader(root: string): PipelineReader {
 
 /** The `dvc.yaml` at `rel` (posix from the root) and its `dvc.lock`, read from the workspace. */
 export async function loadWorkspacePipeline(
-  repo: Repo,
+  project: Project,
   rel: string,
 ): Promise<{ stages: LockedStage[]; outs: TrackedOut[] }> {
-  const abs = join(repo.root, ...rel.split("/"));
+  const abs = join(project.root, ...rel.split("/"));
   const text = readFileSync(abs, "utf8");
-  const file = await loadPipelineFile(rel, text, workspaceReader(repo.root), parsingOptions(repo));
+  const file = await loadPipelineFile(rel, text, workspaceReader(project.root), parsingOptions(project));
   const lockRel = rel.slice(0, -PIPELINE_FILE.length) + LOCK_FILE;
   const lockAbs = join(dirname(abs), LOCK_FILE);
   const lock = existsSync(lockAbs) ? parseLockFile(readFileSync(lockAbs, "utf8"), lockRel) : undefined;
-  return stageOutputs(file, lock, repo.root);
+  return stageOutputs(file, lock, project.root);
 }
 
 /**
@@ -67,7 +69,7 @@ export async function loadWorkspacePipeline(
  * `.git`, `.dvc`, `node_modules`, `.dvcignore`d paths, nested projects and the tracked folders
  * themselves (which can be huge, and hide pipeline files from DVC too).
  */
-export async function collectIndex(repo: Repo): Promise<DataIndex> {
+export async function collectIndex(project: Project): Promise<DataIndex> {
   const owners: { rel: string; outs: TrackedOut[]; stages: LockedStage[] }[] = [];
   const visit = async (abs: string, rel: string) => {
     let entries: Dirent[];
@@ -80,10 +82,10 @@ export async function collectIndex(repo: Repo): Promise<DataIndex> {
     for (const e of entries) {
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       const isFile = e.isFile() || e.isSymbolicLink();
-      if (!isFile || repo.ignore.isIgnored(childRel, false)) continue;
+      if (!isFile || project.ignore.isIgnored(childRel, false)) continue;
       let found: { outs: TrackedOut[]; stages: LockedStage[] } | undefined;
-      if (e.name.endsWith(".dvc")) found = { outs: repo.loadPointer(join(abs, e.name)), stages: [] };
-      else if (e.name === PIPELINE_FILE) found = await loadWorkspacePipeline(repo, childRel);
+      if (e.name.endsWith(".dvc")) found = { outs: loadPointer(project, join(abs, e.name)), stages: [] };
+      else if (e.name === PIPELINE_FILE) found = await loadWorkspacePipeline(project, childRel);
       if (!found) continue;
       owners.push({ rel: childRel, ...found });
       for (const o of found.outs) tracked.add(o.abs);
@@ -92,34 +94,34 @@ export async function collectIndex(repo: Repo): Promise<DataIndex> {
       if (!e.isDirectory() || e.name === "node_modules" || e.name === ".git" || e.name === ".dvc") continue;
       const childAbs = join(abs, e.name);
       const childRel = rel ? `${rel}/${e.name}` : e.name;
-      if (tracked.has(childAbs) || repo.ignore.isIgnored(childRel, true)) continue;
+      if (tracked.has(childAbs) || project.ignore.isIgnored(childRel, true)) continue;
       if (existsSync(join(childAbs, ".dvc"))) continue; // a nested repository
       await visit(childAbs, childRel);
     }
   };
-  await visit(repo.root, "");
+  await visit(project.root, "");
   // Owners in path order (stable: a file's stages keep their order).
   owners.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { outs: owners.flatMap((o) => o.outs), stages: owners.flatMap((o) => o.stages) };
 }
 
 /** Every tracked output of the workspace (see `collectIndex`). */
-export async function collectOuts(repo: Repo): Promise<TrackedOut[]> {
-  return (await collectIndex(repo)).outs;
+export async function collectOuts(project: Project): Promise<TrackedOut[]> {
+  return (await collectIndex(project)).outs;
 }
 
 /**
  * A stage target (§5.1): `path/dvc.yaml` (all its stages), `[path:]name` (a stage, or a `foreach`
  * group), the path being a `dvc.yaml` relative to `cwd` (default the one in `cwd`).
  */
-function parseStageTarget(repo: Repo, target: string, cwd: string): { file: string; name?: string } {
+function parseStageTarget(project: Project, target: string, cwd: string): { file: string; name?: string } {
   const at = target.indexOf("@");
   const head = at < 0 ? target : target.slice(0, at);
   const colon = head.lastIndexOf(":");
   const named = colon >= 0 && !/[\\/]/.test(head.slice(colon + 1));
   const bareFile = !named && at < 0 && posix.basename(target.replaceAll("\\", "/")) === PIPELINE_FILE;
   const path = named ? head.slice(0, colon) : bareFile ? target : "";
-  const file = repo.relOf(resolve(cwd, path || PIPELINE_FILE));
+  const file = project.relOf(resolve(cwd, path || PIPELINE_FILE));
   if (bareFile) return { file };
   return { file, name: named ? target.slice(colon + 1) : target };
 }
@@ -149,12 +151,12 @@ function unique<T>(list: T[], key: (item: T) => unknown): T[] {
  * `foreach` group name of the `dvc.yaml` in `cwd`. Everything when there are no targets.
  */
 export async function selectTargets(
-  repo: Repo,
+  project: Project,
   targets: readonly string[],
   cwd: string = process.cwd(),
   known?: DataIndex,
 ): Promise<DataIndex> {
-  if (targets.length === 0) return known ?? collectIndex(repo);
+  if (targets.length === 0) return known ?? collectIndex(project);
   const outs: TrackedOut[] = [];
   const stages: LockedStage[] = [];
   let walked = known;
@@ -169,27 +171,27 @@ export async function selectTargets(
     const abs = resolve(cwd, target);
     // Fast paths that need no walk: a `.dvc` file, or a path with a `.dvc` file beside it.
     if (abs.endsWith(".dvc") && existsSync(abs) && statSync(abs).isFile()) {
-      repo.assertInside(abs, target);
-      outs.push(...repo.loadPointer(abs));
+      project.assertInside(abs, target);
+      outs.push(...loadPointer(project, abs));
       continue;
     }
     const sibling = `${abs}.dvc`;
     if (!target.includes(":") && existsSync(sibling)) {
-      repo.assertInside(abs, target);
-      const own = repo.loadPointer(sibling).filter((o) => o.abs === abs);
+      project.assertInside(abs, target);
+      const own = loadPointer(project, sibling).filter((o) => o.abs === abs);
       if (own.length > 0) {
         outs.push(...own);
         continue;
       }
     }
-    walked ??= await collectIndex(repo);
+    walked ??= await collectIndex(project);
     const index = walked;
     // A path that exists or holds tracked outputs is a path; anything else names stages.
     const asPath =
       !target.includes(":") &&
       (existsSync(abs) || index.outs.some((o) => o.abs === abs || o.abs.startsWith(abs + sep)));
     if (!asPath || posix.basename(target) === PIPELINE_FILE) {
-      const wanted = parseStageTarget(repo, target, cwd);
+      const wanted = parseStageTarget(project, target, cwd);
       const picked = stagesNamed(index, wanted);
       if (picked.length === 0)
         throw new TargetNotFoundError(
@@ -204,7 +206,7 @@ export async function selectTargets(
       continue;
     }
     const tracked = index.outs;
-    repo.assertInside(abs, target);
+    project.assertInside(abs, target);
     const matches = tracked.filter((o) => o.abs === abs || o.abs.startsWith(abs + sep));
     if (matches.length === 0) {
       const inside = tracked.find((o) => abs.startsWith(o.abs + sep));

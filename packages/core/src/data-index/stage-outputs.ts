@@ -5,10 +5,7 @@
 import { join, posix } from "node:path";
 import type { LockedStage, LockFile, PipelineFile, PipelineStage } from "../formats/pipeline.js";
 import type { Out } from "../formats/pointer.js";
-import type { TrackedOut } from "../repo.js";
-
-export const PIPELINE_FILE = "dvc.yaml";
-export const LOCK_FILE = "dvc.lock";
+import type { TrackedOut } from "./types.js";
 
 function isExternal(path: string): boolean {
   return posix.isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path) || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path);

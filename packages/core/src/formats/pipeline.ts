@@ -6,6 +6,10 @@
 import { FormatError } from "../errors.js";
 import type { HashName } from "./pointer.js";
 
+/** The names a pipeline's files have, in any folder of a project. */
+export const PIPELINE_FILE = "dvc.yaml";
+export const LOCK_FILE = "dvc.lock";
+
 /** A float read from a params file, kept apart from integers so that `1.0` prints as Python does. */
 export class PyFloat {
   constructor(readonly value: number) {}

@@ -3,20 +3,12 @@
  * Each function here reads through a fresh `GitHistory`; code that asks many questions of one
  * repository (every commit, a file at each) should keep one `GitHistory` and ask it instead.
  */
-import {
-  type CommitInfo,
-  GitHistory,
-  type OutsAtRevisionOptions,
-  type PathChange,
-  type RevisionOut,
-} from "./history.js";
+import { type CommitInfo, GitHistory, type PathChange } from "./history.js";
 
 export {
   type CommitInfo,
   GitHistory,
-  type OutsAtRevisionOptions,
   type PathChange,
-  type RevisionOut,
   type SelectRevisionsOptions,
   type Signature,
 } from "./history.js";
@@ -55,15 +47,6 @@ export function readFileAtRevision(gitRoot: string, commitOid: string, relPath: 
 /** The `.dvc` files of a commit below `subdir`, as paths from the git root. */
 export function pointerFilesAtRevision(gitRoot: string, commitOid: string, subdir?: string): Promise<string[]> {
   return new GitHistory(gitRoot).pointerFilesAtRevision(commitOid, subdir);
-}
-
-/** The outputs of every pointer file of a commit, located as they would be in the workspace. */
-export function outsAtRevision(
-  gitRoot: string,
-  commitOid: string,
-  options?: OutsAtRevisionOptions,
-): Promise<RevisionOut[]> {
-  return new GitHistory(gitRoot).outsAtRevision(commitOid, options);
 }
 
 /** The text of `.dvc/config` at a commit, or undefined. */

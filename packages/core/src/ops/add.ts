@@ -1,12 +1,13 @@
 import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { writeFileAtomic } from "../atomic-write.js";
 import { configBool } from "../config.js";
 import { collectOuts } from "../data-index/index.js";
+import { loadPointer } from "../data-index/pointer-outs.js";
 import { MlvError, TargetNotFoundError, UsageError } from "../errors.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
 import { type OutWrite, parsePointer, serializePointer, updatePointer } from "../formats/pointer.js";
-import { Repo } from "../repo.js";
-import { writeFileAtomic } from "../workspace/atomic.js";
+import { Project } from "../project/project.js";
 import { hashWorkspacePath, type WorkspaceState } from "../workspace/hasher.js";
 import { materialise } from "./checkout.js";
 import type { ProgressListener } from "./progress.js";
@@ -40,25 +41,25 @@ export interface AddOutcome {
  * `mlv add TARGET...`: put files or folders into the cache, write their pointer files and keep the
  * data out of git. Re-adding records the new version; adding inside a tracked folder is refused.
  */
-export async function add(repo: Repo, targets: readonly string[], options: AddOptions = {}): Promise<AddOutcome> {
+export async function add(project: Project, targets: readonly string[], options: AddOptions = {}): Promise<AddOutcome> {
   if (targets.length === 0) throw new UsageError("add needs at least one target: mlv add FILE|DIR...");
   const cwd = options.cwd ?? process.cwd();
-  const existing = await collectOuts(repo);
+  const existing = await collectOuts(project);
   const results: AddResult[] = [];
   const gitFiles = new Set<string>();
-  const scm = await repo.scm();
+  const scm = await project.scm();
 
   // Check every target before changing anything.
   const plans = [];
   for (const target of targets) {
     const abs = resolve(cwd, target.replace(/[\\/]+$/, "") || target);
-    repo.assertInside(abs, target);
+    project.assertInside(abs, target);
     if (!existsSync(abs)) throw new TargetNotFoundError(target);
     if (abs.endsWith(".dvc") && statSync(abs).isFile())
       throw new UsageError(`'${target}' is a pointer file: add the data it tracks instead`, { target });
-    if (abs === repo.root)
+    if (abs === project.root)
       throw new UsageError("cannot add the whole repository: add its files or folders", { target });
-    const ownerPath = Repo.pointerPathFor(abs);
+    const ownerPath = Project.pointerPathFor(abs);
     for (const o of existing) {
       if (o.abs === abs && o.ownerPath === ownerPath) continue;
       if (o.stage && (o.abs === abs || abs.startsWith(o.abs + sep) || o.abs.startsWith(abs + sep)))
@@ -90,15 +91,15 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
       if (await scm.isTracked(abs))
         throw new MlvError(
           "ESCMTRACKED",
-          `output '${repo.relOf(abs)}' is already tracked by SCM (e.g. Git). Remove it from git first: git rm -r --cached '${repo.relOf(abs)}' && git commit -m "stop tracking ${repo.relOf(abs)}"`,
+          `output '${project.relOf(abs)}' is already tracked by SCM (e.g. Git). Remove it from git first: git rm -r --cached '${project.relOf(abs)}' && git commit -m "stop tracking ${project.relOf(abs)}"`,
           { data: { target } },
         );
       if (await scm.isIgnored(ownerPath))
-        throw new MlvError("EIGNORED", `bad DVC file name '${repo.relOf(ownerPath)}' is git-ignored.`, {
+        throw new MlvError("EIGNORED", `bad DVC file name '${project.relOf(ownerPath)}' is git-ignored.`, {
           data: { target },
         });
     }
-    const previous = existsSync(ownerPath) ? repo.loadPointer(ownerPath).find((o) => o.abs === abs) : undefined;
+    const previous = existsSync(ownerPath) ? loadPointer(project, ownerPath).find((o) => o.abs === abs) : undefined;
     plans.push({ target, abs, ownerPath, previous });
   }
 
@@ -107,27 +108,27 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     const { abs, ownerPath, previous } = plan;
     // A legacy (2.x) output whose data did not change stays legacy, as DVC does (spec §1.5).
     if (previous && previous.hashName === "md5-dos2unix") {
-      const legacy = await hashWorkspacePath(repo, abs, "md5-dos2unix");
+      const legacy = await hashWorkspacePath(project, abs, "md5-dos2unix");
       if (legacy.kind !== "missing" && legacy.md5 === previous.out.md5) {
-        results.push({ path: repo.relOf(abs), pointer: repo.relOf(ownerPath), changed: false });
+        results.push({ path: project.relOf(abs), pointer: project.relOf(ownerPath), changed: false });
         continue;
       }
     }
-    const state = await hashWorkspacePath(repo, abs, "md5", {
+    const state = await hashWorkspacePath(project, abs, "md5", {
       store: true,
       expectedFiles: previous?.out.nfiles,
-      onProgress: (p) => options.onProgress?.({ phase: "add", target: repo.relOf(abs), ...p }),
+      onProgress: (p) => options.onProgress?.({ phase: "add", target: project.relOf(abs), ...p }),
     });
     if (state.kind === "missing") throw new TargetNotFoundError(plan.target);
     options.signal?.throwIfAborted();
-    await relinkWorkspace(repo, abs, state);
+    await relinkWorkspace(project, abs, state);
 
     const outWrite = toOutWrite(basename(abs), state);
     const changed =
       !previous || previous.out.md5 !== state.md5 || previous.hashName !== "md5" || previous.out.size !== outWrite.size;
     let text: string;
     if (existsSync(ownerPath)) {
-      const old = parsePointer(readFileSync(ownerPath, "utf8"), repo.relOf(ownerPath));
+      const old = parsePointer(readFileSync(ownerPath, "utf8"), project.relOf(ownerPath));
       text = updatePointer(
         old,
         old.outs.map((o) => (resolve(dirname(ownerPath), o.path) === abs ? outWrite : o)),
@@ -145,16 +146,16 @@ export async function add(repo: Repo, targets: readonly string[], options: AddOp
     } else if (scm && existsSync(join(dirname(abs), ".gitignore"))) {
       gitFiles.add(join(dirname(abs), ".gitignore"));
     }
-    results.push({ path: repo.relOf(abs), pointer: repo.relOf(ownerPath), changed });
+    results.push({ path: project.relOf(abs), pointer: project.relOf(ownerPath), changed });
   }
 
   let autostaged = false;
   const files = [...gitFiles];
-  if (scm && files.length > 0 && configBool(repo.config.get("core.autostage"))) {
+  if (scm && files.length > 0 && configBool(project.config.get("core.autostage"))) {
     await scm.add(files);
     autostaged = true;
   }
-  return { results, gitFiles: files.map((f) => repo.relOf(f)), autostaged, git: scm !== null };
+  return { results, gitFiles: files.map((f) => project.relOf(f)), autostaged, git: scm !== null };
 }
 
 export function toOutWrite(path: string, state: Exclude<WorkspaceState, { kind: "missing" }>): OutWrite {
@@ -167,20 +168,20 @@ export function toOutWrite(path: string, state: Exclude<WorkspaceState, { kind: 
  * the workspace file already holds the same bytes and is left alone; hardlink and symlink replace
  * each file by a link to its cache object.
  */
-async function relinkWorkspace(repo: Repo, abs: string, state: Exclude<WorkspaceState, { kind: "missing" }>) {
-  const types = repo.linkTypes().filter((t) => t !== "reflink");
+async function relinkWorkspace(project: Project, abs: string, state: Exclude<WorkspaceState, { kind: "missing" }>) {
+  const types = project.linkTypes().filter((t) => t !== "reflink");
   const first = types[0];
   // A symlinked file is tracked by its content: the link gives way to the data itself (spec §8.1).
   const symlinked = state.kind === "file" && lstatSync(abs).isSymbolicLink();
   if (first !== "hardlink" && first !== "symlink" && !symlinked) return;
   const files =
     state.kind === "file"
-      ? [{ oid: state.md5, dest: abs, rel: repo.relOf(abs), isexec: state.isexec }]
+      ? [{ oid: state.md5, dest: abs, rel: project.relOf(abs), isexec: state.isexec }]
       : state.entries.map((e) => ({
           oid: e.md5,
           dest: join(abs, e.relpath),
-          rel: `${repo.relOf(abs)}/${e.relpath}`,
+          rel: `${project.relOf(abs)}/${e.relpath}`,
           isexec: e.isexec,
         }));
-  await materialise(repo, "md5", files, types);
+  await materialise(project, "md5", files, types);
 }

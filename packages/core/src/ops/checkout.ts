@@ -2,11 +2,11 @@ import { type Stats, statSync } from "node:fs";
 import { chmod, mkdir, rm, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import type { HashName, LinkType } from "../cache/object-cache.js";
+import type { TrackedOut } from "../data-index/types.js";
 import { MlvError, PartialFailureError } from "../errors.js";
 import type { LinkTask } from "../hash/pool.js";
-import type { Repo, TrackedOut } from "../repo.js";
+import type { Project } from "../project/project.js";
 import { hashWorkspacePath, isInCache } from "../workspace/hasher.js";
-import { readDirObject } from "../workspace/manifests.js";
 import type { ProgressListener } from "./progress.js";
 
 export interface CheckoutOptions {
@@ -70,7 +70,11 @@ interface Plan {
  * `mlv checkout`: make the workspace match the pointer files, from the cache. Files that would be
  * overwritten or deleted and whose content is not in the cache stop the command unless `force`.
  */
-export async function checkout(repo: Repo, outs: TrackedOut[], options: CheckoutOptions = {}): Promise<CheckoutResult> {
+export async function checkout(
+  project: Project,
+  outs: TrackedOut[],
+  options: CheckoutOptions = {},
+): Promise<CheckoutResult> {
   const result: CheckoutResult = {
     added: [],
     modified: [],
@@ -84,13 +88,13 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
     options.signal?.throwIfAborted();
     const oid = out.out.md5;
     if (!oid || out.out.raw?.cache === false) continue;
-    if (!(await isInCache(repo, oid, out.hashName))) {
+    if (!(await isInCache(project, oid, out.hashName))) {
       result.failed.push(out.rel);
       continue;
     }
-    const ws = await hashWorkspacePath(repo, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
+    const ws = await hashWorkspacePath(project, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
     const plan: Plan = { out, change: "modified", remove: [], removeWhole: false, create: [], chmodExec: [] };
-    const inCache = (md5: string) => repo.cache.exists(md5, out.hashName);
+    const inCache = (md5: string) => project.cache.exists(md5, out.hashName);
     if (!out.isDir) {
       const isexec = out.out.isexec === true;
       if (ws.kind === "file" && ws.md5 === oid) {
@@ -110,7 +114,7 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
       continue;
     }
 
-    const entries = await readDirObject(repo, oid, out.hashName);
+    const entries = await project.cache.readDirObject(oid, out.hashName);
     const current = new Map<string, string>();
     if (ws.kind === "dir") for (const e of ws.entries) current.set(e.relpath, e.md5);
     else if (ws.kind === "file") {
@@ -149,7 +153,7 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
       { data: { files: unsaved } },
     );
 
-  const types = repo.linkTypes();
+  const types = project.linkTypes();
   const totalFiles = plans.reduce((n, p) => n + p.create.length, 0);
   let doneFiles = 0;
   for (const plan of plans) {
@@ -165,7 +169,7 @@ export async function checkout(repo: Repo, outs: TrackedOut[], options: Checkout
     if (out.isDir) await mkdir(out.abs, { recursive: true });
     else await mkdir(dirname(out.abs), { recursive: true });
     await materialise(
-      repo,
+      project,
       out.hashName,
       plan.create,
       types,
@@ -205,7 +209,7 @@ const POOL_THRESHOLD = 200;
  * remember their hashes so the next status does not read them again.
  */
 export async function materialise(
-  repo: Repo,
+  project: Project,
   hashName: HashName,
   files: FileToCreate[],
   types: LinkType[],
@@ -214,13 +218,13 @@ export async function materialise(
 ): Promise<void> {
   if (files.length === 0) return;
   const record = (rel: string, st: Pick<Stats, "ino" | "mtimeMs" | "size">, oid: string) =>
-    repo.hashCache.set(hashName === "md5" ? rel : `${rel}\0dos2unix`, st, oid);
+    project.hashCache.set(hashName === "md5" ? rel : `${rel}\0dos2unix`, st, oid);
   // The first file settles which link type works here; the rest use it.
   let rest = files;
   if (files.length < POOL_THRESHOLD || types.length > 1) {
     const first = files[0]!;
     await mkdir(dirname(first.dest), { recursive: true });
-    await repo.cache.linkTo(first.oid, hashName, first.dest, types, first.isexec);
+    await project.cache.linkTo(first.oid, hashName, first.dest, types, first.isexec);
     record(first.rel, statSync(first.dest), first.oid);
     onDone?.(1);
     rest = files.slice(1);
@@ -230,19 +234,19 @@ export async function materialise(
     for (const f of rest) {
       signal?.throwIfAborted();
       await mkdir(dirname(f.dest), { recursive: true });
-      await repo.cache.linkTo(f.oid, hashName, f.dest, types, f.isexec);
+      await project.cache.linkTo(f.oid, hashName, f.dest, types, f.isexec);
       record(f.rel, statSync(f.dest), f.oid);
       onDone?.(1);
     }
     return;
   }
   const toTask = (f: FileToCreate): LinkTask => ({
-    src: repo.cache.path(f.oid, hashName),
+    src: project.cache.path(f.oid, hashName),
     dest: f.dest,
     type: type === "reflink" ? "copy" : type,
     isexec: f.isexec,
   });
-  const results = await repo.workers().linkAll(
+  const results = await project.workers().linkAll(
     rest.length,
     (start, end) => rest.slice(start, end).map(toTask),
     (n) => onDone?.(n),

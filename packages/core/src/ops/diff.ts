@@ -5,12 +5,13 @@
  * inside tracked folders are compared through the folders' `.dir` objects in the local cache.
  */
 import { relative, resolve, sep } from "node:path";
+import { HistoryOuts } from "../data-index/history-outs.js";
 import { collectOuts } from "../data-index/index.js";
+import type { TrackedOut } from "../data-index/types.js";
 import { UsageError } from "../errors.js";
 import { GitHistory } from "../git/history.js";
-import type { Repo, TrackedOut } from "../repo.js";
+import type { Project } from "../project/project.js";
 import { hashWorkspacePath } from "../workspace/hasher.js";
-import { readDirObject } from "../workspace/manifests.js";
 
 export interface DiffEntry {
   /** From the project root, posix; a tracked folder ends in `/`. */
@@ -56,16 +57,16 @@ function emptySide(): Side {
 }
 
 /** The files of a tracked folder, from its `.dir` object; undefined when that is not in the cache. */
-async function manifest(repo: Repo, out: TrackedOut): Promise<{ relpath: string; md5: string }[] | undefined> {
+async function manifest(project: Project, out: TrackedOut): Promise<{ relpath: string; md5: string }[] | undefined> {
   try {
-    return await readDirObject(repo, out.out.md5!, out.hashName);
+    return await project.cache.readDirObject(out.out.md5!, out.hashName);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
 }
 
-async function revisionSide(repo: Repo, outs: readonly TrackedOut[]): Promise<Side> {
+async function revisionSide(project: Project, outs: readonly TrackedOut[]): Promise<Side> {
   const side = emptySide();
   for (const out of outs) {
     const md5 = out.out.md5;
@@ -76,17 +77,17 @@ async function revisionSide(repo: Repo, outs: readonly TrackedOut[]): Promise<Si
     }
     const dir = `${out.rel}/`;
     side.hashes.set(dir, md5);
-    const files = await manifest(repo, out);
+    const files = await manifest(project, out);
     if (files === undefined) side.opaque.add(dir);
     else for (const f of files) side.hashes.set(`${dir}${f.relpath}`, f.md5);
   }
   return side;
 }
 
-async function workspaceSide(repo: Repo, outs: readonly TrackedOut[]): Promise<Side> {
+async function workspaceSide(project: Project, outs: readonly TrackedOut[]): Promise<Side> {
   const side = emptySide();
   for (const out of outs) {
-    const ws = await hashWorkspacePath(repo, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
+    const ws = await hashWorkspacePath(project, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
     if (ws.kind === "file") side.hashes.set(out.rel, ws.md5);
     else if (ws.kind === "dir") {
       side.hashes.set(`${out.rel}/`, ws.md5);
@@ -101,15 +102,15 @@ function byPath(a: { path: string }, b: { path: string }): number {
 }
 
 /** The outputs tracked at a revision; none when it is HEAD of a repository without commits yet. */
-async function outsAt(history: GitHistory, rev: string, subdir: string): Promise<TrackedOut[] | undefined> {
+async function outsAt(tracked: HistoryOuts, rev: string, subdir: string): Promise<TrackedOut[] | undefined> {
   let commit: string;
   try {
-    commit = await history.resolveRevision(rev);
+    commit = await tracked.history.resolveRevision(rev);
   } catch (err) {
-    if (rev === "HEAD" && (await history.branchTips()).size === 0) return undefined;
+    if (rev === "HEAD" && (await tracked.history.branchTips()).size === 0) return undefined;
     throw err;
   }
-  return history.outsAtRevision(commit, { subdir: subdir || undefined });
+  return tracked.at(commit, { subdir: subdir || undefined });
 }
 
 /**
@@ -118,25 +119,25 @@ async function outsAt(history: GitHistory, rev: string, subdir: string): Promise
  * listed itself (`data/`) along with the files in it that changed; when its `.dir` object is not in
  * the cache on either side, only the folder is listed.
  */
-export async function diff(repo: Repo, options: DiffOptions = {}): Promise<DiffResult> {
+export async function diff(project: Project, options: DiffOptions = {}): Promise<DiffResult> {
   const result: DiffResult = { added: [], deleted: [], modified: [], renamed: [], "not in cache": [] };
-  const scm = await repo.scm();
+  const scm = await project.scm();
   if (!scm)
     throw new UsageError("mlv diff compares versions from git, and this project is not in a git repository", {
-      root: repo.root,
+      root: project.root,
     });
-  const history = new GitHistory(scm.root);
-  const subdir = relative(scm.root, repo.root).split(sep).join("/");
-  const aOuts = await outsAt(history, options.a ?? "HEAD", subdir);
+  const tracked = new HistoryOuts(new GitHistory(scm.root));
+  const subdir = relative(scm.root, project.root).split(sep).join("/");
+  const aOuts = await outsAt(tracked, options.a ?? "HEAD", subdir);
   if (aOuts === undefined) return result; // no commits yet: nothing to compare with, as DVC
-  const bOuts = options.b === undefined ? await collectOuts(repo) : await outsAt(history, options.b, subdir);
+  const bOuts = options.b === undefined ? await collectOuts(project) : await outsAt(tracked, options.b, subdir);
   if (bOuts === undefined) return result;
 
   const cwd = options.cwd ?? process.cwd();
   const wanted = (options.targets ?? []).map((t) => {
     const abs = resolve(cwd, t);
-    repo.assertInside(abs, t);
-    return repo.relOf(abs).replace(/\/+$/, "");
+    project.assertInside(abs, t);
+    return project.relOf(abs).replace(/\/+$/, "");
   });
   /** At or below a target (what is listed); `around` also takes the tracked folders holding a target. */
   const inScope = (path: string, around = false) => {
@@ -146,9 +147,9 @@ export async function diff(repo: Repo, options: DiffOptions = {}): Promise<DiffR
   };
   const scoped = (outs: readonly TrackedOut[]) => outs.filter((o) => inScope(o.rel, true));
 
-  const old = await revisionSide(repo, scoped(aOuts));
+  const old = await revisionSide(project, scoped(aOuts));
   const now =
-    options.b === undefined ? await workspaceSide(repo, scoped(bOuts)) : await revisionSide(repo, scoped(bOuts));
+    options.b === undefined ? await workspaceSide(project, scoped(bOuts)) : await revisionSide(project, scoped(bOuts));
 
   // A folder known on one side only is compared as a whole on both.
   const opaque = [...old.opaque, ...now.opaque];
@@ -162,7 +163,7 @@ export async function diff(repo: Repo, options: DiffOptions = {}): Promise<DiffR
     if (before === undefined) result.added.push({ path, hash: after! });
     else if (after === undefined) result.deleted.push({ path, hash: before });
     else result.modified.push({ path, hash: { old: before, new: after } });
-    if (options.b === undefined && before !== undefined && !repo.cache.exists(before, "md5"))
+    if (options.b === undefined && before !== undefined && !project.cache.exists(before, "md5"))
       result["not in cache"].push({ path, hash: before });
   }
   result.added.sort(byPath);

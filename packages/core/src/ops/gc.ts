@@ -1,12 +1,20 @@
+/**
+ * `mlv gc -w [-c]`: a plan (every object in the cache, and on the remote, that no kept output
+ * uses), then the deletions. `--dry` gives the plan without applying it. A plan that cannot tell a
+ * kept folder's files from unused ones is refused, never applied.
+ */
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import pMap from "p-map";
 import { type HashName, objectKey } from "../cache/object-cache.js";
+import type { TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
+import type { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
-import type { Repo, TrackedOut } from "../repo.js";
-import { defaultJobs, type UsedObject, usedObjects, withRetry } from "./transfer.js";
+import { defaultJobs } from "../transfer/remote-contains.js";
+import { withRetry } from "../transfer/retry.js";
+import { type UsedObject, usedObjects } from "../transfer/used-objects.js";
 
 export interface GcResult {
   /** Objects removed (or, with `dry`, that would be) from the local cache. */
@@ -25,8 +33,28 @@ export interface GcOptions {
   signal?: AbortSignal;
 }
 
+/** Objects of one object database (`files/md5`, or the legacy root of md5-dos2unix objects). */
+interface ObjectBatch {
+  hashName: HashName;
+  oids: string[];
+}
+
+/** What a gc will delete, in the order it deletes: `.dir` objects before files, so no listing outlives its files. */
+export interface GcPlan {
+  /** Unused cache objects. */
+  local: ObjectBatch[];
+  /** With a remote: its unused objects, a batch of `.dir` objects then a batch of files per database. */
+  remote: ObjectBatch[];
+}
+
 const HEX2 = /^[0-9a-f]{2}$/;
 const REST = /^[0-9a-f]{30}(\.dir)?$/;
+
+/** Where a remote keeps each kind of object: md5 below `files/md5/`, md5-dos2unix (DVC 2.x) at its root. */
+const REMOTE_PREFIXES = [
+  ["md5", "files/md5/"],
+  ["md5-dos2unix", ""],
+] as const;
 
 /** Every object in one local object database root (`files/md5` or the legacy root). */
 function listLocal(root: string): string[] {
@@ -65,38 +93,25 @@ function missingListings(dirs: UsedObject[]): MlvError {
 }
 
 /**
- * `mlv gc -w [-c]`: delete every object that no output of `outs` uses, from the cache and, with a
- * remote, from the remote too. Objects a folder uses include its `.dir` and every file it lists.
+ * The gc plan that keeps what `outs` use (a folder: its `.dir` and every file it lists) and deletes
+ * everything else from the cache and, with a remote, from the remote too. Refused (EMISSINGDIR)
+ * when a kept folder's `.dir` is not in the cache: its files would look unused.
  */
-export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, options: GcOptions = {}): Promise<GcResult> {
-  const { jobs, dry, signal } = options;
-  const wouldRemove = { local: [] as string[], remote: [] as string[] };
-  const { objects, missingDirs } = await usedObjects(repo, outs);
-  // Without a folder's file list its files look unused: refuse rather than delete a kept version.
+export async function planGc(project: Project, outs: TrackedOut[], remote?: Remote): Promise<GcPlan> {
+  const { objects, missingDirs } = await usedObjects(project, outs);
   if (missingDirs.length > 0) throw missingListings(missingDirs);
   const used = { md5: new Set<string>(), "md5-dos2unix": new Set<string>() } as Record<HashName, Set<string>>;
   for (const o of objects) {
     for (const u of [...(o.dir ? [o.dir] : []), ...o.files]) used[u.hashName].add(u.oid);
   }
-  let removedLocal = 0;
-  for (const [hashName, root] of [
-    ["md5", repo.cache.objectsDir],
-    ["md5-dos2unix", repo.cache.root],
-  ] as const) {
-    for (const oid of dirsFirst(listLocal(root).filter((o) => !used[hashName].has(o)))) {
-      signal?.throwIfAborted();
-      if (dry) wouldRemove.local.push(objectKey(oid, hashName));
-      else await rm(repo.cache.path(oid, hashName), { force: true });
-      removedLocal++;
-    }
-  }
-  let removedRemote = 0;
+  const unusedIn = (hashName: HashName, root: string): ObjectBatch => ({
+    hashName,
+    oids: dirsFirst(listLocal(root).filter((o) => !used[hashName].has(o))),
+  });
+  const local = [unusedIn("md5", project.cache.objectsDir), unusedIn("md5-dos2unix", project.cache.root)];
+  const onRemote: ObjectBatch[] = [];
   if (remote) {
-    const concurrency = jobs ?? defaultJobs(remote);
-    for (const [hashName, prefix] of [
-      ["md5", "files/md5/"],
-      ["md5-dos2unix", ""],
-    ] as const) {
+    for (const [hashName, prefix] of REMOTE_PREFIXES) {
       const unused: string[] = [];
       for await (const key of remote.list(prefix)) {
         const rel = key.slice(prefix.length).split("/");
@@ -104,28 +119,69 @@ export async function gc(repo: Repo, outs: TrackedOut[], remote?: Remote, option
         const oid = rel[0]! + rel[1]!;
         if (!used[hashName].has(oid)) unused.push(oid);
       }
-      const ordered = dirsFirst(unused);
-      const dirs = ordered.filter((o) => o.endsWith(".dir"));
-      const files = ordered.filter((o) => !o.endsWith(".dir"));
-      for (const batch of [dirs, files]) {
-        if (dry) {
-          wouldRemove.remote.push(...batch.map((oid) => objectKey(oid, hashName)));
-          removedRemote += batch.length;
-          continue;
-        }
-        signal?.throwIfAborted();
-        await pMap(
-          batch,
-          async (oid) => {
-            if (signal?.aborted) return;
-            await withRetry(() => remote.delete(objectKey(oid, hashName)));
-            removedRemote++;
-          },
-          { concurrency },
-        );
-        signal?.throwIfAborted();
-      }
+      onRemote.push(
+        { hashName, oids: unused.filter((o) => o.endsWith(".dir")) },
+        { hashName, oids: unused.filter((o) => !o.endsWith(".dir")) },
+      );
     }
   }
-  return dry ? { removedLocal, removedRemote, wouldRemove } : { removedLocal, removedRemote };
+  return { local, remote: onRemote };
+}
+
+/** Carry out a gc plan: the cache's objects one by one, then the remote's a batch at a time. */
+export async function applyGc(
+  project: Project,
+  plan: GcPlan,
+  remote?: Remote,
+  options: Omit<GcOptions, "dry"> = {},
+): Promise<GcResult> {
+  const { jobs, signal } = options;
+  let removedLocal = 0;
+  for (const { hashName, oids } of plan.local)
+    for (const oid of oids) {
+      signal?.throwIfAborted();
+      await rm(project.cache.path(oid, hashName), { force: true });
+      removedLocal++;
+    }
+  let removedRemote = 0;
+  if (remote) {
+    const concurrency = jobs ?? defaultJobs(remote);
+    for (const { hashName, oids } of plan.remote) {
+      signal?.throwIfAborted();
+      await pMap(
+        oids,
+        async (oid) => {
+          if (signal?.aborted) return;
+          await withRetry(() => remote.delete(objectKey(oid, hashName)));
+          removedRemote++;
+        },
+        { concurrency },
+      );
+      signal?.throwIfAborted();
+    }
+  }
+  return { removedLocal, removedRemote };
+}
+
+/** What a dry run reports: the plan's objects, as cache paths and remote keys. */
+function dryResult(plan: GcPlan): GcResult {
+  const keys = (batches: ObjectBatch[]) =>
+    batches.flatMap(({ hashName, oids }) => oids.map((oid) => objectKey(oid, hashName)));
+  const wouldRemove = { local: keys(plan.local), remote: keys(plan.remote) };
+  return { removedLocal: wouldRemove.local.length, removedRemote: wouldRemove.remote.length, wouldRemove };
+}
+
+/**
+ * `mlv gc -w [-c]`: delete every object that no output of `outs` uses, from the cache and, with a
+ * remote, from the remote too. Objects a folder uses include its `.dir` and every file it lists.
+ */
+export async function gc(
+  project: Project,
+  outs: TrackedOut[],
+  remote?: Remote,
+  options: GcOptions = {},
+): Promise<GcResult> {
+  const plan = await planGc(project, outs, remote);
+  options.signal?.throwIfAborted();
+  return options.dry ? dryResult(plan) : applyGc(project, plan, remote, options);
 }

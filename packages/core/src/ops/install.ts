@@ -12,7 +12,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { MlvError, NotARepoError } from "../errors.js";
 import { loadGit } from "../git/load.js";
-import type { Repo } from "../repo.js";
+import type { Project } from "../project/project.js";
 
 export type HookName = "post-checkout" | "pre-commit" | "pre-push";
 
@@ -139,12 +139,12 @@ function replaceSection(text: string, ours: string): string | undefined {
  * Install (or update) mlv's git hooks in the repository's hooks folder. Hooks already there are
  * kept and chained, never overwritten; hooks are made executable.
  */
-export async function install(repo: Repo, options: InstallOptions = {}): Promise<InstallResult> {
-  const scm = await repo.scm();
-  if (!scm) throw new NotARepoError(repo.root, "git");
+export async function install(project: Project, options: InstallOptions = {}): Promise<InstallResult> {
+  const scm = await project.scm();
+  if (!scm) throw new NotARepoError(project.root, "git");
   const dir = await hooksDir(scm.root);
   await fs.promises.mkdir(dir, { recursive: true });
-  const projectDir = relative(scm.root, repo.root).split(sep).join("/");
+  const projectDir = relative(scm.root, project.root).split(sep).join("/");
   const hooks: InstalledHook[] = [];
   for (const name of HOOKS) {
     const path = join(dir, name);

@@ -4,18 +4,21 @@
  * track, including the files inside tracked folders (read from their `.dir` objects in the local
  * cache). Nothing is downloaded.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, posix, relative, resolve, sep } from "node:path";
-import ignore, { type Ignore } from "ignore";
+import ignore from "ignore";
 import { type AdapterSources, openRemote } from "../adapters.js";
+import { HistoryOuts } from "../data-index/history-outs.js";
 import { collectOuts } from "../data-index/index.js";
+import type { TrackedOut } from "../data-index/types.js";
 import { MlvError, UsageError } from "../errors.js";
+import { cloneToTemp, isGitUrl } from "../external/source.js";
 import { GitHistory } from "../git/history.js";
 import { GitTreeReader } from "../git/tree.js";
-import { Repo, type TrackedOut } from "../repo.js";
-import { readDirObject } from "../workspace/manifests.js";
-import { cloneToTemp, isGitUrl } from "./get.js";
-import { fetchDirManifests } from "./transfer.js";
+import { Project } from "../project/project.js";
+import { fetchDirManifests } from "../transfer/fetch.js";
+import { commitFolders, type FolderSource, workspaceFolders } from "./list-folders.js";
+import { type Node, Tree } from "./list-tree.js";
 
 /** One listed file or folder, in `dvc list --json`'s shape. */
 export interface ListEntry {
@@ -65,276 +68,20 @@ export interface ListResult {
   unknown: UnknownFolder[];
 }
 
-/** What a folder holds in the source: git's tree at a commit, or the workspace on disk. */
-interface SourceEntry {
-  name: string;
-  isdir: boolean;
-  isexec: boolean;
-  size: () => Promise<number | null>;
-}
-
-interface Source {
-  /** The entries of a folder (from the project root, posix; "" for the root); empty when absent. */
-  children(rel: string): Promise<SourceEntry[]>;
-}
-
-interface Node {
-  /** From the project root, posix. */
-  rel: string;
-  name: string;
-  isdir: boolean;
-  isout: boolean;
-  isexec: boolean;
-  size: () => Promise<number | null>;
-  md5: string | null;
-  /** Inside (or is) a tracked output. */
-  tracked: boolean;
-  /** A tracked folder whose contents are not known. */
-  unknown?: { nfiles: number | null };
-  children?: () => Promise<Node[]>;
-}
-
-/** Paths every walk leaves out (spec §2.4). */
-const BUILTIN = new Set([".git", ".hg", ".dvc"]);
-const NO_SIZE = () => Promise.resolve(null);
-
-function byName(a: { name: string }, b: { name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf("/");
-  return i < 0 ? "" : rel.slice(0, i);
-}
-
-function join2(dir: string, name: string): string {
-  return dir === "" ? name : `${dir}/${name}`;
-}
-
 /** Open REPO (a local path, its root) for `list`, `get` and the like. */
-async function openLocal(repoPath: string): Promise<Repo> {
+async function openLocal(repoPath: string): Promise<Project> {
   const abs = resolve(repoPath);
   if (!existsSync(abs) || !statSync(abs).isDirectory())
     throw new UsageError(`'${repoPath}' is not a folder: REPO is the local path of an mlv or DVC repository`, {
       repo: repoPath,
     });
-  const repo = await Repo.open(abs);
+  const repo = await Project.open(abs);
   if (repo.root !== abs)
     throw new UsageError(
       `'${repoPath}' is inside the repository '${repo.root}', not its root: give the repository as REPO and the path inside it as PATH (e.g. 'mlv list ${relative(process.cwd(), repo.root) || "."} ${relative(repo.root, abs).split(sep).join("/")}')`,
       { repo: repoPath, root: repo.root },
     );
   return repo;
-}
-
-function workspaceSource(repo: Repo): Source {
-  return {
-    async children(rel) {
-      const abs = join(repo.root, rel);
-      let dirents: import("node:fs").Dirent[];
-      try {
-        dirents = readdirSync(abs, { withFileTypes: true });
-      } catch {
-        return [];
-      }
-      const found: SourceEntry[] = [];
-      for (const d of dirents) {
-        if (BUILTIN.has(d.name)) continue;
-        const childAbs = join(abs, d.name);
-        const st = statSync(childAbs, { throwIfNoEntry: false });
-        if (!st) continue; // a dangling link
-        const isdir = st.isDirectory();
-        if (repo.ignore.isIgnored(join2(rel, d.name), isdir)) continue;
-        found.push({
-          name: d.name,
-          isdir,
-          isexec: !isdir && (st.mode & 0o111) !== 0,
-          size: () => Promise.resolve(isdir ? null : st.size),
-        });
-      }
-      return found;
-    },
-  };
-}
-
-function gitSource(reader: GitTreeReader, projectTree: string, rules: Ignore | null): Source {
-  return {
-    async children(rel) {
-      const entry = await reader.entryAt(projectTree, rel === "" ? [] : rel.split("/"));
-      if (entry?.type !== "tree") return [];
-      const found: SourceEntry[] = [];
-      for (const e of await reader.entries(entry.oid)) {
-        if (BUILTIN.has(e.name)) continue;
-        const isdir = e.type !== "blob";
-        if (rules?.ignores(`${join2(rel, e.name)}${isdir ? "/" : ""}`)) continue;
-        found.push({
-          name: e.name,
-          isdir,
-          isexec: e.mode === "100755",
-          size: isdir ? NO_SIZE : () => reader.blobSize(e.oid),
-        });
-      }
-      return found;
-    },
-  };
-}
-
-/** The merged tree of one repository version: git's (or the workspace's) files, and the tracked outputs. */
-class Tree {
-  private readonly outs = new Map<string, TrackedOut>();
-  /** Folders (from the project root) that hold tracked outputs, at any depth. */
-  readonly holdsOuts = new Set<string>();
-  readonly unknown: { node: Node; md5: string }[] = [];
-
-  constructor(
-    private readonly repo: Repo,
-    private readonly source: Source,
-    outs: readonly TrackedOut[],
-  ) {
-    for (const o of outs) {
-      this.outs.set(o.rel, o);
-      for (let p = parentOf(o.rel); p !== ""; p = parentOf(p)) this.holdsOuts.add(p);
-    }
-  }
-
-  root(): Node {
-    return this.folder("", "", () => Promise.resolve(null));
-  }
-
-  private folder(rel: string, name: string, size: () => Promise<number | null>): Node {
-    return {
-      rel,
-      name,
-      isdir: true,
-      isout: false,
-      isexec: false,
-      size,
-      md5: null,
-      tracked: false,
-      children: () => this.childrenOf(rel),
-    };
-  }
-
-  private async childrenOf(rel: string): Promise<Node[]> {
-    const named = new Map<string, Node>();
-    for (const e of await this.source.children(rel)) {
-      const childRel = join2(rel, e.name);
-      const out = this.outs.get(childRel);
-      if (out) named.set(e.name, this.outNode(out, e.name));
-      else if (e.isdir) named.set(e.name, this.folder(childRel, e.name, e.size));
-      else
-        named.set(e.name, {
-          rel: childRel,
-          name: e.name,
-          isdir: false,
-          isout: false,
-          isexec: e.isexec,
-          size: e.size,
-          md5: null,
-          tracked: false,
-        });
-    }
-    // Outputs git does not track (they are git-ignored), and folders that only hold such outputs.
-    for (const [outRel, out] of this.outs) {
-      if (parentOf(outRel) !== rel) continue;
-      const name = outRel.slice(rel === "" ? 0 : rel.length + 1);
-      named.set(name, this.outNode(out, name));
-    }
-    for (const folderRel of this.holdsOuts) {
-      if (parentOf(folderRel) !== rel) continue;
-      const name = folderRel.slice(rel === "" ? 0 : rel.length + 1);
-      if (!named.has(name)) named.set(name, this.folder(folderRel, name, NO_SIZE));
-    }
-    return [...named.values()].sort(byName);
-  }
-
-  private outNode(out: TrackedOut, name: string): Node {
-    const md5 = out.out.md5 ?? null;
-    const size = () => Promise.resolve(out.out.size ?? null);
-    if (!out.isDir)
-      return {
-        rel: out.rel,
-        name,
-        isdir: false,
-        isout: true,
-        isexec: out.out.isexec ?? false,
-        size,
-        md5,
-        tracked: true,
-      };
-    const node: Node = { rel: out.rel, name, isdir: true, isout: true, isexec: false, size, md5, tracked: true };
-    let manifest: Promise<Map<string, Node[]> | undefined> | undefined;
-    const folders = () => {
-      manifest ??= this.manifestTree(out);
-      return manifest;
-    };
-    node.children = async () => {
-      const tree = await folders();
-      if (tree === undefined) {
-        node.unknown = { nfiles: out.out.nfiles ?? null };
-        return [];
-      }
-      return tree.get("") ?? [];
-    };
-    return node;
-  }
-
-  /** A tracked folder's files, by folder (relative to it); undefined when its `.dir` object is not cached. */
-  private async manifestTree(out: TrackedOut): Promise<Map<string, Node[]> | undefined> {
-    const oid = out.out.md5!;
-    let files: Awaited<ReturnType<typeof readDirObject>>;
-    try {
-      files = await readDirObject(this.repo, oid, out.hashName);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
-    const tree = new Map<string, Node[]>();
-    const made = new Set<string>();
-    const add = (dir: string, node: Node) => {
-      const list = tree.get(dir) ?? tree.set(dir, []).get(dir)!;
-      list.push(node);
-    };
-    for (const f of files) {
-      const parts = f.relpath.split("/");
-      for (let i = 1; i < parts.length; i++) {
-        const dir = parts.slice(0, i).join("/");
-        if (made.has(dir)) continue;
-        made.add(dir);
-        const folderNode: Node = {
-          rel: `${out.rel}/${dir}`,
-          name: parts[i - 1]!,
-          isdir: true,
-          isout: true,
-          isexec: false,
-          size: NO_SIZE,
-          md5: null,
-          tracked: true,
-          children: async () => tree.get(dir) ?? [],
-        };
-        add(parts.slice(0, i - 1).join("/"), folderNode);
-      }
-      const recorded = (f as { extra?: Record<string, unknown> }).extra;
-      const objectPath = this.repo.cache.path(f.md5, out.hashName);
-      add(parts.slice(0, -1).join("/"), {
-        rel: `${out.rel}/${f.relpath}`,
-        name: parts[parts.length - 1]!,
-        isdir: false,
-        isout: true,
-        isexec: recorded?.isexec === true,
-        size: () =>
-          Promise.resolve(
-            typeof recorded?.size === "number"
-              ? recorded.size
-              : (statSync(objectPath, { throwIfNoEntry: false })?.size ?? null),
-          ),
-        md5: f.md5,
-        tracked: true,
-      });
-    }
-    for (const list of tree.values()) list.sort(byName);
-    return tree;
-  }
 }
 
 /**
@@ -364,7 +111,7 @@ async function listClone(url: string, options: ListOptions): Promise<ListResult>
     const dvcDir = join(clone.dir, ".dvc");
     mkdirSync(dvcDir, { recursive: true });
     writeFileSync(join(dvcDir, "config"), (await clone.history.configTextAtRevision(clone.commit)) ?? "");
-    const repo = await Repo.open(clone.dir);
+    const repo = await Project.open(clone.dir);
     try {
       const result = await listRepo(repo, url, { ...options, rev: clone.commit }, async (outs) => {
         if (!outs.some((o) => o.isDir)) return;
@@ -386,16 +133,16 @@ async function listClone(url: string, options: ListOptions): Promise<ListResult>
 }
 
 async function listRepo(
-  repo: Repo,
+  repo: Project,
   repoPath: string,
   options: ListOptions,
   beforeListing?: (outs: TrackedOut[]) => Promise<void>,
 ): Promise<ListResult> {
-  let source: Source;
+  let folders: FolderSource;
   let outs: TrackedOut[];
   let commit: string | undefined;
   if (options.rev === undefined) {
-    source = workspaceSource(repo);
+    folders = workspaceFolders(repo);
     outs = await collectOuts(repo);
   } else {
     const scm = await repo.scm();
@@ -416,20 +163,20 @@ async function listRepo(
       );
     const dvcignore = (await reader.entries(top.oid)).find((e) => e.name === ".dvcignore" && e.type === "blob");
     const rules = dvcignore ? ignore().add(Buffer.from(await reader.blob(dvcignore.oid)).toString("utf8")) : null;
-    source = gitSource(reader, top.oid, rules);
-    outs = await history.outsAtRevision(commit, { subdir: subdir || undefined });
+    folders = commitFolders(reader, top.oid, rules);
+    outs = await new HistoryOuts(history).at(commit, { subdir: subdir || undefined });
   }
   // `cache: false` outputs are files git keeps, listed as such (as DVC lists them).
   outs = outs.filter((o) => o.out.raw.cache !== false);
   await beforeListing?.(outs);
-  const tree = new Tree(repo, source, outs);
+  const tree = new Tree(repo, folders, outs);
   const entries = await listBelow(tree, repo, options, commit);
   return { root: repo.root, commit, ...entries };
 }
 
 async function listBelow(
   tree: Tree,
-  repo: Repo,
+  repo: Project,
   options: ListOptions,
   commit: string | undefined,
 ): Promise<{ entries: ListEntry[]; unknown: UnknownFolder[] }> {

@@ -6,7 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import { FormatError, MlvError } from "../errors.js";
 import type { PipelineFile } from "../formats/pipeline.js";
-import type { Repo } from "../repo.js";
+import type { Project as Repo } from "../project/project.js";
 import {
   type FileSource,
   gitView,

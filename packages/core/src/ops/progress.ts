@@ -9,3 +9,11 @@ export interface ProgressEvent {
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;
+
+/** What every long operation takes. */
+export interface OperationOptions {
+  /** Abort: the operation stops between files (none is left half-written) and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Progress events as the operation goes. */
+  onProgress?: ProgressListener;
+}

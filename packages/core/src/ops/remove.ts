@@ -2,9 +2,10 @@ import { existsSync, lstatSync } from "node:fs";
 import { chmod, copyFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { tmpName } from "../cache/object-cache.js";
+import { loadPointer } from "../data-index/pointer-outs.js";
 import { UsageError } from "../errors.js";
 import { escapeGitignoreEntry, removeGitignoreEntry } from "../formats/gitignore.js";
-import type { Repo } from "../repo.js";
+import type { Project } from "../project/project.js";
 import { walkFiles } from "../workspace/walk.js";
 
 /**
@@ -12,15 +13,15 @@ import { walkFiles } from "../workspace/walk.js";
  * stays in the workspace as ordinary files (a file linked to the cache becomes a real copy first,
  * so a later `gc` cannot take its bytes away).
  */
-export async function remove(repo: Repo, ownerPath: string): Promise<string[]> {
+export async function remove(project: Project, ownerPath: string): Promise<string[]> {
   if (!ownerPath.endsWith(".dvc"))
     throw new UsageError(`'${ownerPath}' is not a .dvc file: give the pointer file, e.g. '${ownerPath}.dvc'`);
-  const outs = repo.loadPointer(ownerPath);
-  const scm = await repo.scm();
+  const outs = loadPointer(project, ownerPath);
+  const scm = await project.scm();
   for (const out of outs) {
     if (!out.isDir) await unlinkFromCache(out.abs);
     else if (existsSync(out.abs))
-      for (const f of walkFiles(out.abs, out.rel, repo.ignore)) await unlinkFromCache(f.abs);
+      for (const f of walkFiles(out.abs, out.rel, project.ignore)) await unlinkFromCache(f.abs);
     if (scm) {
       const gitignore = join(dirname(out.abs), ".gitignore");
       await removeGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(out.abs))}`);

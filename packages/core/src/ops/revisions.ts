@@ -1,14 +1,16 @@
 import { join, relative, resolve, sep } from "node:path";
+import { HistoryOuts } from "../data-index/history-outs.js";
+import type { TrackedOut } from "../data-index/types.js";
 import { UsageError } from "../errors.js";
 import { GitHistory } from "../git/revisions.js";
-import type { Repo, TrackedOut } from "../repo.js";
+import type { Project } from "../project/project.js";
 
 /**
- * A reader of the history of the git repository holding `repo`, which keeps what it learns from git
+ * A reader of the history of the git repository holding `project`, which keeps what it learns from git
  * in the project's `.dvc/tmp` for the next command (call `saveIndex()` once done).
  */
-export function projectHistory(repo: Repo, gitRoot: string): GitHistory {
-  return new GitHistory(gitRoot, { indexFile: join(repo.dvcDir, "tmp", "mlv", "git-index.json") });
+export function projectHistory(project: Project, gitRoot: string): GitHistory {
+  return new GitHistory(gitRoot, { indexFile: join(project.dvcDir, "tmp", "mlv", "git-index.json") });
 }
 
 /** Which versions of the project an operation covers, with DVC's flags. */
@@ -33,18 +35,18 @@ export function hasRevisions(scope: RevisionScope): boolean {
  * outputs at those paths, or of those pointer files, are kept from the revisions.
  */
 export async function outsInScope(
-  repo: Repo,
+  project: Project,
   workspaceOuts: TrackedOut[],
   scope: RevisionScope,
   targets: readonly string[] = [],
   cwd: string = process.cwd(),
 ): Promise<TrackedOut[]> {
   if (!hasRevisions(scope)) return workspaceOuts;
-  const scm = await repo.scm();
+  const scm = await project.scm();
   if (!scm)
     throw new UsageError("--rev, -a, -T and -A read versions from git, and this project is not in a git repository");
-  const history = projectHistory(repo, scm.root);
-  const subdir = relative(scm.root, repo.root).split(sep).join("/");
+  const history = projectHistory(project, scm.root);
+  const subdir = relative(scm.root, project.root).split(sep).join("/");
   const picked = await history.selectRevisions(scope);
   const wanted = targets.map((t) => resolve(cwd, t.replace(/[\\/]+$/, "")));
   const keep = (o: TrackedOut) =>
@@ -58,7 +60,7 @@ export async function outsInScope(
     all.push(o);
   };
   for (const o of workspaceOuts) push(o);
-  for (const o of await history.outsOfCommits([...picked.keys()], { subdir: subdir || undefined }))
+  for (const o of await new HistoryOuts(history).ofCommits([...picked.keys()], { subdir: subdir || undefined }))
     if (keep(o)) push(o);
   history.saveIndex();
   return all;

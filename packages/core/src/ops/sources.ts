@@ -5,12 +5,11 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { collectIndex } from "../data-index/index.js";
-import { PIPELINE_FILE } from "../data-index/stage-outputs.js";
 import { MlvError, UsageError } from "../errors.js";
 import { loadPipelineFile } from "../formats/dvc-yaml.js";
-import type { PipelineFile, PipelineReader } from "../formats/pipeline.js";
+import { PIPELINE_FILE, type PipelineFile, type PipelineReader } from "../formats/pipeline.js";
 import { GitHistory } from "../git/revisions.js";
-import type { Repo } from "../repo.js";
+import type { Project as Repo } from "../project/project.js";
 
 /** The name DVC gives the working tree among revisions. */
 export const WORKSPACE = "workspace";

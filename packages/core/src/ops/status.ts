@@ -3,6 +3,7 @@
  * was recorded, in DVC's shape (pipelines spec §4, format spec §8.2).
  */
 import pMap from "p-map";
+import type { TrackedOut } from "../data-index/types.js";
 import type { LockedStage } from "../formats/pipeline.js";
 import {
   type DepState,
@@ -13,8 +14,8 @@ import {
   StatusMemo,
   stageStatus,
 } from "../pipeline/status.js";
-import type { Repo, TrackedOut } from "../repo.js";
-import type { OperationOptions } from "../repo-api.js";
+import type { Project } from "../project/project.js";
+import type { OperationOptions } from "./progress.js";
 
 export type { OutState } from "../pipeline/status.js";
 
@@ -52,11 +53,11 @@ type Owner =
  * else the order of the targets. A path shared by several owners is hashed once.
  */
 export async function projectStatus(
-  repo: Repo,
+  project: Project,
   selection: StatusSelection,
   options: OperationOptions = {},
 ): Promise<OwnerStatus[]> {
-  const memo = new StatusMemo(repo);
+  const memo = new StatusMemo(project);
   const owners = ownersOf(selection);
   let done = 0;
   return pMap(
@@ -88,7 +89,7 @@ async function ownerStatus(memo: StatusMemo, owner: Owner): Promise<OwnerStatus>
   if (owner.kind === "pointer")
     return { file: owner.file, frozen: owner.frozen, status: await pointerStatus(memo, owner.outs) };
   const { stage } = owner.locked;
-  const status = await stageStatus(memo.repo, owner.locked, { memo, outs: owner.only });
+  const status = await stageStatus(memo.project, owner.locked, { memo, outs: owner.only });
   return { file: stage.file, stage: stage.name, frozen: stage.frozen, status };
 }
 
@@ -229,7 +230,7 @@ export interface StageStatusEntry {
   state: "always changed" | "changed command";
 }
 
-/** One change `Repo#status` reports: one line of `mlv status`, paths from the root. */
+/** One change `Project#status` reports: one line of `mlv status`, paths from the root. */
 export type StatusEntry = OutStatusEntry | DepStatusEntry | StageStatusEntry;
 
 /** The changes of `projectStatus`, one entry per line of DVC's text output. */
@@ -253,6 +254,6 @@ export function statusEntries(owners: OwnerStatus[]): StatusEntry[] {
  * The changed outputs of `.dvc` files, flat (the status of outputs before pipelines existed).
  * Prefer `projectStatus`, which also covers stages.
  */
-export async function workspaceStatus(repo: Repo, outs: TrackedOut[]): Promise<StatusEntry[]> {
-  return statusEntries(await projectStatus(repo, { outs, stages: [] }));
+export async function workspaceStatus(project: Project, outs: TrackedOut[]): Promise<StatusEntry[]> {
+  return statusEntries(await projectStatus(project, { outs, stages: [] }));
 }

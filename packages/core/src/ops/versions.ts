@@ -4,14 +4,15 @@
  * the tags that hold it — read without a checkout.
  */
 import { existsSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
 import { collectOuts } from "../data-index/index.js";
-import { LOCK_FILE } from "../data-index/stage-outputs.js";
 import { FormatError, MlvError, UsageError } from "../errors.js";
 import { parseLockFile } from "../formats/dvc-lock.js";
+import { LOCK_FILE } from "../formats/pipeline.js";
 import type { Out } from "../formats/pointer.js";
 import type { CommitInfo } from "../git/revisions.js";
-import type { Repo } from "../repo.js";
+import { toPosix } from "../paths.js";
+import type { Project } from "../project/project.js";
 import { flattenMetrics, type MetricValue, parseMetrics } from "./metrics.js";
 import { projectHistory } from "./revisions.js";
 
@@ -64,19 +65,15 @@ export interface VersionsResult {
   versions: OutputVersion[];
 }
 
-function toPosix(p: string): string {
-  return sep === "/" ? p : p.split(sep).join("/");
-}
-
 function isoDate(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Path from the git root, posix, of an absolute path; UsageError when outside the project. */
-function insideProject(repo: Repo, gitRoot: string, abs: string, given: string): string {
-  const fromProject = relative(repo.root, abs);
+function insideProject(project: Project, gitRoot: string, abs: string, given: string): string {
+  const fromProject = relative(project.root, abs);
   if (fromProject === "" || fromProject.startsWith("..") || isAbsolute(fromProject))
-    throw new UsageError(`'${given}' is outside the project '${repo.root}'`, { path: given });
+    throw new UsageError(`'${given}' is outside the project '${project.root}'`, { path: given });
   return toPosix(relative(gitRoot, abs));
 }
 
@@ -86,27 +83,31 @@ function insideProject(repo: Repo, gitRoot: string, abs: string, given: string):
  * at which its pointer changed, then each tag off that history whose version differs from all of
  * them (`onBranch: false`). With `metricsFile`, that file's values at each of those commits.
  */
-export async function outputVersions(repo: Repo, path: string, options: VersionsOptions = {}): Promise<VersionsResult> {
+export async function outputVersions(
+  project: Project,
+  path: string,
+  options: VersionsOptions = {},
+): Promise<VersionsResult> {
   const cwd = options.cwd ?? process.cwd();
-  const scm = await repo.scm();
+  const scm = await project.scm();
   if (!scm) throw new UsageError("mlv versions reads history from git, and this project is not in a git repository");
-  const history = projectHistory(repo, scm.root);
+  const history = projectHistory(project, scm.root);
   const rev = options.rev ?? "HEAD";
 
   const given = resolve(cwd, path.replace(/[\\/]+$/, ""));
   // A stage output is followed through its `dvc.lock`; anything else through its `.dvc` file.
   const stageOut = existsSync(`${given}.dvc`)
     ? undefined
-    : (await collectOuts(repo)).find((o) => o.abs === given && o.stage);
+    : (await collectOuts(project)).find((o) => o.abs === given && o.stage);
   const lockAbs = stageOut && join(dirname(stageOut.ownerPath), LOCK_FILE);
   const pointerAbs = lockAbs ?? (given.endsWith(".dvc") && !existsSync(`${given}.dvc`) ? given : `${given}.dvc`);
   const dataAbs = pointerAbs === given ? undefined : given;
-  const pointerGit = insideProject(repo, scm.root, pointerAbs, path);
-  const owner = stageOut ? stageOut.owner : repo.relOf(pointerAbs);
+  const pointerGit = insideProject(project, scm.root, pointerAbs, path);
+  const owner = stageOut ? stageOut.owner : project.relOf(pointerAbs);
   const metricsGit =
     options.metricsFile === undefined
       ? undefined
-      : insideProject(repo, scm.root, resolve(cwd, options.metricsFile), options.metricsFile);
+      : insideProject(project, scm.root, resolve(cwd, options.metricsFile), options.metricsFile);
 
   /** The out of a pointer this command follows: the one at `path`, or the only/first one. */
   const pick = (outs: Out[]): Out | undefined => {
@@ -243,9 +244,9 @@ export async function outputVersions(repo: Repo, path: string, options: Versions
   history.saveIndex();
   return {
     pointer: owner,
-    path: dataAbs ? repo.relOf(dataAbs) : posix.join(posix.dirname(owner), basename(owner, ".dvc")),
+    path: dataAbs ? project.relOf(dataAbs) : posix.join(posix.dirname(owner), basename(owner, ".dvc")),
     rev,
-    ...(metricsGit === undefined ? {} : { metricsFile: repo.relOf(join(scm.root, metricsGit)) }),
+    ...(metricsGit === undefined ? {} : { metricsFile: project.relOf(join(scm.root, metricsGit)) }),
     versions: [...versions, ...extra],
   };
 }

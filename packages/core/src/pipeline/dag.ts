@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import { collectIndex, type DataIndex, selectTargets } from "../data-index/index.js";
-import type { Repo } from "../repo.js";
+import type { Project } from "../project/project.js";
 import { buildGraph, componentsOf, type GraphNode, nodeAddress, type StageGraph, upstreamOf } from "./graph.js";
 
 /** A graph to draw: node labels in graph order, and edges `[upstream, downstream]` between them. */
@@ -114,16 +114,16 @@ export function nodesOf(nodes: readonly GraphNode[], picked: DataIndex): GraphNo
 
 /** The node producing the output `target` names (which need not exist yet), else what `selectTargets` finds. */
 async function targetNodes(
-  repo: Repo,
+  project: Project,
   graph: StageGraph,
   index: DataIndex,
   target: string,
   cwd = process.cwd(),
 ): Promise<GraphNode[]> {
-  const rel = repo.relOf(resolve(cwd, target));
+  const rel = project.relOf(resolve(cwd, target));
   const producer = graph.nodes.find((n) => n.outs.includes(rel));
   if (producer && !target.includes(":")) return [producer];
-  return nodesOf(graph.nodes, await selectTargets(repo, [target], cwd, index));
+  return nodesOf(graph.nodes, await selectTargets(project, [target], cwd, index));
 }
 
 export interface ProjectDagOptions extends Omit<DagOptions, "targets"> {
@@ -136,9 +136,9 @@ export interface ProjectDagOptions extends Omit<DagOptions, "targets"> {
  * `dvc dag [TARGET]`: the project's graph (checked as `buildGraph` checks it), narrowed to the
  * pipeline of `target` when given.
  */
-export async function projectDag(repo: Repo, options: ProjectDagOptions = {}): Promise<DagView> {
-  const index = await collectIndex(repo);
+export async function projectDag(project: Project, options: ProjectDagOptions = {}): Promise<DagView> {
+  const index = await collectIndex(project);
   const graph = buildGraph(index, { display: options.display });
-  const targets = options.target ? await targetNodes(repo, graph, index, options.target, options.cwd) : [];
+  const targets = options.target ? await targetNodes(project, graph, index, options.target, options.cwd) : [];
   return dagView(graph, { ...options, targets });
 }

@@ -6,10 +6,10 @@
  */
 import { posix } from "node:path";
 import type { DataIndex } from "../data-index/index.js";
+import type { TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
 import type { LockedStage } from "../formats/pipeline.js";
 import { ownerAddress } from "../ops/status.js";
-import type { TrackedOut } from "../repo.js";
 
 /** A node of the graph: a `dvc.yaml` stage, or a `.dvc` file (a data source, or an import). */
 export interface GraphNode {

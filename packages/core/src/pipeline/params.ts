@@ -13,7 +13,7 @@ import {
   WORKSPACE,
   workspaceSource,
 } from "../ops/sources.js";
-import type { Repo } from "../repo.js";
+import type { Project } from "../project/project.js";
 
 /** The default params file: its keys can be named bare in `dvc.yaml`, and the root one is always shown. */
 export const DEFAULT_PARAMS_FILE = "params.yaml";
@@ -187,27 +187,30 @@ async function commitOf(git: GitView, rev: string): Promise<string | undefined> 
 }
 
 /** The source of a revision name (`workspace` is the working tree); undefined for an unborn HEAD. */
-async function sourceOf(repo: Repo, rev: string | undefined): Promise<FileSource | undefined> {
-  if (rev === undefined || rev === WORKSPACE) return workspaceSource(repo);
-  const git = await gitView(repo);
+async function sourceOf(project: Project, rev: string | undefined): Promise<FileSource | undefined> {
+  if (rev === undefined || rev === WORKSPACE) return workspaceSource(project);
+  const git = await gitView(project);
   const commit = await commitOf(git, rev);
   return commit === undefined ? undefined : revisionSource(git, commit);
 }
 
-function targetsOf(repo: Repo, options: ParamsOptions): string[] | undefined {
+function targetsOf(project: Project, options: ParamsOptions): string[] | undefined {
   if (!options.targets?.length) return undefined;
-  return givenFiles(repo, options.targets, options.cwd ?? process.cwd(), "a params file");
+  return givenFiles(project, options.targets, options.cwd ?? process.cwd(), "a params file");
 }
 
 /**
  * `dvc params diff A B`: the params that differ between two revisions (A default HEAD, B default
  * the workspace), per file and flattened key, sorted. `{}` in a repository without commits.
  */
-export async function diffParams(repo: Repo, options: ParamsDiffOptions = {}): Promise<ParamsDiffResult> {
-  const targets = targetsOf(repo, options);
-  const [oldSource, newSource] = await Promise.all([sourceOf(repo, options.a ?? "HEAD"), sourceOf(repo, options.b)]);
+export async function diffParams(project: Project, options: ParamsDiffOptions = {}): Promise<ParamsDiffResult> {
+  const targets = targetsOf(project, options);
+  const [oldSource, newSource] = await Promise.all([
+    sourceOf(project, options.a ?? "HEAD"),
+    sourceOf(project, options.b),
+  ]);
   if (!oldSource || !newSource) return {};
-  const pipelines = targets ? [] : await pipelinePaths(repo);
+  const pipelines = targets ? [] : await pipelinePaths(project);
   const [before, after] = await Promise.all([
     revisionParams(oldSource, pipelines, targets, !!options.deps),
     revisionParams(newSource, pipelines, targets, !!options.deps),
@@ -222,10 +225,10 @@ export async function diffParams(repo: Repo, options: ParamsDiffOptions = {}): P
 }
 
 /** The params of the workspace that `params diff` would compare, per file (sorted), flattened. */
-export async function showParams(repo: Repo, options: ParamsOptions = {}): Promise<ParamsShowResult> {
-  const targets = targetsOf(repo, options);
-  const pipelines = targets ? [] : await pipelinePaths(repo);
-  const values = await revisionParams(workspaceSource(repo), pipelines, targets, !!options.deps);
+export async function showParams(project: Project, options: ParamsOptions = {}): Promise<ParamsShowResult> {
+  const targets = targetsOf(project, options);
+  const pipelines = targets ? [] : await pipelinePaths(project);
+  const values = await revisionParams(workspaceSource(project), pipelines, targets, !!options.deps);
   const sorted = [...values].sort(([a], [b]) => compareCodePoints(a, b));
   return Object.fromEntries(sorted);
 }

@@ -5,9 +5,9 @@
 import { existsSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { collectIndex, selectTargets } from "../data-index/index.js";
-import { PIPELINE_FILE } from "../data-index/stage-outputs.js";
 import { MlvError } from "../errors.js";
-import type { Repo } from "../repo.js";
+import { PIPELINE_FILE } from "../formats/pipeline.js";
+import type { Project } from "../project/project.js";
 import { nodesOf } from "./dag.js";
 import { type GraphNode, graphNodes } from "./graph.js";
 
@@ -68,24 +68,24 @@ function isInside(file: string, folder: string): boolean {
 }
 
 /** The nodes the options pick, in collection order (targets in their own order). */
-async function pick(repo: Repo, options: StageListOptions, cwd: string): Promise<GraphNode[]> {
-  const index = await collectIndex(repo);
+async function pick(project: Project, options: StageListOptions, cwd: string): Promise<GraphNode[]> {
+  const index = await collectIndex(project);
   const nodes = graphNodes(index);
   if (options.all) return nodes;
   const targets = options.targets?.length ? options.targets : undefined;
   if (!targets) {
     const own = join(cwd, PIPELINE_FILE);
     if (!existsSync(own)) throw new MlvError("ENOPIPELINE", `'${own}' does not exist`, { data: { path: own } });
-    const file = repo.relOf(own);
+    const file = project.relOf(own);
     return nodes.filter((n) => n.file === file);
   }
   if (options.recursive)
     return targets.flatMap((t) => {
-      const folder = relative(repo.root, resolve(cwd, t)).split(sep).join("/");
+      const folder = relative(project.root, resolve(cwd, t)).split(sep).join("/");
       return nodes.filter((n) => isInside(n.file, folder));
     });
   const picked: GraphNode[] = [];
-  for (const target of targets) picked.push(...nodesOf(nodes, await selectTargets(repo, [target], cwd, index)));
+  for (const target of targets) picked.push(...nodesOf(nodes, await selectTargets(project, [target], cwd, index)));
   return [...new Set(picked)];
 }
 
@@ -93,7 +93,7 @@ async function pick(repo: Repo, options: StageListOptions, cwd: string): Promise
  * `dvc stage list`: without targets the stages of the `dvc.yaml` in `cwd` (MlvError ENOPIPELINE
  * when there is none); `all`: every stage and `.dvc` file of the project.
  */
-export async function listStages(repo: Repo, options: StageListOptions = {}): Promise<StageListEntry[]> {
-  const nodes = await pick(repo, options, options.cwd ?? process.cwd());
+export async function listStages(project: Project, options: StageListOptions = {}): Promise<StageListEntry[]> {
+  const nodes = await pick(project, options, options.cwd ?? process.cwd());
   return nodes.map(describe);
 }

@@ -8,7 +8,7 @@ import type { HashName } from "../cache/object-cache.js";
 import { FormatError } from "../errors.js";
 import { getDotted, parseParamsFile, pyEquals } from "../formats/params-file.js";
 import type { LockEntry, LockedStage, ParamsDep, ParamValue, PipelineStage, StageOut } from "../formats/pipeline.js";
-import type { Repo } from "../repo.js";
+import type { Project } from "../project/project.js";
 import { hashWorkspacePath, isInCache, type WorkspaceState } from "../workspace/hasher.js";
 
 /** How an output differs from its record, first match wins (§4.1). */
@@ -45,14 +45,14 @@ export class StatusMemo {
   private readonly hashes = new Map<string, Promise<WorkspaceState>>();
   private readonly params = new Map<string, Promise<Record<string, ParamValue> | undefined>>();
 
-  constructor(readonly repo: Repo) {}
+  constructor(readonly project: Project) {}
 
   /** The current content of a workspace path, hashed the way its record says. */
   hash(abs: string, hashName: HashName, expectedFiles?: number): Promise<WorkspaceState> {
     const key = `${hashName}\0${abs}`;
     let state = this.hashes.get(key);
     if (!state) {
-      state = hashWorkspacePath(this.repo, abs, hashName, { expectedFiles });
+      state = hashWorkspacePath(this.project, abs, hashName, { expectedFiles });
       // Callers may stop at "not in cache" without awaiting it; whoever awaits still sees an error.
       state.catch(() => {});
       this.hashes.set(key, state);
@@ -64,7 +64,7 @@ export class StatusMemo {
   paramsFile(rel: string): Promise<Record<string, ParamValue> | undefined> {
     let data = this.params.get(rel);
     if (!data) {
-      data = readParamsFile(this.repo, rel);
+      data = readParamsFile(this.project, rel);
       data.catch(() => {});
       this.params.set(rel, data);
     }
@@ -72,8 +72,8 @@ export class StatusMemo {
   }
 }
 
-async function readParamsFile(repo: Repo, rel: string): Promise<Record<string, ParamValue> | undefined> {
-  const abs = join(repo.root, ...rel.split("/"));
+async function readParamsFile(project: Project, rel: string): Promise<Record<string, ParamValue> | undefined> {
+  const abs = join(project.root, ...rel.split("/"));
   const st = await stat(abs).catch(() => undefined);
   if (!st) return undefined;
   if (st.isDirectory()) throw new FormatError(rel, "is a directory, expected a parameters file");
@@ -95,11 +95,11 @@ export interface StageStatusOptions {
  * outs, "always changed" (flag, or a stage with neither deps nor outs), "changed command".
  */
 export async function stageStatus(
-  repo: Repo,
+  project: Project,
   locked: LockedStage,
   options: StageStatusOptions = {},
 ): Promise<StageStatus> {
-  const memo = options.memo ?? new StatusMemo(repo);
+  const memo = options.memo ?? new StatusMemo(project);
   const { stage } = locked;
   const outs = options.outs ? stage.outs.filter((o) => options.outs?.has(o.rel)) : stage.outs;
   const [deps, changedOuts] = await Promise.all([
@@ -170,18 +170,18 @@ function changedOutputs(memo: StatusMemo, { lock }: LockedStage, outs: StageOut[
   for (const out of outs) {
     if (isOutsideProject(out.rel)) continue;
     const recorded = recordOf(lock?.outs, out.path) ?? { hashName: "md5" as const };
-    pending.push([out.rel, outputState(memo, workspacePath(memo.repo, out.rel), recorded, out.cache)]);
+    pending.push([out.rel, outputState(memo, workspacePath(memo.project, out.rel), recorded, out.cache)]);
   }
   return changedMapping(pending);
 }
 
-function workspacePath(repo: Repo, rel: string): string {
-  return join(repo.root, ...rel.split("/"));
+function workspacePath(project: Project, rel: string): string {
+  return join(project.root, ...rel.split("/"));
 }
 
 /** `deleted` when missing, `modified` when its hash differs from the recorded one, or nothing is recorded. */
 async function depState(memo: StatusMemo, rel: string, recorded: LockEntry | undefined): Promise<DepState | undefined> {
-  const current = await memo.hash(workspacePath(memo.repo, rel), recorded?.hashName ?? "md5", recorded?.nfiles);
+  const current = await memo.hash(workspacePath(memo.project, rel), recorded?.hashName ?? "md5", recorded?.nfiles);
   if (current.kind === "missing") return "deleted";
   return current.md5 === recorded?.md5 ? undefined : "modified";
 }
@@ -198,7 +198,8 @@ export async function outputState(
   cached: boolean,
 ): Promise<OutState | undefined> {
   const current = memo.hash(abs, recorded.hashName, recorded.nfiles);
-  if (cached && recorded.md5 && !(await isInCache(memo.repo, recorded.md5, recorded.hashName))) return "not in cache";
+  if (cached && recorded.md5 && !(await isInCache(memo.project, recorded.md5, recorded.hashName)))
+    return "not in cache";
   const state = await current;
   if (state.kind === "missing") return "deleted";
   return state.md5 === recorded.md5 ? undefined : "modified";

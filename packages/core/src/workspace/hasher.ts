@@ -1,17 +1,29 @@
 import { type Stats, statSync } from "node:fs";
-import type { HashName } from "../cache/object-cache.js";
+import type { HashCache } from "../cache/hash-cache.js";
+import type { HashName, ObjectCache } from "../cache/object-cache.js";
 import { translateFsError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
 import type { HashPool } from "../hash/pool.js";
-import type { Repo } from "../repo.js";
+import type { DvcIgnore } from "./dvcignore.js";
 import { scanTree } from "./scan.js";
 
 /** Files at most this big are hashed in the worker pool; bigger ones stream on the main thread. */
 const SMALL_FILE = 4 << 20;
 /** Below this many files to hash, starting worker threads costs more than it saves. */
 const POOL_THRESHOLD = 200;
+
+/** What hashing workspace paths uses of a project (a `Project` is one). */
+export interface HashingContext {
+  readonly cache: ObjectCache;
+  readonly hashCache: HashCache;
+  readonly ignore: DvcIgnore;
+  /** Posix path from the project root. */
+  relOf(abs: string): string;
+  /** Worker threads shared by the whole command. */
+  workers(): HashPool;
+}
 
 export interface DirEntryState {
   relpath: string;
@@ -43,7 +55,7 @@ function isExec(st: Stats): boolean {
  * md5-dos2unix). Unchanged files are answered from the hash cache without being read.
  */
 export async function hashWorkspacePath(
-  repo: Repo,
+  project: HashingContext,
   abs: string,
   hashName: HashName,
   options: HashOptions = {},
@@ -54,48 +66,55 @@ export async function hashWorkspacePath(
   } catch {
     return { kind: "missing" };
   }
-  const rel = repo.relOf(abs);
-  if (repo.ignore.isIgnored(rel, st.isDirectory())) return { kind: "missing" };
-  if (st.isDirectory()) return hashDir(repo, abs, rel, hashName, options);
-  const md5 = await hashOneFile(repo, abs, rel, st, hashName, options.store ?? false);
+  const rel = project.relOf(abs);
+  if (project.ignore.isIgnored(rel, st.isDirectory())) return { kind: "missing" };
+  if (st.isDirectory()) return hashDir(project, abs, rel, hashName, options);
+  const md5 = await hashOneFile(project, abs, rel, st, hashName, options.store ?? false);
   options.onProgress?.({ files: 1, totalFiles: 1, bytes: st.size, totalBytes: st.size });
   return { kind: "file", md5, size: st.size, isexec: isExec(st), st };
 }
 
-async function hashOneFile(repo: Repo, abs: string, key: string, st: Stats, hashName: HashName, store: boolean) {
+async function hashOneFile(
+  project: HashingContext,
+  abs: string,
+  key: string,
+  st: Stats,
+  hashName: HashName,
+  store: boolean,
+) {
   const cacheKey = hashName === "md5" ? key : `${key}\0dos2unix`;
-  const known = repo.hashCache.get(cacheKey, st);
-  if (known && (!store || hashName !== "md5" || repo.cache.exists(known))) return known;
+  const known = project.hashCache.get(cacheKey, st);
+  if (known && (!store || hashName !== "md5" || project.cache.exists(known))) return known;
   let md5: string;
   try {
     if (hashName !== "md5") md5 = await dos2unixFileMd5(abs);
-    else md5 = store ? (await repo.cache.addFile(abs)).md5 : (await md5File(abs)).md5;
+    else md5 = store ? (await project.cache.addFile(abs)).md5 : (await md5File(abs)).md5;
   } catch (err) {
     throw translateFsError(err, abs);
   }
-  repo.hashCache.set(cacheKey, st, md5);
+  project.hashCache.set(cacheKey, st, md5);
   return md5;
 }
 
 function hashDir(
-  repo: Repo,
+  project: HashingContext,
   abs: string,
   rel: string,
   hashName: HashName,
   options: HashOptions,
 ): Promise<WorkspaceState> {
-  return hashScanned(repo, abs, rel, hashName, options, () => repo.workers());
+  return hashScanned(project, abs, rel, hashName, options, () => project.workers());
 }
 
 async function hashScanned(
-  repo: Repo,
+  project: HashingContext,
   abs: string,
   rel: string,
   hashName: HashName,
   options: HashOptions,
   getPool: () => HashPool,
 ): Promise<WorkspaceState> {
-  const { rels, nums } = await scanTree(abs, rel, repo.ignore, getPool, options.expectedFiles);
+  const { rels, nums } = await scanTree(abs, rel, project.ignore, getPool, options.expectedFiles);
   const count = rels.length;
   const store = options.store ?? false;
   let totalBytes = 0;
@@ -111,8 +130,8 @@ async function hashScanned(
   const md5s: string[] = new Array(count);
   const small: number[] = [];
   const large: number[] = [];
-  const hc = repo.hashCache;
-  const cache = repo.cache;
+  const hc = project.hashCache;
+  const cache = project.cache;
   const suffix = hashName === "md5" ? "" : "\0dos2unix";
   const st = { ino: 0, mtimeMs: 0, size: 0 };
   let cachedBytes = 0;
@@ -152,7 +171,7 @@ async function hashScanned(
   for (const i of large) {
     const fileAbs = `${abs}/${rels[i]}`;
     const fst = statSync(fileAbs);
-    md5s[i] = await hashOneFile(repo, fileAbs, `${rel}/${rels[i]}`, fst, hashName, store);
+    md5s[i] = await hashOneFile(project, fileAbs, `${rel}/${rels[i]}`, fst, hashName, store);
     progress(1, fst.size);
   }
 
@@ -178,15 +197,14 @@ const MODES_IN_WORKERS = 2000;
  * Whether a file object, or a `.dir` object and every file it lists, is valid in the cache (spec
  * §3.3): a read-only (0444) object is trusted; any other is rehashed, and deleted if corrupt.
  */
-export async function isInCache(repo: Repo, oid: string, hashName: HashName): Promise<boolean> {
-  const cache = repo.cache;
+export async function isInCache(project: HashingContext, oid: string, hashName: HashName): Promise<boolean> {
+  const cache = project.cache;
   if (!oid.endsWith(".dir")) return cache.isValid(oid, hashName);
   if (!(await cache.isValid(oid, hashName))) return false;
-  const { readDirObject } = await import("./manifests.js");
-  const entries = await readDirObject(repo, oid, hashName);
+  const entries = await cache.readDirObject(oid, hashName);
   let modes: ArrayLike<number>;
   if (entries.length >= MODES_IN_WORKERS && hashName === "md5")
-    modes = await repo.workers().objectModes(
+    modes = await project.workers().objectModes(
       cache.objectsDir,
       entries.map((e) => e.md5),
     );

@@ -10,17 +10,21 @@ import { isAbsolute, join, posix, relative, resolve } from "node:path";
 import { pipeline, Readable, Transform } from "node:stream";
 import { buffer as readAll } from "node:stream/consumers";
 import { fileURLToPath } from "node:url";
-import { type AdapterSources, openRemote } from "./adapters.js";
-import { type HashName, objectKey } from "./cache/object-cache.js";
-import { Config } from "./config.js";
-import { collectOuts } from "./data-index/index.js";
-import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "./errors.js";
-import { parseDirManifest } from "./formats/dir-manifest.js";
-import { GitHistory } from "./git/history.js";
-import { Dos2UnixHasher } from "./hash/dos2unix.js";
-import { md5Hex } from "./hash/md5.js";
-import type { Remote } from "./remote.js";
-import { Repo, type TrackedOut, toPosix } from "./repo.js";
+import { type AdapterSources, openRemote } from "../adapters.js";
+import { type HashName, objectKey } from "../cache/object-cache.js";
+import { Config } from "../config.js";
+import { HistoryOuts } from "../data-index/history-outs.js";
+import { collectOuts } from "../data-index/index.js";
+import { loadPointer } from "../data-index/pointer-outs.js";
+import type { TrackedOut } from "../data-index/types.js";
+import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "../errors.js";
+import { parseDirManifest } from "../formats/dir-manifest.js";
+import { GitHistory } from "../git/history.js";
+import { Dos2UnixHasher } from "../hash/dos2unix.js";
+import { md5Hex } from "../hash/md5.js";
+import { toPosix } from "../paths.js";
+import { Project } from "../project/project.js";
+import type { Remote } from "../remote.js";
 
 export interface OpenOptions {
   /** The mlv/DVC repository: a local folder (or any folder inside it). Default `process.cwd()`. */
@@ -56,22 +60,22 @@ class Reader {
   private subdir = "";
 
   private constructor(
-    readonly repo: Repo,
+    readonly project: Project,
     readonly options: OpenOptions,
   ) {}
 
   static async open(options: OpenOptions): Promise<Reader> {
-    const reader = new Reader(await Repo.open(options.repo ?? process.cwd()), options);
+    const reader = new Reader(await Project.open(options.repo ?? process.cwd()), options);
     if (options.rev !== undefined) {
-      const scm = await reader.repo.scm();
+      const scm = await reader.project.scm();
       if (!scm)
         throw new UsageError(
-          `cannot read '${reader.repo.root}' at revision '${options.rev}': the project is not in a git repository`,
+          `cannot read '${reader.project.root}' at revision '${options.rev}': the project is not in a git repository`,
           { rev: options.rev },
         );
       reader.history = new GitHistory(scm.root);
       reader.commit = await reader.history.resolveRevision(options.rev);
-      reader.subdir = toPosix(relative(scm.root, reader.repo.root));
+      reader.subdir = toPosix(relative(scm.root, reader.project.root));
     }
     return reader;
   }
@@ -79,30 +83,30 @@ class Reader {
   /** `rev` as given and the commit it names, for messages. */
   where(): string {
     const at = this.commit === undefined ? "in the workspace" : `at '${this.options.rev}' (${this.commit.slice(0, 7)})`;
-    return `of '${this.repo.root}' ${at}`;
+    return `of '${this.project.root}' ${at}`;
   }
 
   /** The path from the repository root, posix; a UsageError when it leaves the repository. */
   normalise(path: string): string {
-    const abs = isAbsolute(path) ? path : resolve(this.repo.root, path);
-    const rel = toPosix(relative(this.repo.root, abs));
+    const abs = isAbsolute(path) ? path : resolve(this.project.root, path);
+    const rel = toPosix(relative(this.project.root, abs));
     const p = posix.normalize(rel).replace(/\/+$/, "");
     if (p === "" || p === "." || p === ".." || p.startsWith("../") || isAbsolute(p))
-      throw new UsageError(`'${path}' is not a path inside the repository '${this.repo.root}'`, { path });
+      throw new UsageError(`'${path}' is not a path inside the repository '${this.project.root}'`, { path });
     return p;
   }
 
   private async outs(rel: string): Promise<TrackedOut[]> {
     if (this.history && this.commit)
-      return this.history.outsAtRevision(this.commit, { subdir: this.subdir || undefined });
+      return new HistoryOuts(this.history).at(this.commit, { subdir: this.subdir || undefined });
     // The usual case, `model.h5` beside `model.h5.dvc`, needs no walk of the workspace.
-    const abs = join(this.repo.root, ...rel.split("/"));
-    const sibling = Repo.pointerPathFor(abs);
+    const abs = join(this.project.root, ...rel.split("/"));
+    const sibling = Project.pointerPathFor(abs);
     if (existsSync(sibling)) {
-      const own = this.repo.loadPointer(sibling).filter((o) => o.abs === abs);
+      const own = loadPointer(this.project, sibling).filter((o) => o.abs === abs);
       if (own.length > 0) return own;
     }
-    return collectOuts(this.repo);
+    return collectOuts(this.project);
   }
 
   /** The configuration of the revision read (its `.dvc/config`, this machine's local, global and system ones). */
@@ -112,13 +116,13 @@ class Reader {
   }
 
   private async loadConfig(): Promise<Config> {
-    const { history, commit, repo } = this;
-    if (!history || !commit) return repo.config;
+    const { history, commit, project } = this;
+    if (!history || !commit) return project.config;
     const gitPath = [this.subdir, ".dvc", "config"].filter(Boolean).join("/");
     const text = (await history.readFileAtRevision(commit, gitPath))?.toString("utf8") ?? "";
-    const current = await readFile(join(repo.dvcDir, "config"), "utf8").catch(() => undefined);
-    if (text === current) return repo.config;
-    return Config.withRepoText(repo.dvcDir, text, `${commit.slice(0, 7)}:${gitPath}`);
+    const current = await readFile(join(project.dvcDir, "config"), "utf8").catch(() => undefined);
+    if (text === current) return project.config;
+    return Config.withRepoText(project.dvcDir, text, `${commit.slice(0, 7)}:${gitPath}`);
   }
 
   /** The remote to read from: `options.remote`, else the revision's default remote. */
@@ -181,7 +185,7 @@ class Reader {
       const bytes = await this.history.readFileAtRevision(this.commit, gitPath);
       return bytes === undefined ? undefined : async () => Readable.from([bytes]);
     }
-    const abs = join(this.repo.root, ...rel.split("/"));
+    const abs = join(this.project.root, ...rel.split("/"));
     const st = statSync(abs, { throwIfNoEntry: false });
     if (st?.isDirectory()) throw isAFolder(rel, this.where());
     return st?.isFile() ? async () => createReadStream(abs) : undefined;
@@ -190,8 +194,8 @@ class Reader {
   /** The file list of a tracked folder: from its `.dir` in the cache, else from the remote, verified. */
   private async dirEntries(out: TrackedOut, oid: string) {
     const label = objectKey(oid, out.hashName);
-    if (await this.repo.cache.isValid(oid, out.hashName))
-      return parseDirManifest(await readFile(this.repo.cache.path(oid, out.hashName)), label, "md5");
+    if (await this.project.cache.isValid(oid, out.hashName))
+      return parseDirManifest(await readFile(this.project.cache.path(oid, out.hashName)), label, "md5");
     const bytes = await this.fromRemote(out.rel, oid, out.hashName, async (stream) => readAll(stream));
     const actual = `${md5Hex(bytes)}.dir`;
     if (actual !== oid) throw corrupt(out.rel, label, actual, oid);
@@ -295,7 +299,7 @@ export async function open(path: string, options: OpenOptions = {}): Promise<Rea
   if (found.kind === "plain") return found.read();
   const { oid, hashName } = found;
   if (oid.endsWith(".dir")) throw isAFolder(path, reader.where());
-  const cache = reader.repo.cache;
+  const cache = reader.project.cache;
   const local = cache.path(oid, hashName);
   const st = statSync(local, { throwIfNoEntry: false });
   if (st?.isFile() && ((st.mode & 0o777) === 0o444 || (await cache.isValid(oid, hashName))))

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { translateFsError } from "../errors.js";
+import { translateFsError } from "./errors.js";
 
 /** Write a small file so readers see the old content or the new, never half of it. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

@@ -2,38 +2,25 @@
  * The write side of the JavaScript API: what `Repo#add`, `status`, `push`, `pull`, `fetch`,
  * `checkout` and `gc` do. Each resolves its targets, takes the repository lock as the CLI does,
  * opens the remotes it needs, runs the operation and gives back the same result the CLI prints.
- * `repo.ts` loads this module on first use, so the operations never import `Repo` in a cycle.
  */
-
-import { type AdapterSources, forEachRemote, openRemote } from "./adapters.js";
-import { collectOuts, selectTargets } from "./data-index/index.js";
-import { MlvError } from "./errors.js";
-import { type AddOutcome, add } from "./ops/add.js";
-import { type CheckoutResult, checkout } from "./ops/checkout.js";
-import { type GcResult, gc } from "./ops/gc.js";
-import { fetchImports } from "./ops/get.js";
-import type { ProgressListener } from "./ops/progress.js";
-import { outsInScope, type RevisionScope } from "./ops/revisions.js";
-import { projectStatus, type StatusEntry, statusEntries } from "./ops/status.js";
-import {
-  type CloudState,
-  cloudStatus,
-  fetch,
-  fetchDirManifests,
-  isImport,
-  push,
-  type TransferResult,
-} from "./ops/transfer.js";
-import type { Remote } from "./remote.js";
-import type { Repo, TrackedOut } from "./repo.js";
-
-/** What every `Repo` operation takes. */
-export interface OperationOptions {
-  /** Abort: the operation stops between files (none is left half-written) and rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Progress events as the operation goes. */
-  onProgress?: ProgressListener;
-}
+import { type AdapterSources, openRemote } from "../adapters.js";
+import { collectOuts, selectTargets } from "../data-index/index.js";
+import { isImport, type TrackedOut } from "../data-index/types.js";
+import { MlvError } from "../errors.js";
+import { fetchImports } from "../external/fetch-imports.js";
+import { type AddOutcome, add } from "../ops/add.js";
+import { type CheckoutResult, checkout } from "../ops/checkout.js";
+import { type GcResult, gc } from "../ops/gc.js";
+import type { OperationOptions } from "../ops/progress.js";
+import { outsInScope, type RevisionScope } from "../ops/revisions.js";
+import { projectStatus, type StatusEntry, statusEntries } from "../ops/status.js";
+import type { Project } from "../project/project.js";
+import type { Remote } from "../remote.js";
+import { type CloudState, cloudStatus } from "../transfer/cloud-status.js";
+import { fetch, fetchDirManifests } from "../transfer/fetch.js";
+import { push } from "../transfer/push.js";
+import { forEachRemote } from "../transfer/remotes.js";
+import { mergeResults, type TransferResult } from "../transfer/result.js";
 
 export interface TargetOptions extends OperationOptions {
   /** `.dvc` files or tracked paths; default every output of the workspace. */
@@ -100,18 +87,8 @@ export interface PullResult {
   checkout: CheckoutResult;
 }
 
-async function targetsOf(repo: Repo, options: TargetOptions): Promise<TrackedOut[]> {
-  return (await selectTargets(repo, options.targets ?? [], options.cwd ?? repo.root)).outs;
-}
-
-/** Add up the results of the same transfer against several remotes. */
-function merge(results: TransferResult[]): TransferResult {
-  return {
-    transferred: results.reduce((n, r) => n + r.transferred, 0),
-    skipped: results.reduce((n, r) => n + r.skipped, 0),
-    failed: results.flatMap((r) => r.failed),
-    missing: results.flatMap((r) => r.missing),
-  };
+async function targetsOf(project: Project, options: TargetOptions): Promise<TrackedOut[]> {
+  return (await selectTargets(project, options.targets ?? [], options.cwd ?? project.root)).outs;
 }
 
 /**
@@ -119,42 +96,45 @@ function merge(results: TransferResult[]): TransferResult {
  * (spec §4.2), the others use the default; `options.remote` sends everything to that one.
  */
 export function perRemote<T>(
-  repo: Repo,
+  project: Project,
   outs: TrackedOut[],
   options: RemoteOptions,
   fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
 ): Promise<T[]> {
-  return forEachRemote(repo.config, outs, options.remote, options.adapters ?? {}, fn);
+  return forEachRemote(project.config, outs, options.remote, options.adapters ?? {}, fn);
 }
 
-export function addTo(repo: Repo, targets: readonly string[], options: RepoAddOptions): Promise<AddOutcome> {
+export function addTo(project: Project, targets: readonly string[], options: RepoAddOptions): Promise<AddOutcome> {
   options.signal?.throwIfAborted();
-  return repo.locked("mlv add", () =>
-    add(repo, targets, { cwd: options.cwd ?? repo.root, signal: options.signal, onProgress: options.onProgress }),
+  return project.locked("mlv add", () =>
+    add(project, targets, { cwd: options.cwd ?? project.root, signal: options.signal, onProgress: options.onProgress }),
   );
 }
 
-export async function statusOf(repo: Repo, options: RepoStatusOptions): Promise<StatusEntry[] | CloudStatusEntry[]> {
+export async function statusOf(
+  project: Project,
+  options: RepoStatusOptions,
+): Promise<StatusEntry[] | CloudStatusEntry[]> {
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
-  const { outs, stages } = await selectTargets(repo, options.targets ?? [], options.cwd ?? repo.root);
+  const { outs, stages } = await selectTargets(project, options.targets ?? [], options.cwd ?? project.root);
   if (options.cloud) {
-    const scoped = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
-    const results = await perRemote(repo, scoped, options, async (remote, group, name) => {
+    const scoped = await outsInScope(project, outs, options, options.targets, options.cwd ?? project.root);
+    const results = await perRemote(project, scoped, options, async (remote, group, name) => {
       signal?.throwIfAborted();
-      return (await cloudStatus(repo, group, remote, options.jobs)).map((s) => ({ ...s, remote: name }));
+      return (await cloudStatus(project, group, remote, options.jobs)).map((s) => ({ ...s, remote: name }));
     });
     return results.flat();
   }
   try {
-    return statusEntries(await projectStatus(repo, { outs, stages }, { signal, onProgress }));
+    return statusEntries(await projectStatus(project, { outs, stages }, { signal, onProgress }));
   } finally {
-    repo.hashCache.save();
+    project.hashCache.save();
   }
 }
 
 async function transfer(
-  repo: Repo,
+  project: Project,
   verb: "push" | "fetch",
   outs: TrackedOut[],
   options: RepoTransferOptions,
@@ -167,40 +147,44 @@ async function transfer(
   const results: TransferResult[] = [];
   if (own.length > 0 || imports.length === 0)
     results.push(
-      ...(await perRemote(repo, own, options, (remote, group) =>
-        op(repo, group, remote, { jobs, onProgress, signal }),
+      ...(await perRemote(project, own, options, (remote, group) =>
+        op(project, group, remote, { jobs, onProgress, signal }),
       )),
     );
   if (imports.length > 0)
-    results.push(await fetchImports(repo, imports, { adapters: options.adapters, jobs, onProgress }));
-  return merge(results);
+    results.push(await fetchImports(project, imports, { adapters: options.adapters, jobs, onProgress }));
+  return mergeResults(results);
 }
 
 /**
  * The outputs a transfer covers: the targets', plus the chosen revisions'. Read under the lock,
  * which is taken first: starting the lock's helper process costs more once the history is in memory.
  */
-async function scopedTargets(repo: Repo, options: RepoTransferOptions): Promise<TrackedOut[]> {
-  return outsInScope(repo, await targetsOf(repo, options), options, options.targets, options.cwd ?? repo.root);
+async function scopedTargets(project: Project, options: RepoTransferOptions): Promise<TrackedOut[]> {
+  return outsInScope(project, await targetsOf(project, options), options, options.targets, options.cwd ?? project.root);
 }
 
-export async function pushFrom(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
+export async function pushFrom(project: Project, options: RepoTransferOptions): Promise<TransferResult> {
   options.signal?.throwIfAborted();
-  return repo.locked("mlv push", async () => transfer(repo, "push", await scopedTargets(repo, options), options));
+  return project.locked("mlv push", async () =>
+    transfer(project, "push", await scopedTargets(project, options), options),
+  );
 }
 
-export async function fetchInto(repo: Repo, options: RepoTransferOptions): Promise<TransferResult> {
+export async function fetchInto(project: Project, options: RepoTransferOptions): Promise<TransferResult> {
   options.signal?.throwIfAborted();
-  return repo.locked("mlv fetch", async () => transfer(repo, "fetch", await scopedTargets(repo, options), options));
+  return project.locked("mlv fetch", async () =>
+    transfer(project, "fetch", await scopedTargets(project, options), options),
+  );
 }
 
-export async function pullInto(repo: Repo, options: RepoPullOptions): Promise<PullResult> {
+export async function pullInto(project: Project, options: RepoPullOptions): Promise<PullResult> {
   options.signal?.throwIfAborted();
-  return repo.locked("mlv pull", async () => {
-    const outs = await targetsOf(repo, options);
-    const fetchOuts = await outsInScope(repo, outs, options, options.targets, options.cwd ?? repo.root);
-    const fetched = await transfer(repo, "fetch", fetchOuts, options);
-    const result = await checkout(repo, outs, {
+  return project.locked("mlv pull", async () => {
+    const outs = await targetsOf(project, options);
+    const fetchOuts = await outsInScope(project, outs, options, options.targets, options.cwd ?? project.root);
+    const fetched = await transfer(project, "fetch", fetchOuts, options);
+    const result = await checkout(project, outs, {
       force: options.force,
       onProgress: options.onProgress,
       signal: options.signal,
@@ -209,10 +193,10 @@ export async function pullInto(repo: Repo, options: RepoPullOptions): Promise<Pu
   });
 }
 
-export function checkoutTo(repo: Repo, options: RepoCheckoutOptions): Promise<CheckoutResult> {
+export function checkoutTo(project: Project, options: RepoCheckoutOptions): Promise<CheckoutResult> {
   options.signal?.throwIfAborted();
-  return repo.locked("mlv checkout", async () =>
-    checkout(repo, await targetsOf(repo, options), {
+  return project.locked("mlv checkout", async () =>
+    checkout(project, await targetsOf(project, options), {
       force: options.force,
       relink: options.relink,
       onProgress: options.onProgress,
@@ -225,28 +209,28 @@ export function checkoutTo(repo: Repo, options: RepoCheckoutOptions): Promise<Ch
  * The `.dir` listings that kept folders use and the cache lacks, downloaded from their remotes
  * when they can be: gc refuses to run without them. No remote configured is not an error here.
  */
-async function fetchMissingListings(repo: Repo, outs: TrackedOut[], options: RepoGcOptions): Promise<void> {
+async function fetchMissingListings(project: Project, outs: TrackedOut[], options: RepoGcOptions): Promise<void> {
   const missing = outs.filter(
-    (o) => o.isDir && o.out.md5 && o.out.raw?.cache !== false && !repo.cache.exists(o.out.md5, o.hashName),
+    (o) => o.isDir && o.out.md5 && o.out.raw?.cache !== false && !project.cache.exists(o.out.md5, o.hashName),
   );
   if (missing.length === 0) return;
   try {
-    await perRemote(repo, missing, options, (remote, group) => fetchDirManifests(repo, group, remote));
+    await perRemote(project, missing, options, (remote, group) => fetchDirManifests(project, group, remote));
   } catch (err) {
     if (!(err instanceof MlvError)) throw err;
   }
 }
 
-export async function collect(repo: Repo, options: RepoGcOptions): Promise<RepoGcResult> {
+export async function collect(project: Project, options: RepoGcOptions): Promise<RepoGcResult> {
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
-  const opened = options.cloud ? await openRemote(repo.config, options.remote, options.adapters) : undefined;
+  const opened = options.cloud ? await openRemote(project.config, options.remote, options.adapters) : undefined;
   try {
-    const result = await repo.locked("mlv gc", async () => {
+    const result = await project.locked("mlv gc", async () => {
       // The workspace's outputs are always kept; the revisions chosen add theirs.
-      const outs = await outsInScope(repo, await collectOuts(repo), options);
-      await fetchMissingListings(repo, outs, options);
-      return gc(repo, outs, opened?.remote, { jobs: options.jobs, dry: options.dry, signal });
+      const outs = await outsInScope(project, await collectOuts(project), options);
+      await fetchMissingListings(project, outs, options);
+      return gc(project, outs, opened?.remote, { jobs: options.jobs, dry: options.dry, signal });
     });
     const removed = result.removedLocal + result.removedRemote;
     onProgress?.({ phase: "gc", files: removed, totalFiles: removed, bytes: 0, totalBytes: 0 });

@@ -1,0 +1,169 @@
+/**
+ * `mlv fetch`: a plan (the objects the outputs use, less those the cache has), then its download,
+ * every object's md5 verified before it enters the cache. Planning needs the folders' file lists,
+ * so the `.dir` objects the cache lacks are downloaded while planning.
+ */
+import pMap from "p-map";
+import { objectKey } from "../cache/object-cache.js";
+import type { TrackedOut } from "../data-index/types.js";
+import type { MlvError } from "../errors.js";
+import type { VerifyTask } from "../hash/pool.js";
+import type { Project } from "../project/project.js";
+import type { Remote } from "../remote.js";
+import { corrupt, download, downloadToTemp } from "./download.js";
+import { defaultJobs } from "./remote-contains.js";
+import { describe, type TransferOptions, type TransferResult } from "./result.js";
+import { withRetry } from "./retry.js";
+import { type UsedObject, usedObjects } from "./used-objects.js";
+
+/** What a fetch will download, decided once the folders' file lists are in the cache. */
+export interface FetchPlan {
+  /** File objects the cache lacks, by remote key. */
+  downloads: Map<string, UsedObject>;
+  /**
+   * The result so far: the `.dir` objects downloaded to plan (transferred, or failed and missing),
+   * and the objects the cache already has (skipped).
+   */
+  planning: TransferResult;
+}
+
+/** Record a failed download: an object the remote lacks is missing, anything else failed. */
+function noteFailure(result: TransferResult, o: UsedObject, err: unknown): void {
+  if ((err as MlvError).code === "ENOOBJECT") result.missing.push(o.path);
+  else result.failed.push({ path: o.path, message: describe(err) });
+}
+
+/** The fetch plan of `outs`: `.dir` objects come first (downloaded now), to learn the folders' files. */
+export async function planFetch(
+  project: Project,
+  outs: TrackedOut[],
+  remote: Remote,
+  options: Pick<TransferOptions, "signal"> = {},
+): Promise<FetchPlan> {
+  const planning: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
+  const { objects } = await usedObjects(project, outs, async (dir) => {
+    options.signal?.throwIfAborted();
+    try {
+      await withRetry(() => download(project, remote, dir));
+      planning.transferred++;
+      return true;
+    } catch (err) {
+      noteFailure(planning, dir, err);
+      return false;
+    }
+  });
+  const downloads = new Map<string, UsedObject>();
+  for (const o of objects) {
+    for (const f of o.files) {
+      const key = objectKey(f.oid, f.hashName);
+      if (downloads.has(key)) continue;
+      if (project.cache.exists(f.oid, f.hashName)) planning.skipped++;
+      else downloads.set(key, f);
+    }
+  }
+  return { downloads, planning };
+}
+
+/** From this many objects on, downloads are verified by worker threads, in batches. */
+const POOL_THRESHOLD = 200;
+const VERIFY_BATCH = 64;
+
+/** Carry out a fetch plan: download each object, verify it, and commit it to the cache. */
+export async function applyFetch(
+  project: Project,
+  remote: Remote,
+  plan: FetchPlan,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
+  const jobs = options.jobs ?? defaultJobs(remote);
+  const result: TransferResult = {
+    ...plan.planning,
+    failed: [...plan.planning.failed],
+    missing: [...plan.planning.missing],
+  };
+  const totalFiles = plan.downloads.size;
+  let files = 0;
+  let bytes = 0;
+  const done = (size: number) => {
+    files++;
+    bytes += size;
+    options.onProgress?.({ phase: "fetch", files, totalFiles, bytes, totalBytes: 0 });
+  };
+  // Many objects: download concurrently, verify and commit in worker threads, batch by batch.
+  const pool = plan.downloads.size >= POOL_THRESHOLD ? project.workers() : undefined;
+  let batch: { task: VerifyTask; o: UsedObject }[] = [];
+  const verifying: Promise<void>[] = [];
+  const flush = () => {
+    const items = batch;
+    batch = [];
+    verifying.push(
+      pool!.verifyAll(items.map((i) => i.task)).then((results) => {
+        for (const [k, r] of results.entries()) {
+          const { o } = items[k]!;
+          if (!r.error) {
+            result.transferred++;
+            done(r.size);
+          } else
+            noteFailure(
+              result,
+              o,
+              r.error.code === "ECORRUPT" ? corrupt(remote, o, r.error.message) : new Error(r.error.message),
+            );
+        }
+      }),
+    );
+  };
+  await pMap(
+    plan.downloads.values(),
+    async (o) => {
+      if (options.signal?.aborted) return;
+      try {
+        if (pool && o.hashName === "md5") {
+          const { tmp, dest } = await withRetry(() => downloadToTemp(project, remote, o));
+          batch.push({ task: { tmp, dest, oid: o.oid }, o });
+          if (batch.length >= VERIFY_BATCH) flush();
+          return;
+        }
+        const size = await withRetry(() => download(project, remote, o));
+        result.transferred++;
+        done(size);
+      } catch (err) {
+        noteFailure(result, o, err);
+      }
+    },
+    { concurrency: jobs },
+  );
+  if (batch.length > 0) flush();
+  await Promise.all(verifying);
+  options.signal?.throwIfAborted();
+  return result;
+}
+
+/**
+ * `mlv fetch`: download what `outs` use and the cache lacks, verifying each object's md5 before it
+ * enters the cache.
+ */
+export async function fetch(
+  project: Project,
+  outs: TrackedOut[],
+  remote: Remote,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
+  return applyFetch(project, remote, await planFetch(project, outs, remote, options), options);
+}
+
+/**
+ * Download the `.dir` objects of `outs` that the cache lacks, verified, and no file: what reading
+ * tracked folders' file lists needs. Folders whose `.dir` cannot be had are left out quietly.
+ */
+export async function fetchDirManifests(project: Project, outs: TrackedOut[], remote: Remote): Promise<void> {
+  await usedObjects(
+    project,
+    outs.filter((o) => o.isDir),
+    (dir) =>
+      withRetry(() => download(project, remote, dir)).then(
+        () => true,
+        () => false,
+      ),
+  );
+}

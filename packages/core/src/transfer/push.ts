@@ -1,0 +1,156 @@
+/**
+ * `mlv push`: a plan (the objects the outputs use, less those the remote has), then its upload. A
+ * folder's files go first and its `.dir` last, and only when every file made it (spec §4.2), so a
+ * `.dir` on a remote always means a complete folder.
+ */
+import { createReadStream, statSync } from "node:fs";
+import pMap from "p-map";
+import { objectKey } from "../cache/object-cache.js";
+import { isImport, type TrackedOut } from "../data-index/types.js";
+import type { Project } from "../project/project.js";
+import type { Remote } from "../remote.js";
+import { defaultJobs, remoteContains } from "./remote-contains.js";
+import { describe, type TransferOptions, type TransferResult } from "./result.js";
+import { withRetry } from "./retry.js";
+import { type UsedObject, usedObjects } from "./used-objects.js";
+
+/** A file object to upload, with its size in the cache. */
+export interface PlannedUpload {
+  object: UsedObject;
+  size: number;
+}
+
+/** What a push will upload, decided before anything moves. */
+export interface PushPlan {
+  /** Every object considered, a folder's files before its `.dir` (what is not uploaded, failed or missing was there already). */
+  objects: UsedObject[];
+  /** Keys the remote already has. */
+  onRemote: Set<string>;
+  /** Files to upload, by remote key. */
+  uploads: Map<string, PlannedUpload>;
+  /** Folders whose `.dir` goes up once all their files are on the remote, in order. */
+  listings: { dir: UsedObject; files: UsedObject[] }[];
+  /** Paths in neither a valid cache object nor the remote. */
+  missing: string[];
+  totalBytes: number;
+}
+
+/**
+ * The push plan of `outs`. Only valid cache objects leave the machine (spec §3.3): read-only ones
+ * are trusted, any other is rehashed, and a corrupt one is dropped from the cache and planned as
+ * missing.
+ */
+export async function planPush(
+  project: Project,
+  outs: TrackedOut[],
+  remote: Remote,
+  options: Pick<TransferOptions, "jobs" | "signal"> = {},
+): Promise<PushPlan> {
+  const jobs = options.jobs ?? defaultJobs(remote);
+  // `push: false` keeps an output off remotes (it can still be fetched from one), and imported
+  // data belongs to its source repository's remote, as in DVC.
+  const used = await usedObjects(
+    project,
+    outs.filter((o) => o.out.raw?.push !== false && !isImport(o)),
+  );
+  const objects: UsedObject[] = [];
+  for (const o of used.objects) objects.push(...o.files, ...(o.dir ? [o.dir] : []));
+  const onRemote = await remoteContains(
+    remote,
+    objects.map((o) => objectKey(o.oid, o.hashName)),
+    jobs,
+  );
+  const missing: string[] = [];
+  for (const d of used.missingDirs) if (!onRemote.has(objectKey(d.oid, d.hashName))) missing.push(d.path);
+
+  const uploads = new Map<string, PlannedUpload>();
+  let totalBytes = 0;
+  for (const o of objects) {
+    options.signal?.throwIfAborted();
+    const key = objectKey(o.oid, o.hashName);
+    if (onRemote.has(key) || o.oid.endsWith(".dir") || uploads.has(key)) continue;
+    const st = statSync(project.cache.path(o.oid, o.hashName), { throwIfNoEntry: false });
+    if (!st || ((st.mode & 0o777) !== 0o444 && !(await project.cache.isValid(o.oid, o.hashName)))) {
+      missing.push(o.path);
+      continue;
+    }
+    uploads.set(key, { object: o, size: st.size });
+    totalBytes += st.size;
+  }
+  const missingPaths = new Set(missing);
+  const listings = used.objects.flatMap(({ dir, files }) =>
+    dir && !onRemote.has(objectKey(dir.oid, dir.hashName)) && !missingPaths.has(dir.path) ? [{ dir, files }] : [],
+  );
+  return { objects, onRemote, uploads, listings, missing, totalBytes };
+}
+
+/** Carry out a push plan: the files, then each folder's `.dir` whose files are all on the remote and whose `.dir` is valid. */
+export async function applyPush(
+  project: Project,
+  remote: Remote,
+  plan: PushPlan,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
+  const jobs = options.jobs ?? defaultJobs(remote);
+  const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [...plan.missing] };
+  const totalFiles = plan.uploads.size;
+  const { totalBytes } = plan;
+  let files = 0;
+  let bytes = 0;
+  const failedKeys = new Set<string>();
+  const upload = async (key: string, o: UsedObject, size: number) => {
+    const local = project.cache.path(o.oid, o.hashName);
+    try {
+      await withRetry(() =>
+        remote.capabilities.writeFile && remote.writeFile
+          ? remote.writeFile(key, local, size)
+          : remote.write(key, createReadStream(local), size),
+      );
+      result.transferred++;
+    } catch (err) {
+      failedKeys.add(key);
+      result.failed.push({ path: o.path, message: describe(err) });
+    }
+    files++;
+    bytes += size;
+    options.onProgress?.({ phase: "push", files, totalFiles, bytes, totalBytes });
+  };
+  // Items are taken from the iterator as slots free up: no promise per object up front. Once
+  // aborted, no new upload starts; those under way finish before the call rejects.
+  const uploadPlanned = ([key, { object, size }]: [string, PlannedUpload]) =>
+    options.signal?.aborted ? undefined : upload(key, object, size);
+  await pMap(plan.uploads, uploadPlanned, { concurrency: jobs });
+  options.signal?.throwIfAborted();
+
+  for (const { dir, files: listed } of plan.listings) {
+    options.signal?.throwIfAborted();
+    const incomplete = listed.some((f) => {
+      const k = objectKey(f.oid, f.hashName);
+      return failedKeys.has(k) || (!plan.onRemote.has(k) && !plan.uploads.has(k));
+    });
+    if (incomplete) {
+      result.failed.push({
+        path: dir.path,
+        message: "not all of its files could be pushed; its listing (.dir) was held back",
+      });
+      continue;
+    }
+    if (!(await project.cache.isValid(dir.oid, dir.hashName))) {
+      result.missing.push(dir.path);
+      continue;
+    }
+    await upload(objectKey(dir.oid, dir.hashName), dir, statSync(project.cache.path(dir.oid, dir.hashName)).size);
+  }
+  result.skipped = Math.max(0, plan.objects.length - result.transferred - result.failed.length - result.missing.length);
+  return result;
+}
+
+/** `mlv push`: upload what `outs` use and the remote lacks. */
+export async function push(
+  project: Project,
+  outs: TrackedOut[],
+  remote: Remote,
+  options: TransferOptions = {},
+): Promise<TransferResult> {
+  return applyPush(project, remote, await planPush(project, outs, remote, options), options);
+}

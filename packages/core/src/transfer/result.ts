@@ -1,0 +1,41 @@
+import { MlvError } from "../errors.js";
+import type { ProgressListener } from "../ops/progress.js";
+
+export interface TransferFailure {
+  path: string;
+  message: string;
+}
+
+export interface TransferResult {
+  /** Objects copied. */
+  transferred: number;
+  /** Objects that were already there. */
+  skipped: number;
+  failed: TransferFailure[];
+  /** Objects in neither the cache nor the remote. */
+  missing: string[];
+}
+
+export interface TransferOptions {
+  jobs?: number;
+  onProgress?: ProgressListener;
+  /** Stops between objects: transfers under way finish (each is atomic), then the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Add up the results of the same transfer against several remotes (or sources). */
+export function mergeResults(results: TransferResult[]): TransferResult {
+  return {
+    transferred: results.reduce((n, r) => n + r.transferred, 0),
+    skipped: results.reduce((n, r) => n + r.skipped, 0),
+    failed: results.flatMap((r) => r.failed),
+    missing: results.flatMap((r) => r.missing),
+  };
+}
+
+/** An error as one line of a transfer's failures. */
+export function describe(err: unknown): string {
+  if (err instanceof MlvError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+}

@@ -1,0 +1,472 @@
+/**
+ * The data operations through the `Repo` API, on projects in temporary folders: add, status,
+ * push, fetch, pull, checkout and gc, with a remote that is a folder. The remote is a small one of
+ * the test's own, handed to core as the adapter for plain paths: it counts what core asks of it and
+ * can fail chosen uploads, so that plans (what moves, in which order, what is held back) can be
+ * checked without the built CLI.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AdapterSources } from "../src/adapters.js";
+import { Repo } from "../src/api/repo.js";
+import { ObjectNotFoundError } from "../src/errors.js";
+import type { Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
+
+const work = mkdtempSync(join(tmpdir(), "mlv-ops-"));
+const saved = { global: process.env.DVC_GLOBAL_CONFIG_DIR, system: process.env.DVC_SYSTEM_CONFIG_DIR };
+beforeAll(() => {
+  // Never read this machine's DVC config.
+  process.env.DVC_GLOBAL_CONFIG_DIR = join(work, "global");
+  process.env.DVC_SYSTEM_CONFIG_DIR = join(work, "system");
+});
+afterAll(() => {
+  for (const [key, value] of [
+    ["DVC_GLOBAL_CONFIG_DIR", saved.global],
+    ["DVC_SYSTEM_CONFIG_DIR", saved.system],
+  ] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+const md5 = (data: string) => createHash("md5").update(data).digest("hex");
+const objectKey = (oid: string) => `files/md5/${oid.slice(0, 2)}/${oid.slice(2)}`;
+
+/** Every file below `dir`, as posix paths relative to it, sorted. */
+function filesBelow(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .map((p) => p.split("\\").join("/"))
+    .filter((p) => statSync(join(dir, p)).isFile())
+    .sort();
+}
+
+/** A remote that is a folder, recording every write and delete; `failWrites` makes chosen uploads fail. */
+class FolderRemote implements Remote {
+  readonly capabilities = { traverse: true };
+  readonly writes: string[] = [];
+  readonly deletes: string[] = [];
+  readonly failWrites = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  get displayUrl(): string {
+    return this.root;
+  }
+
+  private pathOf(key: string): string {
+    return join(this.root, ...key.split("/"));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return existsSync(this.pathOf(key));
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    for (const key of filesBelow(this.root)) if (key.startsWith(prefix)) yield key;
+  }
+
+  async read(key: string): Promise<Readable> {
+    if (!existsSync(this.pathOf(key))) throw new ObjectNotFoundError(this.root, key);
+    return createReadStream(this.pathOf(key));
+  }
+
+  async write(key: string, body: Readable): Promise<void> {
+    this.writes.push(key);
+    if (this.failWrites.has(key)) throw new Error("the disk refused it");
+    const bytes = await buffer(body);
+    mkdirSync(dirname(this.pathOf(key)), { recursive: true });
+    writeFileSync(`${this.pathOf(key)}.tmp`, bytes);
+    renameSync(`${this.pathOf(key)}.tmp`, this.pathOf(key));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.deletes.push(key);
+    rmSync(this.pathOf(key), { force: true });
+  }
+}
+
+/** The remotes made so far, by folder: a test reaches the one core opened. */
+const remotes = new Map<string, FolderRemote>();
+const folderAdapter: RemoteAdapter = {
+  name: "test-folder",
+  schemes: ["local"],
+  options: {},
+  create(config: RemoteConfig) {
+    const remote = remotes.get(config.url) ?? new FolderRemote(config.url);
+    remotes.set(config.url, remote);
+    return remote;
+  },
+};
+const adapters: AdapterSources = { builtins: { local: async () => ({ default: folderAdapter }) } };
+
+/** A project outside git, in a new folder, whose default remote is `remote` (a folder beside it by default). */
+class Workspace {
+  readonly dir: string;
+
+  constructor(
+    name: string,
+    readonly remoteDir = join(work, `${name}-remote`),
+  ) {
+    this.dir = join(work, name);
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  async init(): Promise<Repo> {
+    await Repo.init(this.dir, { noScm: true });
+    this.write(
+      ".dvc/config",
+      `[core]\n    no_scm = True\n    remote = storage\n['remote "storage"']\n    url = ${this.remoteDir}\n`,
+    );
+    return Repo.open(this.dir);
+  }
+
+  /** A second project with the same config and pointer files, and no data: a fresh clone. */
+  async clone(name: string): Promise<{ copy: Workspace; repo: Repo }> {
+    const copy = new Workspace(name, this.remoteDir);
+    mkdirSync(join(copy.dir, ".dvc"), { recursive: true });
+    copy.write(".dvc/config", readFileSync(join(this.dir, ".dvc/config"), "utf8"));
+    for (const file of filesBelow(this.dir))
+      if (file.endsWith(".dvc") && !file.startsWith(".dvc/")) copy.write(file, this.read(file));
+    return { copy, repo: await Repo.open(copy.dir) };
+  }
+
+  get remote(): FolderRemote {
+    return folderAdapter.create({ name: "storage", url: this.remoteDir, options: {} }) as FolderRemote;
+  }
+
+  get cache(): string {
+    return join(this.dir, ".dvc", "cache");
+  }
+
+  write(path: string, data: string): void {
+    mkdirSync(dirname(join(this.dir, path)), { recursive: true });
+    writeFileSync(join(this.dir, path), data);
+  }
+
+  read(path: string): string {
+    return readFileSync(join(this.dir, path), "utf8");
+  }
+
+  exists(path: string): boolean {
+    return existsSync(join(this.dir, path));
+  }
+}
+
+/** The md5 of a folder's `.dir` listing as recorded in its pointer file. */
+function recordedHash(ws: Workspace, pointer: string): string {
+  return /md5: ([0-9a-f]{32}(?:\.dir)?)/.exec(ws.read(pointer))![1]!;
+}
+
+describe("add and status", () => {
+  it("caches a file and a folder, writes their pointers, and reports what changes afterwards", async () => {
+    const ws = new Workspace("add-status");
+    const repo = await ws.init();
+    ws.write("model.bin", "weights one");
+    ws.write("data/a.txt", "alpha");
+    ws.write("data/b.txt", "beta");
+    const added = await repo.add(["model.bin", "data"]);
+    expect(added.results).toEqual([
+      { path: "model.bin", pointer: "model.bin.dvc", changed: true },
+      { path: "data", pointer: "data.dvc", changed: true },
+    ]);
+    expect(ws.read("model.bin.dvc")).toContain(`md5: ${md5("weights one")}`);
+    expect(repo.loadPointer(join(ws.dir, "data.dvc")).map((o) => [o.rel, o.isDir, o.owner])).toEqual([
+      ["data", true, "data.dvc"],
+    ]);
+    expect(filesBelow(ws.cache)).toContain(objectKey(md5("alpha")));
+    expect(await repo.status()).toEqual([]);
+
+    ws.write("model.bin", "weights two");
+    rmSync(join(ws.dir, "data/b.txt"));
+    expect(await repo.status()).toEqual([
+      { pointer: "data.dvc", path: "data", state: "modified" },
+      { pointer: "model.bin.dvc", path: "model.bin", state: "modified" },
+    ]);
+    expect((await repo.add(["model.bin"])).results[0]?.changed).toBe(true);
+    expect(await repo.status({ targets: ["model.bin"] })).toEqual([]);
+    await repo.close();
+  });
+});
+
+describe("push and fetch", () => {
+  it("plans before it moves: status -c shows the plan, push applies it once, a second push skips it all", async () => {
+    const ws = new Workspace("push-plan");
+    const repo = await ws.init();
+    ws.write("model.bin", "weights");
+    ws.write("data/a.txt", "alpha");
+    await repo.add(["model.bin", "data"]);
+    const listing = recordedHash(ws, "data.dvc");
+
+    const planned = await repo.status({ cloud: true, adapters });
+    expect(planned.map((e) => [e.path, e.state])).toEqual([
+      ["data", "new"],
+      ["data/a.txt", "new"],
+      ["model.bin", "new"],
+    ]);
+    expect(ws.remote.writes).toEqual([]);
+
+    expect(await repo.push({ adapters })).toEqual({ transferred: 3, skipped: 0, failed: [], missing: [] });
+    // A folder's files go up before its listing.
+    expect(ws.remote.writes.indexOf(objectKey(listing))).toBe(2);
+    expect(await repo.status({ cloud: true, adapters })).toEqual([]);
+
+    expect(await repo.push({ adapters })).toEqual({ transferred: 0, skipped: 3, failed: [], missing: [] });
+    expect(ws.remote.writes).toHaveLength(3);
+    await repo.close();
+  });
+
+  it("holds a folder's listing back while one of its files failed to upload; a re-run completes it", async () => {
+    const ws = new Workspace("held-back");
+    const repo = await ws.init();
+    ws.write("data/a.txt", "alpha");
+    ws.write("data/b.txt", "beta");
+    await repo.add(["data"]);
+    const listing = objectKey(recordedHash(ws, "data.dvc"));
+    ws.remote.failWrites.add(objectKey(md5("beta")));
+
+    const first = await repo.push({ adapters });
+    expect(first.transferred).toBe(1);
+    expect(first.failed).toEqual([
+      { path: "data/b.txt", message: "the disk refused it" },
+      { path: "data", message: "not all of its files could be pushed; its listing (.dir) was held back" },
+    ]);
+    expect(filesBelow(ws.remoteDir)).not.toContain(listing);
+
+    ws.remote.failWrites.clear();
+    expect(await repo.push({ adapters })).toMatchObject({ transferred: 2, failed: [], missing: [] });
+    expect(filesBelow(ws.remoteDir)).toContain(listing);
+    await repo.close();
+  });
+
+  it("reports what is in neither the cache nor the remote as missing, and pushes the rest", async () => {
+    const ws = new Workspace("push-missing");
+    const repo = await ws.init();
+    ws.write("kept.bin", "kept");
+    ws.write("lost.bin", "lost");
+    await repo.add(["kept.bin", "lost.bin"]);
+    rmSync(join(ws.cache, ...objectKey(md5("lost")).split("/")), { force: true });
+    expect(await repo.push({ adapters })).toEqual({
+      transferred: 1,
+      skipped: 0,
+      failed: [],
+      missing: ["lost.bin"],
+    });
+    expect((await repo.status({ cloud: true, adapters })).map((e) => [e.path, e.state])).toEqual([
+      ["lost.bin", "missing"],
+    ]);
+    await repo.close();
+  });
+
+  it("fetches into a fresh clone what its pointers use, then checks it out; pull does both", async () => {
+    const ws = new Workspace("fetch-source");
+    const repo = await ws.init();
+    ws.write("model.bin", "weights");
+    ws.write("data/a.txt", "alpha");
+    ws.write("data/sub/b.txt", "beta");
+    await repo.add(["model.bin", "data"]);
+    await repo.push({ adapters });
+    await repo.close();
+
+    const { copy, repo: clone } = await ws.clone("fetch-clone");
+    // Without the folder's listing in the cache, its files are not known yet.
+    expect((await clone.status({ cloud: true, adapters })).map((e) => [e.path, e.state])).toEqual([
+      ["data", "deleted"],
+      ["model.bin", "deleted"],
+    ]);
+    expect(await clone.fetch({ adapters })).toEqual({ transferred: 4, skipped: 0, failed: [], missing: [] });
+    expect(copy.exists("model.bin")).toBe(false);
+    const checkedOut = await clone.checkout();
+    expect(checkedOut.added.sort()).toEqual(["data", "model.bin"]);
+    expect(copy.read("data/sub/b.txt")).toBe("beta");
+    expect(await clone.fetch({ adapters })).toEqual({ transferred: 0, skipped: 3, failed: [], missing: [] });
+    await clone.close();
+
+    const { copy: other, repo: pulled } = await ws.clone("pull-clone");
+    const result = await pulled.pull({ adapters });
+    expect(result.fetched).toEqual({ transferred: 4, skipped: 0, failed: [], missing: [] });
+    expect(result.checkout.added.sort()).toEqual(["data", "model.bin"]);
+    expect(other.read("model.bin")).toBe("weights");
+    await pulled.close();
+  });
+
+  it("never lets a corrupt object from the remote into the cache", async () => {
+    const ws = new Workspace("corrupt");
+    const repo = await ws.init();
+    ws.write("model.bin", "weights");
+    await repo.add(["model.bin"]);
+    await repo.push({ adapters });
+    await repo.close();
+    writeFileSync(join(ws.remoteDir, ...objectKey(md5("weights")).split("/")), "tampered");
+
+    const { copy, repo: clone } = await ws.clone("corrupt-clone");
+    const fetched = await clone.fetch({ adapters });
+    expect(fetched.transferred).toBe(0);
+    expect(fetched.failed).toHaveLength(1);
+    expect(fetched.failed[0]?.message).toMatch(/hashes to .*, not [0-9a-f]{32}: the object on the remote is corrupt/);
+    expect(filesBelow(join(copy.dir, ".dvc", "cache")).filter((f) => f.startsWith("files/"))).toEqual([]);
+    await clone.close();
+  });
+});
+
+describe("checkout", () => {
+  it("refuses to overwrite changes that are not in the cache unless forced", async () => {
+    const ws = new Workspace("checkout-unsaved");
+    const repo = await ws.init();
+    ws.write("notes.txt", "recorded");
+    await repo.add(["notes.txt"]);
+    ws.write("notes.txt", "edited, never added");
+    await expect(repo.checkout()).rejects.toMatchObject({ code: "EUNSAVED" });
+    expect(ws.read("notes.txt")).toBe("edited, never added");
+    expect(await repo.checkout({ force: true })).toMatchObject({ modified: ["notes.txt"], failed: [] });
+    expect(ws.read("notes.txt")).toBe("recorded");
+    await repo.close();
+  });
+
+  it("leaves outputs whose data is not in the cache as they are, and says so", async () => {
+    const ws = new Workspace("checkout-missing");
+    const repo = await ws.init();
+    ws.write("model.bin", "weights");
+    await repo.add(["model.bin"]);
+    rmSync(ws.cache, { recursive: true, force: true });
+    rmSync(join(ws.dir, "model.bin"));
+    expect(await repo.checkout()).toEqual({ added: [], modified: [], failed: ["model.bin"], dirs: [] });
+    expect(ws.exists("model.bin")).toBe(false);
+    await repo.close();
+  });
+});
+
+describe("gc", () => {
+  it("lists what it would remove with dry, then removes exactly that, listings first, from the cache and the remote", async () => {
+    const ws = new Workspace("gc");
+    const repo = await ws.init();
+    ws.write("data/a.txt", "alpha");
+    ws.write("data/b.txt", "beta");
+    await repo.add(["data"]);
+    const oldListing = recordedHash(ws, "data.dvc");
+    await repo.push({ adapters });
+    ws.write("data/b.txt", "beta, second version");
+    await repo.add(["data"]);
+    await repo.push({ adapters });
+    const unused = [objectKey(oldListing), objectKey(md5("beta"))];
+
+    const dry = await repo.gc({ cloud: true, dry: true, adapters });
+    expect(dry).toEqual({
+      removedLocal: 2,
+      removedRemote: 2,
+      wouldRemove: { local: unused, remote: unused },
+      remote: "storage",
+    });
+    expect(filesBelow(ws.cache)).toContain(objectKey(md5("beta")));
+    expect(ws.remote.deletes).toEqual([]);
+
+    expect(await repo.gc({ cloud: true, adapters })).toEqual({ removedLocal: 2, removedRemote: 2, remote: "storage" });
+    expect(ws.remote.deletes).toEqual(unused);
+    for (const key of unused) {
+      expect(filesBelow(ws.cache)).not.toContain(key);
+      expect(filesBelow(ws.remoteDir)).not.toContain(key);
+    }
+    expect(filesBelow(ws.cache)).toContain(objectKey(md5("alpha")));
+    expect(await repo.status()).toEqual([]);
+    await repo.close();
+  });
+
+  it("refuses, deleting nothing, when a kept folder's listing is in neither the cache nor the remote", async () => {
+    const ws = new Workspace("gc-refuses");
+    const repo = await ws.init();
+    ws.write("data/a.txt", "alpha");
+    ws.write("other.bin", "unused soon");
+    await repo.add(["data", "other.bin"]);
+    rmSync(join(ws.dir, "other.bin.dvc"));
+    rmSync(join(ws.cache, ...objectKey(recordedHash(ws, "data.dvc")).split("/")));
+    const before = filesBelow(ws.cache);
+
+    const err = await repo.gc({ adapters }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "EMISSINGDIR" });
+    expect((err as Error).message).toMatch(/^gc stopped before deleting anything: .*\n\tdata \([0-9a-f]{32}\.dir\)\n/);
+    expect(filesBelow(ws.cache)).toEqual(before);
+    await repo.close();
+  });
+
+  it("fetches a kept folder's missing listing from the remote, then collects", async () => {
+    const ws = new Workspace("gc-fetches-listing");
+    const repo = await ws.init();
+    ws.write("data/a.txt", "alpha");
+    ws.write("other.bin", "unused soon");
+    await repo.add(["data", "other.bin"]);
+    await repo.push({ adapters });
+    rmSync(join(ws.dir, "other.bin.dvc"));
+    const listing = objectKey(recordedHash(ws, "data.dvc"));
+    rmSync(join(ws.cache, ...listing.split("/")));
+
+    expect(await repo.gc({ adapters })).toEqual({ removedLocal: 1, removedRemote: 0 });
+    expect(filesBelow(ws.cache)).toEqual([listing, objectKey(md5("alpha"))].sort());
+    await repo.close();
+  });
+});
+
+describe("revisions", () => {
+  const git = (dir: string, ...args: string[]) =>
+    execFileSync("git", ["-c", "commit.gpgsign=false", ...args], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        HOME: work,
+        GIT_CONFIG_NOSYSTEM: "1",
+        GIT_CONFIG_GLOBAL: "/dev/null",
+        GIT_AUTHOR_NAME: "Ada Lovelace",
+        GIT_AUTHOR_EMAIL: "ada@example.com",
+        GIT_COMMITTER_NAME: "Ada Lovelace",
+        GIT_COMMITTER_EMAIL: "ada@example.com",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+
+  it("keeps the versions of the chosen commits through gc, and pushes them", async () => {
+    const dir = join(work, "history");
+    const remoteDir = join(work, "history-remote");
+    mkdirSync(dir, { recursive: true });
+    git(dir, "init", "-q", "-b", "main");
+    await Repo.init(dir);
+    writeFileSync(
+      join(dir, ".dvc", "config"),
+      `[core]\n    remote = storage\n['remote "storage"']\n    url = ${remoteDir}\n`,
+    );
+    let repo = await Repo.open(dir);
+    writeFileSync(join(dir, "model.bin"), "version one");
+    await repo.add(["model.bin"]);
+    git(dir, "add", "-A");
+    git(dir, "commit", "-q", "-m", "one");
+    writeFileSync(join(dir, "model.bin"), "version two");
+    await repo.add(["model.bin"]);
+    git(dir, "commit", "-q", "-am", "two");
+    await repo.close();
+    repo = await Repo.open(dir);
+
+    expect(await repo.gc({ allCommits: true, adapters })).toEqual({ removedLocal: 0, removedRemote: 0 });
+    expect(await repo.push({ allCommits: true, adapters })).toMatchObject({ transferred: 2, failed: [] });
+    expect(await repo.gc({ adapters })).toEqual({ removedLocal: 1, removedRemote: 0 });
+    expect(filesBelow(join(dir, ".dvc", "cache"))).not.toContain(objectKey(md5("version one")));
+    expect(await repo.fetch({ revs: ["HEAD~1"], adapters })).toMatchObject({ transferred: 1, failed: [] });
+    expect(filesBelow(join(dir, ".dvc", "cache"))).toContain(objectKey(md5("version one")));
+    await repo.close();
+  });
+});
