@@ -191,7 +191,7 @@ async function hashScanned(
 }
 
 /** Below this many objects, stat'ing on the main thread beats handing the work to the workers. */
-const MODES_IN_WORKERS = 2000;
+const MODES_IN_WORKERS = 500;
 
 /**
  * Whether a file object, or a `.dir` object and every file it lists, is valid in the cache (spec

@@ -13,13 +13,16 @@ export interface ScannedTree {
   nums: Float64Array;
 }
 
-/** Below this many files (as the pointer last recorded), walking in worker threads costs more than it saves. */
+/** Below this many files (as last recorded), handing the walk to a worker thread costs more than it saves. */
+const OFF_MAIN_FILES = 500;
+/** From this many files, the walk is split between the worker threads. */
 const PARALLEL_FILES = 2000;
 
 /**
  * Walk a tracked folder. Without `.dvcignore` rules, large trees are walked by the worker pool,
  * one share of the top-level folders per thread: stat'ing is the cost of `status`, and two threads
- * halve it. With rules, or for small trees, the main thread walks.
+ * halve it. A middling tree (or one without subfolders) is walked by one worker, so that the main
+ * thread goes on with other outputs meanwhile. With rules, or for small trees, the main thread walks.
  */
 export async function scanTree(
   abs: string,
@@ -28,8 +31,9 @@ export async function scanTree(
   getPool: () => HashPool,
   expectedFiles?: number,
 ): Promise<ScannedTree> {
-  if (ignore.anyRulesFor(rel) || (expectedFiles ?? PARALLEL_FILES) < PARALLEL_FILES)
-    return walkInline(abs, rel, ignore);
+  const expected = expectedFiles ?? PARALLEL_FILES;
+  if (ignore.anyRulesFor(rel) || expected < OFF_MAIN_FILES) return walkInline(abs, rel, ignore);
+  if (expected < PARALLEL_FILES) return scanInWorkers(getPool(), abs, [[abs, ""]]);
   const entries = readdirSync(abs, { withFileTypes: true });
   const dirs: [string, string][] = [];
   const rels: string[] = [];
@@ -48,18 +52,11 @@ export async function scanTree(
       top.push(st.ino, st.mtimeMs, st.size, st.mode);
     }
   }
-  if (dirs.length < 2) return walkInline(abs, rel, ignore);
+  // The top-level files are stat'ed already; subfolders (if any) go to the workers.
   const pool = getPool();
   const shares: [string, string][][] = Array.from({ length: pool.size }, () => []);
   for (const [i, d] of dirs.entries()) shares[i % shares.length]!.push(d);
-  let parts: ScannedTree[];
-  try {
-    parts = await Promise.all(shares.filter((s) => s.length > 0).map((s) => pool.scan(s)));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EDVCIGNORE")
-      throw new FormatError((err as Error).message, `.dvcignore file should not be in collected dir path: '${abs}'`);
-    throw err;
-  }
+  const parts = await Promise.all(shares.filter((s) => s.length > 0).map((s) => scanInWorkers(pool, abs, s)));
   const total = top.length + parts.reduce((n, p) => n + p.nums.length, 0);
   const nums = new Float64Array(total);
   nums.set(top, 0);
@@ -70,6 +67,17 @@ export async function scanTree(
     for (const r of p.rels) rels.push(r);
   }
   return { rels, nums };
+}
+
+/** Folders walked by one worker thread; a `.dvcignore` met inside is the error DVC gives. */
+async function scanInWorkers(pool: HashPool, abs: string, roots: [string, string][]): Promise<ScannedTree> {
+  try {
+    return await pool.scan(roots);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EDVCIGNORE")
+      throw new FormatError((err as Error).message, `.dvcignore file should not be in collected dir path: '${abs}'`);
+    throw err;
+  }
 }
 
 function walkInline(abs: string, rel: string, ignore: DvcIgnore): ScannedTree {
