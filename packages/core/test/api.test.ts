@@ -5,43 +5,17 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { getUrl, open, read } from "../src/api/read.js";
 import { Repo } from "../src/api/repo.js";
 import type { ProgressEvent } from "../src/ops/progress.js";
+import { workFolder } from "./work-folder.js";
 
-const work = mkdtempSync(join(tmpdir(), "mlv-api-"));
-const saved = { global: process.env.DVC_GLOBAL_CONFIG_DIR, system: process.env.DVC_SYSTEM_CONFIG_DIR };
-beforeAll(() => {
-  // Never read this machine's DVC config.
-  process.env.DVC_GLOBAL_CONFIG_DIR = join(work, "global");
-  process.env.DVC_SYSTEM_CONFIG_DIR = join(work, "system");
-});
-afterAll(() => {
-  for (const [key, value] of [
-    ["DVC_GLOBAL_CONFIG_DIR", saved.global],
-    ["DVC_SYSTEM_CONFIG_DIR", saved.system],
-  ] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+const work = workFolder("mlv-api-");
 
 const md5 = (data: string | Buffer) => createHash("md5").update(data).digest("hex");
 const objectPath = (oid: string) => join("files", "md5", oid.slice(0, 2), oid.slice(2));

@@ -11,7 +11,6 @@ import {
   createReadStream,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -19,33 +18,17 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AdapterSources } from "../src/adapters.js";
 import { Repo } from "../src/api/repo.js";
 import { ObjectNotFoundError } from "../src/errors.js";
 import type { Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
+import { workFolder } from "./work-folder.js";
 
-const work = mkdtempSync(join(tmpdir(), "mlv-ops-"));
-const saved = { global: process.env.DVC_GLOBAL_CONFIG_DIR, system: process.env.DVC_SYSTEM_CONFIG_DIR };
-beforeAll(() => {
-  // Never read this machine's DVC config.
-  process.env.DVC_GLOBAL_CONFIG_DIR = join(work, "global");
-  process.env.DVC_SYSTEM_CONFIG_DIR = join(work, "system");
-});
-afterAll(() => {
-  for (const [key, value] of [
-    ["DVC_GLOBAL_CONFIG_DIR", saved.global],
-    ["DVC_SYSTEM_CONFIG_DIR", saved.system],
-  ] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+const work = workFolder("mlv-ops-");
 
 const md5 = (data: string) => createHash("md5").update(data).digest("hex");
 const objectKey = (oid: string) => `files/md5/${oid.slice(0, 2)}/${oid.slice(2)}`;

@@ -3,36 +3,21 @@
  * and lock entries over files in a temporary project: the P-2 vectors, Python equality of params,
  * legacy (2.x) lock entries, cache checks, frozen and callback stages.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Repo } from "../src/api/repo.js";
 import type { TrackedOut } from "../src/data-index/types.js";
 import type { LockEntry, LockedStage, LockStage, ParamValue, PipelineStage } from "../src/formats/pipeline.js";
 import { PyFloat } from "../src/formats/pipeline.js";
 import { addressedStatus, ownerAddress, projectStatus, statusEntries, toDvcStatusJson } from "../src/ops/status.js";
 import { StatusMemo, stageStatus } from "../src/pipeline/status.js";
+import { workFolder } from "./work-folder.js";
 
 const FOO_MD5 = "acbd18db4cc2f85cedef654fccc4a4d8"; // "foo"
 const P1_PARAMS = "lr: 0.001\nmodel:\n  depth: 3\n  act: relu\nseed: 7\n";
 
-const work = mkdtempSync(join(tmpdir(), "mlv-stage-status-"));
-const saved = { global: process.env.DVC_GLOBAL_CONFIG_DIR, system: process.env.DVC_SYSTEM_CONFIG_DIR };
-beforeAll(() => {
-  process.env.DVC_GLOBAL_CONFIG_DIR = join(work, "global");
-  process.env.DVC_SYSTEM_CONFIG_DIR = join(work, "system");
-});
-afterAll(() => {
-  for (const [key, value] of [
-    ["DVC_GLOBAL_CONFIG_DIR", saved.global],
-    ["DVC_SYSTEM_CONFIG_DIR", saved.system],
-  ] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+const work = workFolder("mlv-stage-status-");
 
 let projects = 0;
 
