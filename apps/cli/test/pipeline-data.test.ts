@@ -40,6 +40,21 @@ function expectWorkspace(s: Sandbox, p: PipelineProject): void {
   for (const [rel, text] of Object.entries(p.files)) expect(s.read(rel), rel).toBe(text);
 }
 
+describe("stage outputs never run", () => {
+  it("push and pull say which outputs have no version in dvc.lock, and move the rest", () => {
+    const s = sandbox({ init: "dvc" });
+    s.useRemote();
+    s.write("dvc.yaml", "stages:\n  train:\n    cmd: python train.py\n    outs:\n    - model.pkl\n");
+    const pushed = s.mlv("push");
+    expect(pushed.code).toBe(0);
+    expect(pushed.stderr).toContain("WARNING: Output 'model.pkl'(stage: 'train') is missing version info.");
+    const pulled = s.mlv("pull");
+    expect(pulled.code).toBe(0);
+    expect(pulled.stderr).toContain("Output 'model.pkl'(stage: 'train') is missing version info.");
+    expect(s.exists("model.pkl")).toBe(false);
+  });
+});
+
 describe.skipIf(!DVC)("stage outputs in data commands, against the real DVC", () => {
   it("a fresh clone's pull restores every stage output; status is then clean for mlv and DVC", () => {
     const { s, p } = freshClone();

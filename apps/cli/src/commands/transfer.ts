@@ -65,6 +65,7 @@ export function register(program: Command, ctx: Context): void {
         ...transferOptions(targets, opts, out),
         force: opts.force,
       });
+      warnUnversioned(out, repo, fetched);
       if (opts.json) {
         out.json({
           fetched: fetched.transferred,
@@ -90,8 +91,17 @@ export function register(program: Command, ctx: Context): void {
     });
 }
 
+/** DVC's warning for stage outputs without a hash in dvc.lock: nothing of theirs can move. */
+function warnUnversioned(out: Output, repo: Repo, result: TransferResult): void {
+  for (const { path, owner } of result.unversioned ?? [])
+    out.warn(
+      `Output '${out.path(repo.root, path)}'(stage: '${owner.slice(owner.lastIndexOf(":") + 1)}') is missing version info. Its data cannot be moved: run the stage to record it in dvc.lock.`,
+    );
+}
+
 function summarise(out: Output, repo: Repo, result: TransferResult, verb: string, json?: boolean): void {
   out.stopProgress();
+  warnUnversioned(out, repo, result);
   if (json) {
     out.json({
       [verb]: result.transferred,

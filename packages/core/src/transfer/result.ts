@@ -14,6 +14,8 @@ export interface TransferResult {
   failed: TransferFailure[];
   /** Objects in neither the cache nor the remote. */
   missing: string[];
+  /** Stage outputs left out because `dvc.lock` records no hash for them (the stage never ran): output and owner. */
+  unversioned?: { path: string; owner: string }[];
 }
 
 export interface TransferOptions {
@@ -30,6 +32,7 @@ export function mergeResults(results: TransferResult[]): TransferResult {
     skipped: results.reduce((n, r) => n + r.skipped, 0),
     failed: results.flatMap((r) => r.failed),
     missing: results.flatMap((r) => r.missing),
+    ...(results.some((r) => r.unversioned) && { unversioned: results.flatMap((r) => r.unversioned ?? []) }),
   };
 }
 
