@@ -59,6 +59,9 @@ describe.skipIf(!DVC)("stage outputs in data commands, against the real DVC", ()
   it("a fresh clone's pull restores every stage output; status is then clean for mlv and DVC", () => {
     const { s, p } = freshClone();
     expect(s.exists("model.pkl")).toBe(false);
+    // before: every output missing and not in cache, as DVC says
+    const before = s.mlv("status", "--json");
+    expect(JSON.parse(before.stdout)).toEqual(JSON.parse(mustDvc(s.repo, "status", "--json").stdout));
     const r = s.mlv("pull");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
