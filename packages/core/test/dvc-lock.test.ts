@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FormatError } from "../src/errors.js";
-import { parseLockFile } from "../src/formats/dvc-lock.js";
+import { parseCanonicalLock, parseLockFile, parseLockYaml } from "../src/formats/dvc-lock.js";
 import { PyFloat } from "../src/formats/pipeline.js";
 
 function failure(fn: () => unknown): FormatError {
@@ -157,5 +157,83 @@ stages:
     expect(failure(() => parseLockFile(`${levels.join("\n")}\n`, "dvc.lock")).message).toMatch(
       /^'dvc\.lock' is invalid/,
     );
+  });
+});
+
+/** The lock of P-3 (pipelines spec §10): folders, an exec file, a metrics file kept out of the cache. */
+const P3_LOCK = `schema: '2.0'
+stages:
+  train:
+    cmd: sh train.sh
+    deps:
+    - path: data
+      hash: md5
+      md5: 93c05f516d12266421a528e946068785.dir
+      size: 3
+      nfiles: 2
+    - path: train.sh
+      hash: md5
+      md5: c8c1b3dba40062b5b06024e0b8605378
+      size: 163
+    outs:
+    - path: metrics.json
+      hash: md5
+      md5: e5f4957673dc0b55d1bf8a8581a167b9
+      size: 12
+    - path: model
+      hash: md5
+      md5: ef0f7392db4695f7ffe96c4e61ae2869.dir
+      size: 1
+      nfiles: 1
+    - path: plot.csv
+      hash: md5
+      md5: 344fd2323dd33d5c058b7cf27de029e8
+      size: 8
+    - path: predict.sh
+      hash: md5
+      md5: 3e2b31c72181b87149ff995e7202c0e3
+      size: 10
+      isexec: true
+`;
+
+describe("the canonical lock reader", () => {
+  const entry = (path: string, md5: string, size: number, extra = "") =>
+    `    - path: ${path}\n      hash: md5\n      md5: ${md5}\n      size: ${size}\n${extra}`;
+  const generated = [
+    "schema: '2.0'\nstages:\n",
+    ...Array.from(
+      { length: 40 },
+      (_, n) =>
+        `  gen-${n}:\n    cmd: python3 src/gen.py data/gen/${n} 1000 ${n}\n    deps:\n${entry("src/gen.py", "0".repeat(32), 10)}    params:\n      params.yaml:\n        gen.files: 1000\n        lr: 0.001\n        model:\n          depth: 3\n          act: relu\n    outs:\n${entry(`data/gen/${n}`, `${"a".repeat(32)}.dir`, 12345, "      nfiles: 1000\n")}${entry("../run.sh", "b".repeat(32), 7, "      isexec: true\n")}`,
+    ),
+  ].join("");
+  const canonical = {
+    "P-1": P1_LOCK,
+    "P-3": P3_LOCK,
+    "40 stages with params, folders, exec files and ../ paths": generated,
+    "a callback stage": "schema: '2.0'\nstages:\n  d:\n    cmd: echo d\n",
+  };
+  const others = {
+    "a legacy entry":
+      "schema: '2.0'\nstages:\n  s:\n    cmd: cp foo bar\n    deps:\n    - path: foo\n      md5: d3b07384d113edec49eaa6238ad5ff00\n      size: 5\n",
+    "a list command": "schema: '2.0'\nstages:\n  s:\n    cmd:\n    - echo a\n    - echo b\n",
+    "a folded command": `schema: '2.0'\nstages:\n  s:\n    cmd: echo ${"word ".repeat(20)}\n      more words\n`,
+    "a quoted path": `schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n${entry("'123'", "c".repeat(32), 1)}`,
+    "a date-like path": `schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    outs:\n${entry("2020-01-01", "c".repeat(32), 1)}`,
+    "a command YAML reads as null": "schema: '2.0'\nstages:\n  s:\n    cmd: ~\n",
+    "a stage named like a number": "schema: '2.0'\nstages:\n  10:\n    cmd: echo\n",
+    "params that are not a mapping": "schema: '2.0'\nstages:\n  s:\n    cmd: echo\n    params:\n      params.yaml: 3\n",
+  };
+
+  it("reads DVC's own shape without the YAML parser, to the same result", () => {
+    for (const [name, text] of Object.entries(canonical)) {
+      const fast = parseCanonicalLock(text);
+      expect(fast, name).toBeDefined();
+      expect(fast, name).toEqual(parseLockYaml(text, "dvc.lock"));
+    }
+  });
+
+  it("leaves every other shape to the YAML parser", () => {
+    for (const [name, text] of Object.entries(others)) expect(parseCanonicalLock(text), name).toBeUndefined();
   });
 });

@@ -195,7 +195,7 @@ function parseYaml(text: string, file: string): Parsed {
 const CANONICAL_POINTER =
   /^outs:\n- md5: ([0-9a-f]{32}(?:\.dir)?)\n {2}size: (0|[1-9][0-9]{0,14})\n(?: {2}nfiles: (0|[1-9][0-9]{0,14})\n)?( {2}isexec: true\n)? {2}hash: md5\n {2}path: ([A-Za-z0-9_][A-Za-z0-9_./-]*)\n$/;
 /** Plain scalars that YAML's core schema reads as something other than a string. */
-const NOT_A_STRING =
+export const NOT_A_STRING =
   /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 
 /**
