@@ -875,7 +875,8 @@ if (!failed && [14, 15, 16].some(selected)) {
   const { runHistoryBench, HistoryBenchError } = await import("./history.mjs");
   try {
     const history = await runHistoryBench({ base, firstCase: 14, repeat: opts.repeat, nodeArgs: opts.nodeArgs, log });
-    for (const [i, row] of history.rows.entries()) if (selected(14 + i)) rows.push(row);
+    // Rows are "14a. ...", "14b. ...", "15a. ...": each kept when its case is selected.
+    for (const row of history.rows) if (selected(Number.parseInt(row.case, 10))) rows.push(row);
     notes.push(...history.notes);
   } catch (e) {
     if (!(e instanceof HistoryBenchError)) throw e;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Remote } from "@mlv/core";
+import { type Remote, RemoteError } from "@mlv/core";
 import adapter from "@mlv/remote-gcs";
 import { inject } from "vitest";
 
@@ -20,9 +20,20 @@ export async function emulatorRemote(url: string, options: Record<string, string
   return adapter.create({ name: "test", url, options: { endpointurl: endpoint, ...options } });
 }
 
-/** Delete everything below the remote's root. */
+/**
+ * Delete everything below the remote's root. The emulator now and then drops a kept-alive
+ * connection under load: a transient error gets two more tries, as core's transfers give it.
+ */
 export async function emptyRemote(remote: Remote): Promise<void> {
   const keys: string[] = [];
   for await (const key of remote.list("")) keys.push(key);
-  for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k) => remote.delete(k)));
+  const remove = async (key: string, tries = 3): Promise<void> => {
+    try {
+      await remote.delete(key);
+    } catch (err) {
+      if (tries <= 1 || !(err instanceof RemoteError && err.transient)) throw err;
+      await remove(key, tries - 1);
+    }
+  };
+  for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((k) => remove(k)));
 }
