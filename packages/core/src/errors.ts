@@ -29,6 +29,7 @@ export type MlvErrorCode =
   | "ESCMTRACKED" // `add` or `import` of a path git already tracks
   | "EIGNORED" // the .dvc file `add` would write is git-ignored
   | "EUNSAVED" // `checkout` would delete or overwrite workspace files not in the cache, without --force
+  | "ELINKED" // an output lies below a folder that is a symbolic link: never written through
   | "ECHECKOUT" // `checkout` or `pull` could not restore some targets: their data is not in the cache
   | "ELINK" // no link type of `cache.type` works between the cache and the workspace
   | "EREAD" // a workspace file exists but cannot be read

@@ -13,6 +13,7 @@ import { type PointerFile, parsePointer } from "../formats/pointer.js";
 import { type CommitInfo, GitHistory } from "../git/history.js";
 import { short, splitPath } from "../git/objects.js";
 import { toPosix } from "../paths.js";
+import { guardOutputPath } from "./path-guard.js";
 import { lockOnlyPipeline, stageOutputs } from "./stage-outputs.js";
 import type { RevisionOut } from "./types.js";
 
@@ -204,6 +205,7 @@ export class HistoryOuts {
       if (out.external)
         throw new FormatError(file, `output '${out.path}' is outside the repository; mlv tracks data inside it only`);
       const paths = this.workspacePaths(gitPath, wdir, out.path, projectRoot);
+      guardOutputPath(file, out.path, paths.rel);
       return {
         gitPath,
         ownerPath: paths.ownerPath,

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { FormatError } from "../errors.js";
 import { parsePointer } from "../formats/pointer.js";
 import type { Project } from "../project/project.js";
+import { guardOutputPath } from "./path-guard.js";
 import type { TrackedOut } from "./types.js";
 
 /** The outputs of one `.dvc` file of the workspace (`ownerPath`, absolute). */
@@ -20,6 +21,7 @@ export function loadPointer(project: Project, ownerPath: string): TrackedOut[] {
     if (out.external)
       throw new FormatError(owner, `output '${out.path}' is outside the repository; mlv tracks data inside it only`);
     const abs = resolve(dirname(ownerPath), wdir, out.path);
+    guardOutputPath(owner, out.path, project.relOf(abs));
     return {
       ownerPath,
       owner,

@@ -5,6 +5,7 @@
 import { join, posix } from "node:path";
 import type { LockedStage, LockFile, PipelineFile, PipelineStage } from "../formats/pipeline.js";
 import type { Out } from "../formats/pointer.js";
+import { guardOutputPath } from "./path-guard.js";
 import type { TrackedOut } from "./types.js";
 
 function isExternal(path: string): boolean {
@@ -31,6 +32,7 @@ export function stageOutputs(
     stages.push(locked);
     for (const so of stage.outs) {
       if (isExternal(so.path)) continue;
+      guardOutputPath(`${file.path}:${stage.name}`, so.path, so.rel);
       const recorded = entry?.outs.find((e) => e.path === so.path);
       const md5 = recorded?.md5;
       const out: Out = {

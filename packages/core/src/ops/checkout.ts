@@ -1,4 +1,4 @@
-import { type Stats, statSync } from "node:fs";
+import { lstatSync, type Stats, statSync } from "node:fs";
 import { chmod, mkdir, rm, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import type { HashName, LinkType } from "../cache/object-cache.js";
@@ -92,8 +92,18 @@ export async function checkout(
       result.failed.push(out.rel);
       continue;
     }
-    const ws = await hashWorkspacePath(project, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
+    refuseLinkedParents(project.root, out);
     const plan: Plan = { out, change: "modified", remove: [], removeWhole: false, create: [], chmodExec: [] };
+    // A link to a folder where a tracked folder goes is never written through: the link itself
+    // is replaced (like unsaved changes, only with --force), whatever it points to.
+    const linkedFolder = out.isDir && isLinkToFolder(out.abs);
+    if (linkedFolder) {
+      unsaved.push(out.rel);
+      plan.removeWhole = true;
+    }
+    const ws = linkedFolder
+      ? ({ kind: "missing" } as const)
+      : await hashWorkspacePath(project, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
     const inCache = (md5: string) => project.cache.exists(md5, out.hashName);
     if (!out.isDir) {
       const isexec = out.out.isexec === true;
@@ -190,6 +200,32 @@ export async function checkout(
     else if (plan.change !== "relink" || options.relink) result.modified.push(out.rel);
   }
   return result;
+}
+
+/**
+ * Refuse an output below a folder that is a symbolic link: writing there would land wherever the
+ * link points, maybe outside the project (git, too, never writes through a linked folder).
+ */
+function refuseLinkedParents(root: string, out: TrackedOut): void {
+  const parts = out.rel.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const folder = parts.slice(0, i).join("/");
+    const st = lstatSync(join(root, folder), { throwIfNoEntry: false });
+    if (st === undefined) return;
+    if (st.isSymbolicLink())
+      throw new MlvError(
+        "ELINKED",
+        `cannot check out '${out.rel}' (${out.owner}): '${folder}' is a symbolic link, and mlv does not write through links. Replace it by a real folder`,
+        { data: { path: out.rel, link: folder } },
+      );
+  }
+}
+
+function isLinkToFolder(abs: string): boolean {
+  return (
+    lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() === true &&
+    statSync(abs, { throwIfNoEntry: false })?.isDirectory() === true
+  );
 }
 
 /** Remove folders left empty by deletions, deepest first, never `top` itself. */
