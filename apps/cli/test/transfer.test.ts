@@ -330,6 +330,20 @@ describe("mlv push / fetch / pull with a local remote", () => {
     expect(s.mlv("status", "-c").stdout).toBe("Cache and remote 'storage' are in sync.\n");
   });
 
+  it("never uploads a read-only cache object whose bytes changed in place", () => {
+    const s = tracked();
+    const obj = s.path(s.cacheObject(BAR_MD5));
+    chmodSync(obj, 0o644);
+    writeFileSync(obj, "BAR");
+    chmodSync(obj, 0o444); // looks trusted: only hashing what is sent catches it
+    const r = s.mlv("push");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("data/bar");
+    expect(r.stderr).toContain(`not ${BAR_MD5}`);
+    expect(existsSync(remoteObject(s, BAR_MD5))).toBe(false);
+    expect(existsSync(remoteObject(s, VD1_OID))).toBe(false);
+  });
+
   it("never uploads a cache object whose bytes do not match its name", () => {
     const s = tracked();
     const obj = s.path(s.cacheObject(BAR_MD5));

@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -256,6 +257,23 @@ describe("push and fetch", () => {
     expect((await repo.status({ cloud: true, adapters })).map((e) => [e.path, e.state])).toEqual([
       ["lost.bin", "missing"],
     ]);
+    await repo.close();
+  });
+
+  it("streams no byte of a read-only cache object that changed in place to the remote's key", async () => {
+    const ws = new Workspace("push-corrupt");
+    const repo = await ws.init();
+    ws.write("model.bin", "weights");
+    await repo.add(["model.bin"]);
+    const object = join(ws.cache, ...objectKey(md5("weights")).split("/"));
+    chmodSync(object, 0o644);
+    writeFileSync(object, "WEIGHTS");
+    chmodSync(object, 0o444);
+    const result = await repo.push({ adapters });
+    expect(result.transferred).toBe(0);
+    expect(result.failed.map((f) => f.path)).toEqual(["model.bin"]);
+    expect(result.failed[0]?.message).toContain(`not ${md5("weights")}`);
+    expect(existsSync(join(ws.remoteDir, ...objectKey(md5("weights")).split("/")))).toBe(false);
     await repo.close();
   });
 

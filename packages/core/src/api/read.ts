@@ -1,13 +1,7 @@
-/**
- * The read side of the JavaScript API, like DVC's `dvc.api`: `open()`, `read()` and `getUrl()` reach
- * a tracked file of a repository at any revision, from the local cache when it is there, else
- * streamed from the remote and verified. Revisions are read from git without a checkout.
- */
-import { createHash } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, resolve } from "node:path";
-import { pipeline, Readable, Transform } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { buffer as readAll } from "node:stream/consumers";
 import { fileURLToPath } from "node:url";
 import { type AdapterSources, openRemote } from "../adapters.js";
@@ -20,8 +14,8 @@ import type { TrackedOut } from "../data-index/types.js";
 import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "../errors.js";
 import { parseDirManifest } from "../formats/dir-manifest.js";
 import { GitHistory } from "../git/history.js";
-import { Dos2UnixHasher } from "../hash/dos2unix.js";
 import { md5Hex } from "../hash/md5.js";
+import { verifyingStream } from "../hash/verify.js";
 import { toPosix } from "../paths.js";
 import { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
@@ -266,21 +260,6 @@ function corrupt(path: string, key: string, actual: string, expected: string): M
   );
 }
 
-/** A pass-through that hashes what goes by and fails at the end when the hash is not `expected`. */
-function verifier(path: string, key: string, expected: string, hashName: HashName): Transform {
-  const hash = hashName === "md5" ? createHash("md5") : new Dos2UnixHasher();
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      const actual = hash instanceof Dos2UnixHasher ? hash.digest() : hash.digest("hex");
-      callback(actual === expected ? null : corrupt(path, key, actual, expected));
-    },
-  });
-}
-
 /**
  * A readable stream of a tracked file at a revision: an output, or a file inside a tracked folder
  * (`data/labels.csv`), given from the repository's root. The bytes come from the local cache when
@@ -310,7 +289,7 @@ export async function open(path: string, options: OpenOptions = {}): Promise<Rea
     oid,
     hashName,
     async (stream, done) => {
-      const checked = verifier(found.path, key, oid, hashName);
+      const checked = verifyingStream(oid, hashName, (actual) => corrupt(found.path, key, actual, oid));
       pipeline(stream, checked, () => void done().catch(() => {}));
       return checked;
     },

@@ -4,9 +4,14 @@
  * `.dir` on a remote always means a complete folder.
  */
 import { createReadStream, statSync } from "node:fs";
+import { pipeline } from "node:stream";
 import pMap from "p-map";
 import { objectKey } from "../cache/object-cache.js";
 import { isImport, type TrackedOut } from "../data-index/types.js";
+import { MlvError } from "../errors.js";
+import { dos2unixFileMd5 } from "../hash/dos2unix.js";
+import { md5File } from "../hash/md5.js";
+import { verifyingStream } from "../hash/verify.js";
 import type { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
 import { defaultJobs, remoteContains } from "./remote-contains.js";
@@ -100,12 +105,25 @@ export async function applyPush(
   const failedKeys = new Set<string>();
   const upload = async (key: string, o: UsedObject, size: number) => {
     const local = project.cache.path(o.oid, o.hashName);
-    try {
-      await withRetry(() =>
-        remote.capabilities.writeFile && remote.writeFile
-          ? remote.writeFile(key, local, size)
-          : remote.write(key, createReadStream(local), size),
+    const expected = o.oid.replace(/\.dir$/, "");
+    const corrupt = (actual: string) =>
+      new MlvError(
+        "ECORRUPT",
+        `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded. Add the file again ('mlv add'), or fetch a good copy ('mlv fetch -r' another remote)`,
+        { data: { key, actual, expected } },
       );
+    try {
+      await withRetry(async () => {
+        // Bytes are checked as they are sent: corrupt ones never reach the remote under this name.
+        if (!remote.capabilities.writeFile || !remote.writeFile) {
+          const body = pipeline(createReadStream(local), verifyingStream(expected, o.hashName, corrupt), () => {});
+          return remote.write(key, body, size);
+        }
+        // The adapter reads the file itself (its SDK's parallel upload): check it first.
+        const actual = o.hashName === "md5" ? (await md5File(local)).md5 : await dos2unixFileMd5(local);
+        if (actual !== expected) throw corrupt(actual);
+        return remote.writeFile(key, local, size);
+      });
       result.transferred++;
     } catch (err) {
       failedKeys.add(key);
