@@ -585,3 +585,25 @@ describe("parsePointer: the canonical one-output file, read without the YAML par
     }
   });
 });
+
+describe("hostile YAML in a pointer file", () => {
+  const OUT = "outs:\n- md5: acbd18db4cc2f85cedef654fccc4a4d8\n  size: 3\n  hash: md5\n  path: foo\n";
+
+  it("fails at once on an alias bomb, naming the file", () => {
+    const levels = ['  a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+    for (let i = 1; i < 12; i++)
+      levels.push(
+        `  a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(", ")}]`,
+      );
+    // unbounded, this expands to 10^12 nodes: the test would time out
+    expect(() => parsePointer(`meta:\n${levels.join("\n")}\n${OUT}`, "bomb.dvc")).toThrow(/bomb\.dvc.*aliases/);
+  });
+
+  it("still reads a pointer using an alias or two", () => {
+    const pointer = parsePointer(`meta:\n  owner: &who ada\n  reviewer: *who\n${OUT}`, "ok.dvc");
+    expect(pointer.top.meta).toEqual({ owner: "ada", reviewer: "ada" });
+    expect(pointer.outs[0]?.md5).toBe("acbd18db4cc2f85cedef654fccc4a4d8");
+  });
+});

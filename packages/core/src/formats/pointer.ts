@@ -166,6 +166,9 @@ interface Parsed {
   lines: LineCounter;
 }
 
+/** How much alias expansion a pointer file may ask for (yaml's count); DVC writes none. */
+const MAX_ALIASES = 100;
+
 function parseYaml(text: string, file: string): Parsed {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
@@ -185,6 +188,18 @@ function parseYaml(text: string, file: string): Parsed {
       lines.linePos(Math.min(err.pos[0], text.replace(/[\r\n]+$/, "").length)).line,
       err,
     );
+  // yaml's own alias accounting: an alias bomb (a few lines expanding to billions of nodes) fails here, at once.
+  if (text.includes("*"))
+    try {
+      doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (aliasErr) {
+      throw new FormatError(
+        file,
+        `uses YAML aliases too heavily (${(aliasErr as Error).message}): a .dvc file DVC writes has none; restore the file from git`,
+        undefined,
+        aliasErr,
+      );
+    }
   return { doc, lines };
 }
 
