@@ -183,4 +183,20 @@ describe("mlv checkout", () => {
       expect(s.stat(`many/${f}`).ino, f).toBe(s.stat(s.cacheObject(md5(s.read(`many/${f}`)))).ino);
     expect(s.mlv("status").stdout).toBe("Data and pipelines are up to date.\n");
   });
+
+  it("a temporary file a killed command left in a tracked folder is never taken for data", () => {
+    const s = sandbox({ init: "dvc" });
+    s.writeTree({ "data/a": "a", "data/b": "b" });
+    s.must("add", "data");
+    const pointer = s.read("data.dvc");
+    s.write("data/.mlv-999999-AbC_d3.tmp", "half of a"); // as a checkout killed mid-file leaves it
+    s.rm("data/a");
+    const r = s.mlv("checkout");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(s.read("data/a")).toBe("a");
+    expect(s.mlv("status").stdout).toBe("Data and pipelines are up to date.\n");
+    s.must("add", "data");
+    expect(s.read("data.dvc")).toBe(pointer);
+  });
 });

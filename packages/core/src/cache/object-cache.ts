@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { constants, existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
+import { tmpName } from "../atomic-write.js";
 import { ConfigError, MlvError, translateFsError } from "../errors.js";
 import { type ParsedDirEntry, parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
@@ -27,10 +27,6 @@ const LINK_UNSUPPORTED = new Set([
 
 /** From this size on, copying and hashing run side by side (see copyWhileHashing). */
 const PARALLEL_COPY_BYTES = 8 << 20;
-
-export function tmpName(dir: string): string {
-  return join(dir, `.${randomBytes(12).toString("base64url")}.tmp`);
-}
 
 /** Where an object lives relative to an object database root (cache or remote), per DVC 3. */
 export function objectKey(oid: string, hashName: HashName): string {
@@ -228,3 +224,5 @@ export function parseLinkTypes(value: string | string[] | undefined): LinkType[]
   }
   return parts as LinkType[];
 }
+
+export { tmpName };

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import pMap from "p-map";
+import { TEMP_FILE } from "../atomic-write.js";
 
 /**
  * A small pool of worker threads that hash (and optionally store into the cache) many small files
@@ -48,6 +49,7 @@ const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const fs = require("node:fs");
 const crypto = require("node:crypto");
+const TEMP_FILE = new RegExp(${JSON.stringify(TEMP_FILE.source)});
 const made = new Set();
 let counter = 0;
 function store(objectsDir, md5, data) {
@@ -55,7 +57,7 @@ function store(objectsDir, md5, data) {
   const final = dir + "/" + md5.slice(2);
   if (fs.existsSync(final)) return;
   if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-  const tmp = dir + "/." + process.pid + "-" + require("node:worker_threads").threadId + "-" + (counter++) + ".tmp";
+  const tmp = dir + "/.mlv-" + process.pid + "-" + require("node:worker_threads").threadId + "_" + (counter++) + ".tmp";
   const fd = fs.openSync(tmp, "wx", 0o444);
   try { fs.writeSync(fd, data); } finally { fs.closeSync(fd); }
   fs.renameSync(tmp, final);
@@ -63,7 +65,7 @@ function store(objectsDir, md5, data) {
 function materialise(item) {
   const dir = item.dest.slice(0, item.dest.lastIndexOf("/"));
   if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-  const tmp = dir + "/." + process.pid + "-" + require("node:worker_threads").threadId + "-" + (counter++) + ".tmp";
+  const tmp = dir + "/.mlv-" + process.pid + "-" + require("node:worker_threads").threadId + "_" + (counter++) + ".tmp";
   try {
     if (item.type === "hardlink") fs.linkSync(item.src, tmp);
     else if (item.type === "symlink") fs.symlinkSync(item.src, tmp);
@@ -119,7 +121,7 @@ function scan(roots) {
     if (!isRoot) for (const e of entries) if (e.name === ".dvc" && e.isDirectory()) return;
     for (const e of entries) {
       const name = e.name;
-      if (name === ".git" || name === ".hg" || name === ".dvc") continue;
+      if (name === ".git" || name === ".hg" || name === ".dvc" || TEMP_FILE.test(name)) continue;
       const childAbs = abs + "/" + name;
       const childRel = rel ? rel + "/" + name : name;
       if (name === ".dvcignore") throw Object.assign(new Error(childAbs), { code: "EDVCIGNORE" });

@@ -1,4 +1,5 @@
 import { readdirSync, statSync } from "node:fs";
+import { TEMP_FILE } from "../atomic-write.js";
 import { FormatError } from "../errors.js";
 import type { HashPool } from "../hash/pool.js";
 import type { DvcIgnore } from "./dvcignore.js";
@@ -40,7 +41,7 @@ export async function scanTree(
   const top: number[] = [];
   for (const e of entries) {
     const name = e.name;
-    if (name === ".git" || name === ".hg" || name === ".dvc") continue;
+    if (name === ".git" || name === ".hg" || name === ".dvc" || TEMP_FILE.test(name)) continue;
     if (name === ".dvcignore")
       throw new FormatError(`${abs}/${name}`, `.dvcignore file should not be in collected dir path: '${abs}'`);
     const childAbs = `${abs}/${name}`;

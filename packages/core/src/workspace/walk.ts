@@ -1,5 +1,6 @@
 import { readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
+import { TEMP_FILE } from "../atomic-write.js";
 import { FormatError } from "../errors.js";
 import type { DvcIgnore } from "./dvcignore.js";
 
@@ -22,6 +23,7 @@ export function walkFiles(dir: string, dirRel: string, rules: DvcIgnore): Walked
     const entries = readdirSync(abs, { withFileTypes: true });
     if (!isRoot && entries.some((e) => e.name === ".dvc" && e.isDirectory())) return; // a nested repository
     for (const e of entries) {
+      if (TEMP_FILE.test(e.name)) continue; // mlv's own temporary file (maybe a killed command's): never data
       const childAbs = join(abs, e.name);
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       const fromRoot = dirRel ? `${dirRel}/${childRel}` : childRel;
