@@ -180,6 +180,14 @@ describe("mlv add", () => {
     expect(s.exists(".gitignore")).toBe(false);
   });
 
+  it("clears the half-copied file a killed add left in the cache", () => {
+    const s = sandbox({ init: "dvc" });
+    s.write(".dvc/cache/files/md5/.mlv-999999-half.tmp", "x".repeat(1000));
+    s.write("foo", "foo");
+    s.must("add", "foo");
+    expect(s.exists(".dvc/cache/files/md5/.mlv-999999-half.tmp")).toBe(false);
+  });
+
   it("names a missing target", () => {
     const s = sandbox({ init: "dvc" });
     const r = s.mlv("add", "no-such-file.bin");

@@ -129,6 +129,19 @@ describe("mlv gc", () => {
     expect(s.exists(s.cacheObject("9dd4e461268c8034f5c8564e155c67a6"))).toBe(true); // "x", unused but kept
   });
 
+  it("removes what killed commands left in the cache, and keeps a running one's", () => {
+    const s = sandbox({ init: "dvc" });
+    s.write("foo", "foo");
+    s.must("add", "foo");
+    const stale = [".dvc/cache/files/md5/.mlv-999999-half.tmp", ".dvc/cache/files/md5/ac/.mlv-999999-part.tmp"];
+    const running = `.dvc/cache/files/md5/.mlv-${process.pid}-busy.tmp`;
+    for (const f of [...stale, running]) s.write(f, "partial");
+    expect(s.mlv("gc", "-w", "-f").code).toBe(0);
+    for (const f of stale) expect(s.exists(f), f).toBe(false);
+    expect(s.exists(running)).toBe(true);
+    expect(s.exists(s.cacheObject(FOO_MD5))).toBe(true);
+  });
+
   it("-r without -c is a usage error", () => {
     const s = sandbox({ init: "dvc" });
     const r = s.mlv("gc", "-w", "-f", "-r", "storage");

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readdirSync, unlinkSync } from "node:fs";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { translateFsError } from "./errors.js";
@@ -24,4 +25,39 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await unlink(tmp).catch(() => {});
     throw translateFsError(err, path);
   }
+}
+
+/** Whether a process with this id runs (one we may not signal runs too). */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Remove the temporary files in `dir` (not below it) whose process is gone: what a killed command
+ * left. A live process's files, or those of a process now holding a recycled id, stay.
+ */
+export function removeStaleTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!TEMP_FILE.test(name) || isAlive(Number(name.slice(5, name.indexOf("-", 5))))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed++;
+    } catch {
+      // gone meanwhile, or not ours to remove: either way nothing to do
+    }
+  }
+  return removed;
 }

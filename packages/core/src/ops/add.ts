@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { writeFileAtomic } from "../atomic-write.js";
+import { removeStaleTemps, writeFileAtomic } from "../atomic-write.js";
 import { configBool } from "../config.js";
 import { collectOuts } from "../data-index/index.js";
 import { loadPointer } from "../data-index/pointer-outs.js";
@@ -44,6 +44,8 @@ export interface AddOutcome {
 export async function add(project: Project, targets: readonly string[], options: AddOptions = {}): Promise<AddOutcome> {
   if (targets.length === 0) throw new UsageError("add needs at least one target: mlv add FILE|DIR...");
   const cwd = options.cwd ?? process.cwd();
+  // A killed add leaves its half-copied file here (it can be as big as the data): cleared first.
+  removeStaleTemps(project.cache.objectsDir);
   const existing = await collectOuts(project);
   const results: AddResult[] = [];
   const gitFiles = new Set<string>();

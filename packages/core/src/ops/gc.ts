@@ -3,10 +3,12 @@
  * uses), then the deletions. `--dry` gives the plan without applying it. A plan that cannot tell a
  * kept folder's files from unused ones is refused, never applied.
  */
+
 import { readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import pMap from "p-map";
+import { removeStaleTemps } from "../atomic-write.js";
 import { type HashName, objectKey } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
@@ -55,6 +57,18 @@ const REMOTE_PREFIXES = [
   ["md5", "files/md5/"],
   ["md5-dos2unix", ""],
 ] as const;
+
+/** Remove what killed commands left in an object database root and its two-hex folders. */
+function sweepStaleTemps(root: string): void {
+  removeStaleTemps(root);
+  let dirs: string[];
+  try {
+    dirs = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const d of dirs) if (HEX2.test(d)) removeStaleTemps(join(root, d));
+}
 
 /** Every object in one local object database root (`files/md5` or the legacy root). */
 function listLocal(root: string): string[] {
@@ -136,6 +150,8 @@ export async function applyGc(
   options: Omit<GcOptions, "dry"> = {},
 ): Promise<GcResult> {
   const { jobs, signal } = options;
+  // Temporary files of killed commands (a half-copied big file of an add) go too.
+  for (const root of [project.cache.objectsDir, project.cache.root]) sweepStaleTemps(root);
   let removedLocal = 0;
   for (const { hashName, oids } of plan.local)
     for (const oid of oids) {
