@@ -53,6 +53,15 @@ describe("stage outputs never run", () => {
     expect(pulled.stderr).toContain("Output 'model.pkl'(stage: 'train') is missing version info.");
     expect(s.exists("model.pkl")).toBe(false);
   });
+
+  it("so does a .dvc file whose output has no hash", () => {
+    const s = sandbox({ init: "dvc" });
+    s.useRemote();
+    s.write("model.pkl.dvc", "outs:\n- path: model.pkl\n");
+    const pushed = s.mlv("push");
+    expect(pushed.code).toBe(0);
+    expect(pushed.stderr).toContain("WARNING: Output 'model.pkl'(stage: 'model.pkl.dvc') is missing version info.");
+  });
 });
 
 describe.skipIf(!DVC)("stage outputs in data commands, against the real DVC", () => {

@@ -91,12 +91,17 @@ export function register(program: Command, ctx: Context): void {
     });
 }
 
-/** DVC's warning for stage outputs without a hash in dvc.lock: nothing of theirs can move. */
+/** DVC's warning for outputs recorded without a hash: nothing of theirs can move. */
 function warnUnversioned(out: Output, repo: Repo, result: TransferResult): void {
-  for (const { path, owner } of result.unversioned ?? [])
+  for (const { path, owner } of result.unversioned ?? []) {
+    const stage = owner.includes(":") ? owner.slice(owner.lastIndexOf(":") + 1) : out.path(repo.root, owner);
+    const fix = owner.includes(":")
+      ? "run the stage to record it in dvc.lock"
+      : `run 'mlv add ${out.path(repo.root, path)}'`;
     out.warn(
-      `Output '${out.path(repo.root, path)}'(stage: '${owner.slice(owner.lastIndexOf(":") + 1)}') is missing version info. Its data cannot be moved: run the stage to record it in dvc.lock.`,
+      `Output '${out.path(repo.root, path)}'(stage: '${stage}') is missing version info. Its data cannot be moved: ${fix}.`,
     );
+  }
 }
 
 function summarise(out: Output, repo: Repo, result: TransferResult, verb: string, json?: boolean): void {

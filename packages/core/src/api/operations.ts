@@ -154,7 +154,9 @@ async function transfer(
   if (imports.length > 0)
     results.push(await fetchImports(project, imports, { adapters: options.adapters, jobs, onProgress }));
   const merged = mergeResults(results);
-  const unversioned = outs.filter((o) => o.stage && !o.out.md5).map((o) => ({ path: o.rel, owner: o.owner }));
+  const unversioned = outs
+    .filter((o) => !o.out.md5 && o.out.raw.cache !== false)
+    .map((o) => ({ path: o.rel, owner: o.owner }));
   return unversioned.length > 0 ? { ...merged, unversioned } : merged;
 }
 

@@ -14,7 +14,7 @@ export interface TransferResult {
   failed: TransferFailure[];
   /** Objects in neither the cache nor the remote. */
   missing: string[];
-  /** Stage outputs left out because `dvc.lock` records no hash for them (the stage never ran): output and owner. */
+  /** Outputs left out because their pointer or `dvc.lock` records no hash (a stage never run): output and owner. */
   unversioned?: { path: string; owner: string }[];
 }
 
