@@ -149,7 +149,8 @@ describe("parseDirManifest", () => {
     ["an entry that is not an object", '["x"]', /entry 0 is "x", not an object/],
     ["no relpath", '[{"md5": "acbd18db4cc2f85cedef654fccc4a4d8"}]', /entry 0 has no 'relpath' string/],
     ["no md5", '[{"relpath": "a"}]', /entry 0 \('a'\) has no 'md5' string \(got undefined\)/],
-    ["a relpath with ..", '[{"md5": "x", "relpath": "../etc/passwd"}]', /unsafe relpath '\.\.\/etc\/passwd'/],
+    ["a relpath with ..", '[{"md5": "x", "relpath": "../etc/passwd"}]', /unsafe relpath "\.\.\/etc\/passwd"/],
+    ["a relpath with a NUL byte", '[{"md5": "x", "relpath": "a\\u0000b"}]', /unsafe relpath "a\\u0000b".*NUL/],
     ["an absolute relpath", '[{"md5": "x", "relpath": "/etc/passwd"}]', /unsafe relpath/],
   ])("refuses %s with a FormatError naming the object", (_what, text, message) => {
     const run = () => parseDirManifest(Buffer.from(text), "ab/cdef.dir");

@@ -140,10 +140,10 @@ export function parseDirManifest(bytes: Buffer, label: string, hashName = "md5")
         label,
         `entry ${i} ('${relpath}') has no '${key}' string (got ${describe(hash)}): ${corrupted}`,
       );
-    if (relpath === "" || UNSAFE_PART.test(relpath))
+    if (relpath === "" || UNSAFE_PART.test(relpath) || relpath.includes("\0"))
       throw new FormatError(
         label,
-        `entry ${i} has an unsafe relpath '${relpath}' (absolute, empty or with '..' parts): ${corrupted}`,
+        `entry ${i} has an unsafe relpath ${JSON.stringify(relpath)} (absolute, empty, with '..' parts or a NUL byte): no file can be written there. The listing was made that way, so fetching it again will not help: ask whoever pushed it for a good one`,
       );
     const result: ParsedDirEntry = { relpath, md5: hash };
     let extra: Record<string, unknown> | undefined;
