@@ -36,7 +36,7 @@ function parsingOptions(project: Project): Parameters<typeof loadPipelineFile>[3
 }
 
 /** Files of the workspace for the pipeline loader (params and vars files), by posix path from the root. */
-export function workspaceReader(root: string): PipelineReader {
+function workspaceReader(root: string): PipelineReader {
   return {
     async read(path) {
       try {
@@ -51,7 +51,7 @@ export function workspaceReader(root: string): PipelineReader {
 }
 
 /** The `dvc.yaml` at `rel` (posix from the root) and its `dvc.lock`, read from the workspace. */
-export async function loadWorkspacePipeline(
+async function loadWorkspacePipeline(
   project: Project,
   rel: string,
 ): Promise<{ stages: LockedStage[]; outs: TrackedOut[] }> {

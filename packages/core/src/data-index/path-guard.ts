@@ -8,7 +8,7 @@
 import { FormatError } from "../errors.js";
 
 /** Why mlv refuses to write an output at `rel` (posix, from the project root), or undefined when it may. */
-export function unsafeOutputPath(rel: string): string | undefined {
+function unsafeOutputPath(rel: string): string | undefined {
   if (rel === "" || rel === ".") return "it is the project's own folder";
   if (rel === ".." || rel.startsWith("../") || rel.startsWith("/") || /^[A-Za-z]:/.test(rel))
     return "it is outside the project";

@@ -70,7 +70,7 @@ export function givenFiles(repo: Repo, files: readonly string[], cwd: string, wh
 }
 
 /** A `PipelineReader` over a file source (params and vars files read as UTF-8 text). */
-export function pipelineReader(source: FileSource): PipelineReader {
+function pipelineReader(source: FileSource): PipelineReader {
   return { read: async (path) => (await source.read(path))?.toString("utf8") };
 }
 
