@@ -7,6 +7,18 @@ import { sandbox } from "./helpers.js";
 const VP4 = "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://mybucket/dvcstore\n";
 
 describe("mlv remote and mlv config", () => {
+  it("refuses to work with a config DVC would refuse, naming the file and key, and lets remote modify repair it", () => {
+    const s = sandbox({ init: "dvc" });
+    s.write(".dvc/config", "['remote \"r\"']\n    url = ../store\n    jobs = -5\n");
+    const refused = s.mlv("status");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`config file '${join(s.repo, ".dvc", "config")}'`);
+    expect(refused.stderr).toContain("option 'jobs' must be a whole number of at least 1, got '-5'");
+    expect(s.mlv("remote", "modify", "r", "jobs", "4").code).toBe(0);
+    expect(s.mlv("status").code).toBe(0);
+    s.write(".dvc/config", "[bogus]\n    x = 1\n");
+    expect(s.mlv("status").stderr).toContain("section '[bogus]' is not known");
+  });
   it("remote add -d writes exactly DVC's V-P4 block", () => {
     const s = sandbox({ init: "dvc" });
     const r = s.mlv("remote", "add", "-d", "storage", "s3://mybucket/dvcstore");

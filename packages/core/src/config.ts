@@ -171,6 +171,59 @@ export class Config {
     return config;
   }
 
+  /**
+   * Check every level's file against DVC's schema, as DVC does on every command: an unknown
+   * section, an unknown option of `core`, `cache` or of a remote's type, or a value out of range
+   * (`jobs = -5`) throws a ConfigError naming the file, the key and the value. The `config` and
+   * `remote` commands skip this, so that a broken file can still be repaired with them.
+   */
+  validate(): void {
+    for (const level of this.availableLevels()) {
+      const conf = this.levels.get(level);
+      if (conf === undefined) continue;
+      const file = this.file(level);
+      const fail = (err: unknown, fix: string): never => {
+        if (!(err instanceof ConfigError)) throw err;
+        throw new ConfigError(`config file '${file}': ${err.message}; ${fix}`, { ...err.data, file, level });
+      };
+      for (const [name, section] of conf.plain) {
+        if (section.size === 0) continue;
+        if (name === "")
+          fail(
+            new ConfigError(`'${[...section.keys()][0]}' is outside any section`),
+            "put it under a section header such as [core], or remove it",
+          );
+        if (!PLAIN_SECTIONS.includes(name))
+          fail(
+            new ConfigError(`section '[${name}]' is not known (valid sections are ${VALID_SECTIONS})`),
+            "remove it or correct its name",
+          );
+        for (const [option, value] of section)
+          try {
+            checkPlainOption(name, option, typeof value === "string" ? value : value.join(","));
+          } catch (err) {
+            fail(
+              err,
+              `correct it with 'mlv config ${name}.${option} VALUE' or remove it with 'mlv config --unset ${name}.${option}'`,
+            );
+          }
+      }
+      for (const [name, section] of conf.named.remote) {
+        const url = this.lookup({ kind: "remote", section: name, option: "url" })?.value;
+        const type = remoteType(typeof url === "string" ? url : undefined);
+        for (const [option, value] of section)
+          try {
+            checkRemoteOption(name, type, option, typeof value === "string" ? value : value.join(","));
+          } catch (err) {
+            fail(
+              err,
+              `correct it with 'mlv remote modify ${name} ${option} VALUE' or remove it with 'mlv remote modify --unset ${name} ${option}'`,
+            );
+          }
+      }
+    }
+  }
+
   /** The levels that exist here: all four in a repository, system and global outside one. */
   availableLevels(): ConfigLevel[] {
     return CONFIG_LEVELS.filter((l) => this.files.has(l));

@@ -137,7 +137,7 @@ export {
 } from "./pipeline/params.js";
 export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
 export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
-export { type InitOptions, Project } from "./project/project.js";
+export { type InitOptions, Project, type ProjectOpenOptions } from "./project/project.js";
 export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
 export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";
 export { fetch } from "./transfer/fetch.js";

@@ -898,3 +898,47 @@ describe("redactUrl", () => {
     expect(redactUrl(url)).toBe(shown);
   });
 });
+
+describe("validate: what DVC refuses when it loads a config", () => {
+  const files = {
+    "an unknown section": ["[bogus]\n    x = 1\n", "section '[bogus]' is not known"],
+    "a key outside any section": ["x = 1\n[core]\n    remote = r\n", "'x' is outside any section"],
+    "an unknown core option": ["[core]\n    bogus = 1\n", "config key 'core.bogus' is not known"],
+    "a bad cache type": ["[cache]\n    type = bad\n", "config key 'cache.type' must be"],
+    "jobs below 1": [
+      "['remote \"r\"']\n    url = /x\n    jobs = -5\n",
+      "option 'jobs' must be a whole number of at least 1, got '-5'",
+    ],
+    "an option of another remote type": [
+      "['remote \"r\"']\n    url = s3://b/p\n    keyfile = k\n",
+      "option 'keyfile' is not known",
+    ],
+  };
+  for (const [what, [text, message]] of Object.entries(files))
+    it(`names the file and the key for ${what}`, async () => {
+      await writeFile(join(dvcDir, "config"), text);
+      const config = await load();
+      const e = thrown(() => config.validate());
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toContain(`config file '${join(dvcDir, "config")}'`);
+      expect(e.message).toContain(message);
+    });
+
+  it("accepts what DVC accepts: every schema section, a list for cache.type, options of unchecked types", async () => {
+    await writeFile(
+      join(dvcDir, "config"),
+      "[core]\n    remote = r\n[cache]\n    type = hardlink, symlink\n[state]\n    row_limit = 10\n" +
+        "['remote \"r\"']\n    url = other://x\n    anything = 1\n    jobs = 4\n['machine \"m\"']\n    cloud = aws\n",
+    );
+    (await load()).validate();
+  });
+
+  it("checks the local level too, with a remote's type taken from the url of any level", async () => {
+    await writeFile(join(dvcDir, "config"), "['remote \"r\"']\n    url = s3://b/p\n");
+    await writeFile(join(dvcDir, "config.local"), "['remote \"r\"']\n    port = 22\n");
+    const config = await load();
+    expect(() => config.validate()).toThrow(
+      `config file '${join(dvcDir, "config.local")}': remote 'r' (s3): option 'port' is not known`,
+    );
+  });
+});

@@ -69,7 +69,7 @@ export function levelOf(opts: LevelOpts): ConfigLevel | undefined {
  */
 export async function openConfig(level: ConfigLevel | undefined): Promise<{ config: Config; root: string | null }> {
   try {
-    const repo = await Repo.open();
+    const repo = await Repo.open(process.cwd(), { checkConfig: false });
     return { config: repo.config, root: repo.root };
   } catch (err) {
     if (level === "global" || level === "system") return { config: await Config.load(null), root: null };

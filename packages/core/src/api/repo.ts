@@ -3,7 +3,7 @@ import type { TrackedOut } from "../data-index/types.js";
 import type { AddOutcome } from "../ops/add.js";
 import type { CheckoutResult } from "../ops/checkout.js";
 import type { StatusEntry } from "../ops/status.js";
-import { createProject, findProject, type InitOptions, Project } from "../project/project.js";
+import { createProject, findProject, type InitOptions, Project, type ProjectOpenOptions } from "../project/project.js";
 import type { TransferResult } from "../transfer/result.js";
 import {
   addTo,
@@ -31,8 +31,8 @@ import {
  */
 export class Repo extends Project {
   /** Open the repository containing `cwd` (its nearest ancestor with a `.dvc` folder). */
-  static override async open(cwd: string = process.cwd()): Promise<Repo> {
-    const { root, config } = await findProject(cwd);
+  static override async open(cwd: string = process.cwd(), options: ProjectOpenOptions = {}): Promise<Repo> {
+    const { root, config } = await findProject(cwd, options);
     return new Repo(root, config);
   }
 

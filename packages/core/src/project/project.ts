@@ -25,8 +25,16 @@ export interface InitOptions {
   subdir?: boolean;
 }
 
+export interface ProjectOpenOptions {
+  /** Check the config files against DVC's schema (default true). */
+  checkConfig?: boolean;
+}
+
 /** The root of the project holding `cwd` (its nearest ancestor with a `.dvc` folder), and its configuration. */
-export async function findProject(cwd: string): Promise<{ root: string; config: Config }> {
+export async function findProject(
+  cwd: string,
+  options: ProjectOpenOptions = {},
+): Promise<{ root: string; config: Config }> {
   let dir = resolve(cwd);
   for (;;) {
     if (existsSync(join(dir, ".dvc")) && statSync(join(dir, ".dvc")).isDirectory()) break;
@@ -34,7 +42,9 @@ export async function findProject(cwd: string): Promise<{ root: string; config: 
     if (parent === dir) throw new NotARepoError(resolve(cwd), "mlv");
     dir = parent;
   }
-  return { root: dir, config: await Config.load(join(dir, ".dvc")) };
+  const config = await Config.load(join(dir, ".dvc"));
+  if (options.checkConfig !== false) config.validate();
+  return { root: dir, config };
 }
 
 /** `mlv init`: create `.dvc/` in a git work tree (or anywhere with `noScm`). */
@@ -89,9 +99,12 @@ export class Project {
     this.ignore = new DvcIgnore(root);
   }
 
-  /** Open the project containing `cwd` (its nearest ancestor with a `.dvc` folder). */
-  static async open(cwd: string = process.cwd()): Promise<Project> {
-    const { root, config } = await findProject(cwd);
+  /**
+   * Open the project containing `cwd` (its nearest ancestor with a `.dvc` folder). Its config is
+   * checked against DVC's schema unless `checkConfig` is false (for the commands that repair it).
+   */
+  static async open(cwd: string = process.cwd(), options: ProjectOpenOptions = {}): Promise<Project> {
+    const { root, config } = await findProject(cwd, options);
     return new Project(root, config);
   }
 
