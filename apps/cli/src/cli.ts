@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { MlvError } from "@mlv/core";
+import { MlvError, translateFsError } from "@mlv/core";
 import { Command, CommanderError } from "commander";
 import * as commands from "./commands/index.js";
 import { createContext, withGlobals } from "./context.js";
@@ -42,8 +42,11 @@ export async function main(argv: string[], host: Host = {}): Promise<number> {
 }
 
 /** Print an error the user can act on; exit 1 (2 for usage errors). */
-function report(err: unknown, verbose: boolean): number {
+function report(thrown: unknown, verbose: boolean): number {
   const out = new Output({});
+  // A file-system error that reached here unexplained still gets its path and what to do.
+  const fsPath = (thrown as NodeJS.ErrnoException | undefined)?.path;
+  const err = typeof fsPath === "string" ? translateFsError(thrown, fsPath) : thrown;
   if (err instanceof MlvError) {
     out.error(err.message);
     if (verbose && err.cause) process.stderr.write(`caused by: ${String((err.cause as Error).stack ?? err.cause)}\n`);

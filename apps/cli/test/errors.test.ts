@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { CLI_PACKAGE, sandbox, VP1_FILE } from "./helpers.js";
 
 const HAS_FLOCK = spawnSync("flock", ["--version"]).status === 0;
+
+/** Mounting a small tmpfs (root on Linux) is how a full disk is made; CI runs as root. */
+const CAN_MOUNT = process.getuid?.() === 0 && spawnSync("mount", ["--version"]).status === 0;
 
 const COMMANDS = [
   ["init"],
@@ -88,6 +92,52 @@ describe("exit codes and error messages", () => {
       expect(r.code, cmd.join(" ")).toBe(1);
       expect(r.stderr, cmd.join(" ")).toMatch(/not inside an mlv\/DVC repository/);
     }
+  });
+
+  it("a symbolic link loop in a folder being added is named, with what to do", () => {
+    const s = sandbox({ init: "dvc" });
+    s.write("data/a", "a");
+    for (let i = 0; i < 300; i++) s.write(`many/sub/f${i}`, String(i)); // walked by the worker threads
+    for (const dir of ["data", "many/sub"]) {
+      symlinkSync("loop1", join(s.repo, dir, "loop2"));
+      symlinkSync("loop2", join(s.repo, dir, "loop1"));
+    }
+    for (const dir of ["data", "many"]) {
+      const r = s.mlv("add", dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/'\/.*\/loop[12]': a symbolic link that leads back to itself \(a loop\)/);
+      expect(r.stderr).not.toContain("unexpected error");
+      expect(existsSync(join(s.repo, `${dir}.dvc`))).toBe(false);
+    }
+  });
+
+  it("a file whose pointer name would be too long is refused, naming it, and nothing is written", () => {
+    const s = sandbox({ init: "dvc" });
+    const name = "x".repeat(255);
+    s.write(name, "data");
+    const r = s.mlv("add", name);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${name}.dvc': a name longer than the file system allows`);
+    expect(r.stderr).not.toContain("unexpected error");
+    expect(existsSync(join(s.repo, ".gitignore"))).toBe(false);
+  });
+
+  it.skipIf(!CAN_MOUNT)("a full cache disk names the cache, not the file being added", () => {
+    const s = sandbox({ init: "dvc" });
+    const cache = join(s.dir, "small-cache");
+    mkdirSync(cache);
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", cache]).status).toBe(0);
+    onTestFinished(() => {
+      spawnSync("umount", [cache]);
+    });
+    expect(s.mlv("config", "cache.dir", cache).code).toBe(0);
+    s.write("model.bin", Buffer.alloc(3 * 1024 * 1024, 7));
+    const r = s.mlv("add", "model.bin");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `no space left on the device while copying '${join(s.repo, "model.bin")}' into the cache '${cache}'`,
+    );
+    expect(readdirSync(join(cache, "files", "md5"))).toEqual([]); // no partial temporary file
   });
 
   it("a pointer with bad YAML is named with its line", () => {

@@ -35,6 +35,11 @@ export type MlvErrorCode =
   | "EREAD" // a workspace file exists but cannot be read
   | "EACCES" // the file system denied access to a local file
   | "ENOSPC" // the disk is full (or the quota reached) while writing
+  | "ELOOP" // a symbolic link loop in the workspace
+  | "ENAMETOOLONG" // a file name longer than the file system allows
+  | "EROFS" // the file system to write to is read-only
+  | "EMFILE" // the process ran out of file descriptors
+  | "ENOTDIR" // a file stands where a folder is needed
   // Pipelines, metrics and history
   | "EOUTDUP" // two stages or .dvc files declare the same output
   | "EOUTOVERLAP" // one declared output is inside another
@@ -248,10 +253,11 @@ export class LockError extends MlvError {
 }
 
 export class DiskFullError extends MlvError {
-  constructor(path: string, cause?: unknown) {
+  /** `doing`: what was being written, when it says more than the path (e.g. which cache). */
+  constructor(path: string, cause?: unknown, doing = `writing '${path}'`) {
     super(
       "ENOSPC",
-      `no space left on the device while writing '${path}': free some space (e.g. 'mlv gc -w') and run the command again; nothing was half-written`,
+      `no space left on the device while ${doing}: free some space (e.g. 'mlv gc -w') and run the command again; nothing was half-written`,
       {
         data: { path },
         cause,
@@ -267,14 +273,40 @@ export class PartialFailureError extends MlvError {
   }
 }
 
+/** Whether `err` is the file system saying the disk (or the quota) is full. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 /** Turn a Node fs error into an MlvError where a user can act on it, else return it unchanged. */
 export function translateFsError(err: unknown, path: string): unknown {
+  if (err instanceof MlvError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === "ENOSPC" || code === "EDQUOT") return new DiskFullError(path, err);
+  if (isDiskFull(err)) return new DiskFullError(path, err);
   if (code === "EACCES" || code === "EPERM")
     return new MlvError("EACCES", `permission denied on '${path}': check its owner and mode`, {
       data: { path },
       cause: err,
     });
-  return err;
+  const problem = code === undefined ? undefined : FS_PROBLEMS[code];
+  if (problem === undefined) return err;
+  // The path Node names can be a temporary file or a parent folder: name it when it is not `path`.
+  const named = (err as NodeJS.ErrnoException).path;
+  const at = named !== undefined && named !== path && !TEMP_NAME.test(named) ? ` (at '${named}')` : "";
+  return new MlvError(code as MlvErrorCode, `'${path}'${at}: ${problem}`, { data: { path }, cause: err });
 }
+
+/** What a file-system error means for the user, and what to do about it. */
+const FS_PROBLEMS: Record<string, string> = {
+  ELOOP:
+    "a symbolic link that leads back to itself (a loop): remove the link or fix its target, or list it in .dvcignore",
+  ENAMETOOLONG:
+    "a name longer than the file system allows (255 bytes per name on most): rename it (a pointer file adds '.dvc' to the name)",
+  EROFS: "the file system is read-only: make it writable, or work on a copy",
+  EMFILE: "too many open files: raise the limit ('ulimit -n') or lower the number of jobs ('-j')",
+  ENOTDIR: "a file stands where a folder is needed: move the file away",
+  EISDIR: "a folder stands where a file is needed: move the folder away",
+};
+
+const TEMP_NAME = /\/\.mlv-[0-9]+-[A-Za-z0-9_-]+\.tmp$/;

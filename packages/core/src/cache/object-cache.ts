@@ -2,7 +2,7 @@ import { constants, existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { tmpName } from "../atomic-write.js";
-import { ConfigError, MlvError, translateFsError } from "../errors.js";
+import { ConfigError, DiskFullError, isDiskFull, MlvError, translateFsError } from "../errors.js";
 import { type ParsedDirEntry, parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { copyAndHash, type FileDigest, md5File, md5Hex } from "../hash/md5.js";
@@ -125,7 +125,9 @@ export class ObjectCache {
       return digest;
     } catch (err) {
       await unlink(tmp).catch(() => {});
-      throw translateFsError(err, src);
+      throw isDiskFull(err)
+        ? new DiskFullError(src, err, `copying '${src}' into the cache '${this.root}'`)
+        : translateFsError(err, src);
     }
   }
 

@@ -161,7 +161,7 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, mode
       const result = scan(roots);
       parentPort.postMessage({ id, scanned: result }, [result.nums.buffer]);
     } catch (e) {
-      parentPort.postMessage({ id, error: { code: e.code, message: e.message } });
+      parentPort.postMessage({ id, error: { code: e.code, message: e.message, path: e.path } });
     }
     return;
   }
@@ -324,11 +324,12 @@ export class HashPool {
   async scan(roots: [string, string][]): Promise<{ rels: string[]; nums: Float64Array }> {
     const reply = await this.run<{
       scanned?: { rels: string[]; nums: Float64Array };
-      error?: { code?: string; message: string };
+      error?: { code?: string; message: string; path?: string };
     }>({
       roots,
     });
-    if (reply.error) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
+    if (reply.error)
+      throw Object.assign(new Error(reply.error.message), { code: reply.error.code, path: reply.error.path });
     return reply.scanned!;
   }
 

@@ -1,7 +1,7 @@
 import { type Stats, statSync } from "node:fs";
 import type { HashCache } from "../cache/hash-cache.js";
 import type { HashName, ObjectCache } from "../cache/object-cache.js";
-import { translateFsError } from "../errors.js";
+import { DiskFullError, isDiskFull, translateFsError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
@@ -160,7 +160,10 @@ async function hashScanned(
       const i = small[k]!;
       if (r.error) {
         const err = Object.assign(new Error(r.error.message), { code: r.error.code });
-        throw translateFsError(err, `${abs}/${rels[i]}`);
+        const file = `${abs}/${rels[i]}`;
+        throw store && isDiskFull(err)
+          ? new DiskFullError(file, err, `copying '${file}' into the cache '${cache.root}'`)
+          : translateFsError(err, file);
       }
       md5s[i] = r.md5;
       hc.set(`${rel}/${rels[i]}`, r, r.md5);

@@ -1,6 +1,6 @@
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, type Stats, statSync } from "node:fs";
 import { TEMP_FILE } from "../atomic-write.js";
-import { FormatError } from "../errors.js";
+import { FormatError, translateFsError } from "../errors.js";
 import type { HashPool } from "../hash/pool.js";
 import type { DvcIgnore } from "./dvcignore.js";
 import { walkFiles } from "./walk.js";
@@ -47,7 +47,7 @@ export async function scanTree(
     const childAbs = `${abs}/${name}`;
     if (e.isDirectory()) dirs.push([childAbs, name]);
     else if (e.isFile() || e.isSymbolicLink()) {
-      const st = statSync(childAbs, { throwIfNoEntry: false });
+      const st = statOrThrowClearly(childAbs);
       if (!st?.isFile()) continue;
       rels.push(name);
       top.push(st.ino, st.mtimeMs, st.size, st.mode);
@@ -77,7 +77,7 @@ async function scanInWorkers(pool: HashPool, abs: string, roots: [string, string
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EDVCIGNORE")
       throw new FormatError((err as Error).message, `.dvcignore file should not be in collected dir path: '${abs}'`);
-    throw err;
+    throw translateFsError(err, (err as NodeJS.ErrnoException).path ?? abs);
   }
 }
 
@@ -86,4 +86,13 @@ function walkInline(abs: string, rel: string, ignore: DvcIgnore): ScannedTree {
   const nums = new Float64Array(files.length * 4);
   for (const [i, f] of files.entries()) nums.set([f.st.ino, f.st.mtimeMs, f.st.size, f.st.mode], i * 4);
   return { rels: files.map((f) => f.rel), nums };
+}
+
+/** A file's stat through symlinks; undefined for a dangling link (it holds no data), a clear error for a loop. */
+function statOrThrowClearly(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    throw translateFsError(err, path);
+  }
 }

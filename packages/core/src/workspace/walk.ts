@@ -1,7 +1,7 @@
 import { readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { TEMP_FILE } from "../atomic-write.js";
-import { FormatError } from "../errors.js";
+import { FormatError, translateFsError } from "../errors.js";
 import type { DvcIgnore } from "./dvcignore.js";
 
 export interface WalkedFile {
@@ -34,8 +34,9 @@ export function walkFiles(dir: string, dirRel: string, rules: DvcIgnore): Walked
       if (e.isSymbolicLink()) {
         try {
           st = statSync(childAbs);
-        } catch {
-          continue; // a dangling link holds no data
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // a dangling link holds no data
+          throw translateFsError(err, childAbs);
         }
         if (st.isDirectory()) continue;
         isDir = false;
