@@ -157,6 +157,10 @@ stages:
     expect(failure(() => parseLockFile(`${levels.join("\n")}\n`, "dvc.lock")).message).toMatch(
       /^'dvc\.lock' is invalid/,
     );
+    const deep = `schema: '2.0'\nstages:\n  s:\n    cmd: ${"[".repeat(5000)}${"]".repeat(5000)}\n`;
+    expect(failure(() => parseLockFile(deep, "dvc.lock")).message).toMatch(
+      /^'dvc\.lock' is invalid.*nests brackets more than 200 levels deep/,
+    );
   });
 });
 

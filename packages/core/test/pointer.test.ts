@@ -601,6 +601,24 @@ describe("hostile YAML in a pointer file", () => {
     expect(() => parsePointer(`meta:\n${levels.join("\n")}\n${OUT}`, "bomb.dvc")).toThrow(/bomb\.dvc.*aliases/);
   });
 
+  it("refuses a huge or deeply nested pointer at once, naming the file, instead of parsing it for minutes", () => {
+    const flat = `outs:\n${"- md5: acbd18db4cc2f85cedef654fccc4a4d8\n  path: f\n".repeat(200_000)}`; // 9 MiB
+    const deep = `${OUT}meta: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`;
+    const indented = `${OUT}meta:\n${Array.from({ length: 1000 }, (_, i) => `${" ".repeat(i * 2)}k${i}:`).join("\n")} x\n`;
+    const dashes = `${OUT}meta:\n${"- ".repeat(5000)}x\n`;
+    const started = Date.now();
+    expect(() => parsePointer(flat, "flat.dvc")).toThrow(/flat\.dvc.*is 9\.\d MiB, more than the 8 MiB/);
+    expect(() => parsePointer(deep, "deep.dvc")).toThrow(/deep\.dvc.*nests brackets more than 200 levels deep/);
+    expect(() => parsePointer(indented, "ind.dvc")).toThrow(/ind\.dvc.*indented more than 400 columns/);
+    expect(() => parsePointer(dashes, "dash.dvc")).toThrow(/dash\.dvc.*nests more than 200 lists on one line/);
+    expect(Date.now() - started).toBeLessThan(5000); // unbounded, the first takes about 15 s and the others overflow the stack
+  });
+
+  it("still reads a pointer nested a few dozen levels in meta", () => {
+    const pointer = parsePointer(`${OUT}meta: ${"[".repeat(50)}1${"]".repeat(50)}\n`, "ok.dvc");
+    expect(pointer.outs[0]?.path).toBe("foo");
+  });
+
   it("still reads a pointer using an alias or two", () => {
     const pointer = parsePointer(`meta:\n  owner: &who ada\n  reviewer: *who\n${OUT}`, "ok.dvc");
     expect(pointer.top.meta).toEqual({ owner: "ada", reviewer: "ada" });

@@ -23,6 +23,7 @@ import {
 import { compareCodePoints, escapeJson } from "./dir-manifest.js";
 import { type ParamValue, PipelineFormatError, PyFloat } from "./pipeline.js";
 import { setKey } from "./pointer.js";
+import { yamlLimitProblem } from "./yaml-limits.js";
 
 type Mapping = { [key: string]: ParamValue };
 
@@ -235,6 +236,8 @@ export function entriesInFileOrder<T>(mapping: Readonly<Record<string, T>>): [st
 }
 
 export function parseYaml(text: string, invalid: YamlErrorFactory, coerceKeys?: ReadonlySet<string>): YamlData {
+  const tooBig = yamlLimitProblem(text);
+  if (tooBig !== undefined) throw invalid(`the file ${tooBig}`);
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     version: "1.2",
