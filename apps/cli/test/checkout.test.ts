@@ -199,4 +199,30 @@ describe("mlv checkout", () => {
     s.must("add", "data");
     expect(s.read("data.dvc")).toBe(pointer);
   });
+
+  it("checkout removes the temporary files of a killed command, in folders and beside files, not a live one's", () => {
+    const s = sandbox({ init: "dvc" });
+    const many: Record<string, string> = { model: "weights" };
+    for (let i = 0; i < 600; i++) many[`big/sub${i % 3}/f${i}`] = String(i); // walked by the worker threads
+    s.writeTree({ "data/a": "a", "data/sub/b": "b", ...many });
+    s.must("add", "data", "big", "model");
+    const dead = [
+      "data/.mlv-999999-AbC_d3.tmp",
+      "data/sub/.mlv-999999-x.tmp",
+      "big/sub1/.mlv-999999-y.tmp",
+      ".mlv-999999-z.tmp",
+    ];
+    const live = `data/.mlv-${process.pid}-live.tmp`; // this test's own process: alive
+    for (const t of [...dead, live]) s.write(t, "half");
+    s.rm("data/a");
+    s.must("checkout");
+    for (const t of dead) expect(s.exists(t), t).toBe(false);
+    expect(s.exists(live)).toBe(true);
+    expect(s.read("data/a")).toBe("a");
+    s.write(".mlv-999999-again.tmp", "half"); // removed even when nothing else needs doing
+    s.write("big/.mlv-999999-again.tmp", "half");
+    s.must("checkout");
+    expect(s.exists(".mlv-999999-again.tmp")).toBe(false);
+    expect(s.exists("big/.mlv-999999-again.tmp")).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, unlinkSync } from "node:fs";
 import { rename, unlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { translateFsError } from "./errors.js";
 
 /**
@@ -49,11 +49,17 @@ export function removeStaleTemps(dir: string): number {
   } catch {
     return 0;
   }
+  return removeIfStale(names.filter((name) => TEMP_FILE.test(name)).map((name) => join(dir, name)));
+}
+
+/** Of these temporary files (full paths), remove those whose process is gone; returns how many went. */
+export function removeIfStale(temps: readonly string[]): number {
   let removed = 0;
-  for (const name of names) {
+  for (const path of temps) {
+    const name = basename(path);
     if (!TEMP_FILE.test(name) || isAlive(Number(name.slice(5, name.indexOf("-", 5))))) continue;
     try {
-      unlinkSync(join(dir, name));
+      unlinkSync(path);
       removed++;
     } catch {
       // gone meanwhile, or not ours to remove: either way nothing to do

@@ -109,6 +109,7 @@ function verify(item) {
 // Walk folders, stat'ing every file: paths and a flat Float64Array of (ino, mtimeMs, size, mode).
 function scan(roots) {
   const rels = [];
+  const temps = [];
   let nums = new Float64Array(4096);
   let n = 0;
   const push = (rel, st) => {
@@ -121,8 +122,9 @@ function scan(roots) {
     if (!isRoot) for (const e of entries) if (e.name === ".dvc" && e.isDirectory()) return;
     for (const e of entries) {
       const name = e.name;
-      if (name === ".git" || name === ".hg" || name === ".dvc" || TEMP_FILE.test(name)) continue;
+      if (name === ".git" || name === ".hg" || name === ".dvc") continue;
       const childAbs = abs + "/" + name;
+      if (TEMP_FILE.test(name)) { temps.push(childAbs); continue; }
       const childRel = rel ? rel + "/" + name : name;
       if (name === ".dvcignore") throw Object.assign(new Error(childAbs), { code: "EDVCIGNORE" });
       if (e.isDirectory()) visit(childAbs, childRel, false);
@@ -134,7 +136,7 @@ function scan(roots) {
     }
   };
   for (const [abs, rel] of roots) visit(abs, rel, false);
-  return { rels, nums: nums.slice(0, n) };
+  return { rels, nums: nums.slice(0, n), temps };
 }
 parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, modes }) => {
   const out = [];
@@ -321,9 +323,9 @@ export class HashPool {
    * Walk folders (absolute path, path relative to the tracked folder) in one worker, returning each
    * file's relative path and its (ino, mtimeMs, size, mode) packed four numbers per file.
    */
-  async scan(roots: [string, string][]): Promise<{ rels: string[]; nums: Float64Array }> {
+  async scan(roots: [string, string][]): Promise<{ rels: string[]; nums: Float64Array; temps: string[] }> {
     const reply = await this.run<{
-      scanned?: { rels: string[]; nums: Float64Array };
+      scanned?: { rels: string[]; nums: Float64Array; temps: string[] };
       error?: { code?: string; message: string; path?: string };
     }>({
       roots,

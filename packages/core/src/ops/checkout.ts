@@ -1,6 +1,7 @@
 import { lstatSync, type Stats, statSync } from "node:fs";
 import { chmod, mkdir, rm, rmdir, unlink } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
+import { removeIfStale, removeStaleTemps } from "../atomic-write.js";
 import type { HashName, LinkType } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { MlvError, PartialFailureError } from "../errors.js";
@@ -83,6 +84,7 @@ export async function checkout(
   };
   const plans: Plan[] = [];
   const unsaved: string[] = [];
+  const fileFolders = new Set<string>();
 
   for (const out of outs) {
     options.signal?.throwIfAborted();
@@ -105,6 +107,12 @@ export async function checkout(
       ? ({ kind: "missing" } as const)
       : await hashWorkspacePath(project, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
     const inCache = (md5: string) => project.cache.exists(md5, out.hashName);
+    // What a killed checkout or pull left: a file output's temporary sits beside it, a folder's inside.
+    if (ws.kind === "dir") removeIfStale(ws.temps);
+    if (!out.isDir && !fileFolders.has(dirname(out.abs))) {
+      fileFolders.add(dirname(out.abs));
+      removeStaleTemps(dirname(out.abs));
+    }
     if (!out.isDir) {
       const isexec = out.out.isexec === true;
       if (ws.kind === "file" && ws.md5 === oid) {

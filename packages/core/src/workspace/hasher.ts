@@ -35,7 +35,16 @@ export interface DirEntryState {
 export type WorkspaceState =
   | { kind: "missing" }
   | { kind: "file"; md5: string; size: number; isexec: boolean; st: Stats }
-  | { kind: "dir"; md5: string; size: number; nfiles: number; manifest: Buffer; entries: DirEntryState[] };
+  | {
+      kind: "dir";
+      md5: string;
+      size: number;
+      nfiles: number;
+      manifest: Buffer;
+      entries: DirEntryState[];
+      /** mlv's temporary files inside the folder (absolute): not part of it, maybe a killed command's. */
+      temps: string[];
+    };
 
 export interface HashOptions {
   /** Also put every file into the cache (add). */
@@ -114,7 +123,7 @@ async function hashScanned(
   options: HashOptions,
   getPool: () => HashPool,
 ): Promise<WorkspaceState> {
-  const { rels, nums } = await scanTree(abs, rel, project.ignore, getPool, options.expectedFiles);
+  const { rels, nums, temps } = await scanTree(abs, rel, project.ignore, getPool, options.expectedFiles);
   const count = rels.length;
   const store = options.store ?? false;
   let totalBytes = 0;
@@ -190,7 +199,7 @@ async function hashScanned(
   const manifest = serializeDirManifest(entries);
   const md5 = dirManifestOid(manifest);
   if (store) await cache.addBytes(md5, manifest, hashName);
-  return { kind: "dir", md5, size: totalBytes, nfiles: count, manifest, entries };
+  return { kind: "dir", md5, size: totalBytes, nfiles: count, manifest, entries, temps };
 }
 
 /** Below this many objects, stat'ing on the main thread beats handing the work to the workers. */

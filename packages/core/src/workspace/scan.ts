@@ -12,6 +12,8 @@ import { walkFiles } from "./walk.js";
 export interface ScannedTree {
   rels: string[];
   nums: Float64Array;
+  /** mlv's temporary files found in the tree (absolute paths): never data, maybe a killed command's. */
+  temps: string[];
 }
 
 /** Below this many files (as last recorded), handing the walk to a worker thread costs more than it saves. */
@@ -39,9 +41,14 @@ export async function scanTree(
   const dirs: [string, string][] = [];
   const rels: string[] = [];
   const top: number[] = [];
+  const temps: string[] = [];
   for (const e of entries) {
     const name = e.name;
-    if (name === ".git" || name === ".hg" || name === ".dvc" || TEMP_FILE.test(name)) continue;
+    if (name === ".git" || name === ".hg" || name === ".dvc") continue;
+    if (TEMP_FILE.test(name)) {
+      temps.push(`${abs}/${name}`);
+      continue;
+    }
     if (name === ".dvcignore")
       throw new FormatError(`${abs}/${name}`, `.dvcignore file should not be in collected dir path: '${abs}'`);
     const childAbs = `${abs}/${name}`;
@@ -66,8 +73,9 @@ export async function scanTree(
     nums.set(p.nums, offset);
     offset += p.nums.length;
     for (const r of p.rels) rels.push(r);
+    for (const t of p.temps) temps.push(t);
   }
-  return { rels, nums };
+  return { rels, nums, temps };
 }
 
 /** Folders walked by one worker thread; a `.dvcignore` met inside is the error DVC gives. */
@@ -82,10 +90,11 @@ async function scanInWorkers(pool: HashPool, abs: string, roots: [string, string
 }
 
 function walkInline(abs: string, rel: string, ignore: DvcIgnore): ScannedTree {
-  const files = walkFiles(abs, rel, ignore);
+  const temps: string[] = [];
+  const files = walkFiles(abs, rel, ignore, temps);
   const nums = new Float64Array(files.length * 4);
   for (const [i, f] of files.entries()) nums.set([f.st.ino, f.st.mtimeMs, f.st.size, f.st.mode], i * 4);
-  return { rels: files.map((f) => f.rel), nums };
+  return { rels: files.map((f) => f.rel), nums, temps };
 }
 
 /** A file's stat through symlinks; undefined for a dangling link (it holds no data), a clear error for a loop. */

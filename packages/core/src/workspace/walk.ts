@@ -16,15 +16,19 @@ export interface WalkedFile {
  * target, symlinked folders not descended into, `.git`/`.dvc`/`.hg` and nested repositories left
  * out, `.dvcignore` rules applied. Synchronous on purpose: on small files it is several times faster
  * than the promise API. `dirRel` is the folder's path from the repository root, for the rules.
+ * mlv's temporary files met on the way are left out, and their paths added to `temps` if given.
  */
-export function walkFiles(dir: string, dirRel: string, rules: DvcIgnore): WalkedFile[] {
+export function walkFiles(dir: string, dirRel: string, rules: DvcIgnore, temps?: string[]): WalkedFile[] {
   const out: WalkedFile[] = [];
   const visit = (abs: string, rel: string, isRoot: boolean) => {
     const entries = readdirSync(abs, { withFileTypes: true });
     if (!isRoot && entries.some((e) => e.name === ".dvc" && e.isDirectory())) return; // a nested repository
     for (const e of entries) {
-      if (TEMP_FILE.test(e.name)) continue; // mlv's own temporary file (maybe a killed command's): never data
       const childAbs = join(abs, e.name);
+      if (TEMP_FILE.test(e.name)) {
+        temps?.push(childAbs); // mlv's own temporary file (maybe a killed command's): never data
+        continue;
+      }
       const childRel = rel ? `${rel}/${e.name}` : e.name;
       const fromRoot = dirRel ? `${dirRel}/${childRel}` : childRel;
       if (e.name === ".dvcignore")
