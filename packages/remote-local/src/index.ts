@@ -2,12 +2,16 @@
  * `@mlv/remote-local`: a remote that is a folder on a local (or mounted) file system.
  *
  * The folder is laid out like a DVC `LocalHashFileDB` (spec §3.2, §4.1): key `files/md5/ab/cdef`
- * is the file `<root>/files/md5/ab/cdef`. Writes go to `.<random>.tmp` beside the target, which is
- * made read-only (0444) and renamed over it, so a reader sees the old object or the whole new one,
- * and a crash leaves at most a `.tmp` file that list() skips (and DVC's own listing skips too).
+ * is the file `<root>/files/md5/ab/cdef`. Writes go to `.mlv-<pid>-<host>-<random>.tmp` beside the
+ * target, which is made read-only (0444) and renamed over it, so a reader sees the old object or the
+ * whole new one, and a crash leaves at most a `.tmp` file that list() skips (and DVC's own listing
+ * skips too). The first write into a folder removes the stale ones there: this machine's whose
+ * process is gone, and any a day old (a remote folder may be shared by several machines).
  *
  * Only node builtins are imported at module load; nothing touches the disk until a method is called.
  */
+
+import { createHash } from "node:crypto";
 import {
   chmod,
   close,
@@ -26,6 +30,7 @@ import {
   stat,
   unlink,
 } from "node:fs";
+import { hostname } from "node:os";
 import { resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -56,6 +61,47 @@ const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 /** DVC's and our temporary files: `.<token>.tmp`. */
 function isTempName(name: string): boolean {
   return name.charCodeAt(0) === 46 /* . */ && name.endsWith(".tmp");
+}
+
+/** This machine in temporary names: a short digest of its host name (names stay plain ASCII). */
+const HOST_TAG = createHash("md5").update(hostname()).digest("hex").slice(0, 8);
+/** mlv's temporary names on a local remote: `.mlv-<pid>-<host tag>-<random>.tmp`. */
+const OWN_TEMP = /^\.mlv-([0-9]+)-([0-9a-f]{8})-[A-Za-z0-9_-]+\.tmp$/;
+/** A temporary file this old is stale whoever wrote it: no single object upload lasts a day. */
+const STALE_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** Whether a process with this id runs on this machine (one we may not signal runs too). */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Remove a killed upload's temporary files from `dir`; best effort, never fails the write. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await pReaddir(dir);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const { name } of entries) {
+    if (!isTempName(name)) continue;
+    const own = OWN_TEMP.exec(name);
+    const path = `${dir}${sep}${name}`;
+    let stale = own !== null && own[2] === HOST_TAG && !isAlive(Number(own[1]));
+    if (!stale)
+      stale = await pStat(path).then(
+        (st) => now - st.mtimeMs > STALE_AGE_MS,
+        () => false,
+      );
+    if (stale) await discard(path);
+  }
 }
 
 type Errno = NodeJS.ErrnoException | null;
@@ -123,7 +169,7 @@ export class LocalRemote implements Remote {
   /** Folders known to exist, so that thousands of writes into one folder call mkdir once. */
   private readonly knownDirs = new Set<string>();
   private readonly pendingDirs = new Map<string, Promise<void>>();
-  private readonly tmpToken = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 10)}-`;
+  private readonly tmpToken = `mlv-${process.pid}-${HOST_TAG}-${Math.random().toString(36).slice(2, 10)}-`;
   private tmpCounter = 0;
 
   constructor(root: string) {
@@ -325,7 +371,8 @@ export class LocalRemote implements Remote {
     let pending = this.pendingDirs.get(dir);
     if (pending === undefined) {
       pending = pMkdirp(dir).then(
-        () => {
+        async () => {
+          await removeStaleTemps(dir);
           this.knownDirs.add(dir);
           this.pendingDirs.delete(dir);
         },

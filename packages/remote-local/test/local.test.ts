@@ -1,9 +1,10 @@
 /** What only a folder remote shows: file modes, temporary files, folders read. The shared semantics are in conformance.test.ts. */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { createRequire, syncBuiltinESMExports } from "node:module";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
@@ -143,9 +144,29 @@ describe("temporary files", () => {
     expect((await stat(join(root, "files/md5/ab", names[0]!))).size).toBe(256 * 1024);
     expect(await collect(remote.list(""))).toEqual([]);
     expect(await remote.exists("files/md5/ab/cdef")).toBe(false);
-    // The next push writes the object over the debris.
+    // The next push writes the object and removes the debris of the killed one.
     await remote.write("files/md5/ab/cdef", body("whole"), 5);
     expect(await collect(remote.list(""))).toEqual(["files/md5/ab/cdef"]);
+    expect(await readdir(join(root, "files/md5/ab"))).toEqual(["cdef"]);
+  });
+
+  it("the first write into a folder removes stale temporary files only: a day old, or this machine's dead process's", async () => {
+    const ab = join(root, "files/md5/ab");
+    await mkdir(ab, { recursive: true });
+    const host = createHash("md5").update(hostname()).digest("hex").slice(0, 8);
+    const names = {
+      deadHere: `.mlv-999999-${host}-abc-0.tmp`,
+      liveHere: `.mlv-${process.pid}-${host}-abc-0.tmp`,
+      otherHostFresh: ".mlv-999999-00000000-abc-0.tmp",
+      otherHostOld: ".mlv-999998-00000000-abc-0.tmp",
+      dvcFresh: ".Xk2bM_0aZq1w-hT7.tmp",
+      dvcOld: ".Yk2bM_0aZq1w-hT7.tmp",
+    };
+    for (const name of Object.values(names)) await writeFile(join(ab, name), "partial");
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    for (const name of [names.otherHostOld, names.dvcOld]) await utimes(join(ab, name), twoDaysAgo, twoDaysAgo);
+    await remote.write("files/md5/ab/cdef", body("whole"), 5);
+    expect((await readdir(ab)).sort()).toEqual([names.dvcFresh, names.liveHere, names.otherHostFresh, "cdef"].sort());
   });
 
   it("DVC's temporary files are skipped too", async () => {
