@@ -3,6 +3,7 @@ import { readdirSync, unlinkSync } from "node:fs";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { translateFsError } from "./errors.js";
+import { isAlive } from "./remote-temps.js";
 
 /**
  * A temporary file's name in `dir`: `.mlv-<pid>-<random>.tmp`, which every walk of the workspace
@@ -24,17 +25,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw translateFsError(err, path);
-  }
-}
-
-/** Whether a process with this id runs (one we may not signal runs too). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

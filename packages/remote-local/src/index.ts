@@ -11,7 +11,6 @@
  * Only node builtins are imported at module load; nothing touches the disk until a method is called.
  */
 
-import { createHash } from "node:crypto";
 import {
   chmod,
   close,
@@ -30,7 +29,6 @@ import {
   stat,
   unlink,
 } from "node:fs";
-import { hostname } from "node:os";
 import { resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -38,6 +36,8 @@ import { fileURLToPath } from "node:url";
 import {
   ConfigError,
   DiskFullError,
+  isRemoteTempName,
+  isStaleRemoteTemp,
   ObjectNotFoundError,
   PermissionDeniedError,
   type Remote,
@@ -45,6 +45,7 @@ import {
   type RemoteCapabilities,
   type RemoteConfig,
   RemoteError,
+  remoteTempPrefix,
 } from "@mlv/core";
 
 /** The mode DVC gives cache and local-remote objects (`CACHE_MODE`). */
@@ -58,29 +59,6 @@ const IS_WINDOWS = process.platform === "win32";
 /** An empty segment, `.` or `..`: keys never contain them (they would escape or alias the root). */
 const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
-/** DVC's and our temporary files: `.<token>.tmp`. */
-function isTempName(name: string): boolean {
-  return name.charCodeAt(0) === 46 /* . */ && name.endsWith(".tmp");
-}
-
-/** This machine in temporary names: a short digest of its host name (names stay plain ASCII). */
-const HOST_TAG = createHash("md5").update(hostname()).digest("hex").slice(0, 8);
-/** mlv's temporary names on a local remote: `.mlv-<pid>-<host tag>-<random>.tmp`. */
-const OWN_TEMP = /^\.mlv-([0-9]+)-([0-9a-f]{8})-[A-Za-z0-9_-]+\.tmp$/;
-/** A temporary file this old is stale whoever wrote it: no single object upload lasts a day. */
-const STALE_AGE_MS = 24 * 60 * 60 * 1000;
-
-/** Whether a process with this id runs on this machine (one we may not signal runs too). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Remove a killed upload's temporary files from `dir`; best effort, never fails the write. */
 async function removeStaleTemps(dir: string): Promise<void> {
   let entries: Dirent[];
@@ -89,18 +67,14 @@ async function removeStaleTemps(dir: string): Promise<void> {
   } catch {
     return;
   }
-  const now = Date.now();
   for (const { name } of entries) {
-    if (!isTempName(name)) continue;
-    const own = OWN_TEMP.exec(name);
+    if (!isRemoteTempName(name)) continue;
     const path = `${dir}${sep}${name}`;
-    let stale = own !== null && own[2] === HOST_TAG && !isAlive(Number(own[1]));
-    if (!stale)
-      stale = await pStat(path).then(
-        (st) => now - st.mtimeMs > STALE_AGE_MS,
-        () => false,
-      );
-    if (stale) await discard(path);
+    const mtimeMs = await pStat(path).then(
+      (st) => st.mtimeMs,
+      () => Date.now(),
+    );
+    if (isStaleRemoteTemp(name, mtimeMs)) await discard(path);
   }
 }
 
@@ -169,7 +143,7 @@ export class LocalRemote implements Remote {
   /** Folders known to exist, so that thousands of writes into one folder call mkdir once. */
   private readonly knownDirs = new Set<string>();
   private readonly pendingDirs = new Map<string, Promise<void>>();
-  private readonly tmpToken = `mlv-${process.pid}-${HOST_TAG}-${Math.random().toString(36).slice(2, 10)}-`;
+  private readonly tmpPrefix = remoteTempPrefix();
   private tmpCounter = 0;
 
   constructor(root: string) {
@@ -224,7 +198,7 @@ export class LocalRemote implements Remote {
         }
       }
       if (isDir) yield* this.walk(`${dirKey}${name}/`, "");
-      else if (isFile && !isTempName(name)) yield dirKey + name;
+      else if (isFile && !isRemoteTempName(name)) yield dirKey + name;
     }
   }
 
@@ -364,7 +338,7 @@ export class LocalRemote implements Remote {
   }
 
   private tempPath(dir: string): string {
-    return `${dir}${sep}.${this.tmpToken}${(this.tmpCounter++).toString(36)}.tmp`;
+    return `${dir}${sep}${this.tmpPrefix}${(this.tmpCounter++).toString(36)}.tmp`;
   }
 
   private ensureDir(dir: string, key: string, dest: string): Promise<void> {

@@ -1,12 +1,15 @@
 /**
  * The Remote over SFTP. Key `files/md5/ab/cdef` is the file `<root>/files/md5/ab/cdef` on the
- * server (spec §4.1). Uploads go to `.<token>.tmp` in the target folder and are renamed over the
+ * server (spec §4.1). Uploads go to `.mlv-<pid>-<host>-<token>.tmp` in the target folder and are renamed over the
  * target (posix-rename@openssh.com: an atomic replace), so a reader never sees a partial object;
- * a crash leaves at most a `.tmp` file, which list() skips (as DVC does).
+ * a crash leaves at most a `.tmp` file, which list() skips (as DVC does) and the next upload into
+ * that folder removes once stale (see `isStaleRemoteTemp`).
  */
 import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
 import type { Readable } from "node:stream";
 import {
+  isRemoteTempName,
+  isStaleRemoteTemp,
   MlvError,
   ObjectNotFoundError,
   PermissionDeniedError,
@@ -14,6 +17,7 @@ import {
   type RemoteCapabilities,
   RemoteError,
   RemoteUnreachableError,
+  remoteTempPrefix,
 } from "@mlv/core";
 import type { FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from "ssh2";
 import { type Session, SessionPool } from "./pool.js";
@@ -41,10 +45,6 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
-
-function isTempName(name: string): boolean {
-  return name.charCodeAt(0) === 46 /* . */ && name.endsWith(".tmp");
-}
 
 function statusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -89,7 +89,9 @@ export class SftpRemote implements Remote {
   /** Folders known to exist, so that thousands of uploads into one folder create it once. */
   private readonly knownDirs = new Set<string>();
   private readonly pendingDirs = new Map<string, Promise<void>>();
-  private readonly tmpToken = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 10)}-`;
+  private readonly tmpPrefix = remoteTempPrefix();
+  /** Folders already cleared of stale temporary files by this client. */
+  private readonly sweptDirs = new Set<string>();
   private tmpCounter = 0;
 
   constructor(settings: SftpSettings) {
@@ -149,7 +151,7 @@ export class SftpRemote implements Remote {
         type = st.isDirectory() ? S_IFDIR : st.isFile() ? S_IFREG : 0;
       }
       if (type === S_IFDIR) yield* this.walk(`${dirKey}${name}/`, "");
-      else if (type === S_IFREG && !isTempName(name)) yield dirKey + name;
+      else if (type === S_IFREG && !isRemoteTempName(name)) yield dirKey + name;
     }
   }
 
@@ -194,6 +196,7 @@ export class SftpRemote implements Remote {
       body.destroy();
       throw err;
     });
+    const sweeping = this.sweep(s, dir);
     try {
       const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
       created = true;
@@ -220,6 +223,7 @@ export class SftpRemote implements Remote {
       throw this.failure(err, "write", key, dest);
     } finally {
       body.off("error", onBodyError);
+      await sweeping;
       this.pool.release(s);
     }
   }
@@ -233,6 +237,7 @@ export class SftpRemote implements Remote {
     const data = size <= SMALL_FILE ? await readLocal(localPath) : undefined;
     await this.run("write", key, async (s) => {
       let created = false;
+      const sweeping = this.sweep(s, dir);
       try {
         if (data !== undefined) {
           const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
@@ -261,6 +266,8 @@ export class SftpRemote implements Remote {
         if (created || typeof (err as NodeJS.ErrnoException).code !== "string")
           await unlink(s.sftp, tmp).catch(() => {});
         throw err;
+      } finally {
+        await sweeping;
       }
     });
   }
@@ -348,8 +355,25 @@ export class SftpRemote implements Remote {
     return remotePath(this.root, key);
   }
 
+  /**
+   * Once per folder, beside the first upload into it (one more request in flight, no added wait):
+   * remove the temporary files killed uploads left there. Best effort; never fails the upload.
+   */
+  private sweep(s: Session, dir: string): Promise<void> {
+    if (this.sweptDirs.has(dir)) return Promise.resolve();
+    this.sweptDirs.add(dir);
+    return readdir(s.sftp, dir).then(
+      async (entries) => {
+        const now = Date.now();
+        const stale = entries.filter((e) => isStaleRemoteTemp(e.filename, e.attrs.mtime * 1000, now));
+        await Promise.all(stale.map((e) => unlink(s.sftp, `${dir}/${e.filename}`).catch(() => {})));
+      },
+      () => {}, // not there yet: nothing to clear
+    );
+  }
+
   private tempPath(dir: string): string {
-    return `${dir}/.${this.tmpToken}${(this.tmpCounter++).toString(36)}.tmp`;
+    return `${dir}/${this.tmpPrefix}${(this.tmpCounter++).toString(36)}.tmp`;
   }
 
   /**

@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+
+/**
+ * Temporary files on a remote that is a file system (a folder, SFTP): an upload writes
+ * `.mlv-<pid>-<host tag>-<random>-<n>.tmp` beside the object and renames it into place. A killed
+ * upload leaves one behind; adapters remove those they meet that are stale, with one rule for all.
+ */
+
+/** This machine in temporary names: a short digest of its host name (names stay plain ASCII). */
+const HOST_TAG = createHash("md5").update(hostname()).digest("hex").slice(0, 8);
+const OWN_TEMP = /^\.mlv-([0-9]+)-([0-9a-f]{8})-[A-Za-z0-9_-]+\.tmp$/;
+/** A temporary file this old is stale whoever wrote it: no single object upload lasts a day. */
+const STALE_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** The start of this process's temporary names (`.mlv-<pid>-<host>-<random>-`); add a counter and `.tmp`. */
+export function remoteTempPrefix(): string {
+  return `.mlv-${process.pid}-${HOST_TAG}-${randomBytes(6).toString("base64url")}-`;
+}
+
+/** A temporary file's name as mlv and DVC write them on remotes: `.<token>.tmp`. */
+export function isRemoteTempName(name: string): boolean {
+  return name.charCodeAt(0) === 46 /* . */ && name.endsWith(".tmp");
+}
+
+/**
+ * Whether a temporary file (name, modification time) can go: this machine's whose process is
+ * gone, or anyone's a day old (a remote may be shared by machines whose processes we cannot see).
+ */
+export function isStaleRemoteTemp(name: string, mtimeMs: number, now = Date.now()): boolean {
+  if (!isRemoteTempName(name)) return false;
+  const own = OWN_TEMP.exec(name);
+  if (own !== null && own[2] === HOST_TAG && !isAlive(Number(own[1]))) return true;
+  return now - mtimeMs > STALE_AGE_MS;
+}
+
+/** Whether a process with this id runs on this machine (one we may not signal runs too). */
+export function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
