@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, unlinkSync } from "node:fs";
+import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { translateFsError } from "./errors.js";
@@ -30,7 +30,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 /**
  * Remove the temporary files in `dir` (not below it) whose process is gone: what a killed command
- * left. A live process's files, or those of a process now holding a recycled id, stay.
+ * left. A live process's files, or those of a process now holding a recycled id, stay. Partial
+ * downloads stay an hour for a retry to resume them.
  */
 export function removeStaleTemps(dir: string): number {
   let names: string[];
@@ -39,8 +40,27 @@ export function removeStaleTemps(dir: string): number {
   } catch {
     return 0;
   }
-  return removeIfStale(names.filter((name) => TEMP_FILE.test(name)).map((name) => join(dir, name)));
+  const now = Date.now();
+  let removed = 0;
+  for (const name of names) {
+    if (!name.endsWith(PARTIAL_SUFFIX)) continue;
+    // A partial download is kept for the next attempt to resume; one untouched for an hour is abandoned.
+    const path = join(dir, name);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st !== undefined && now - st.mtimeMs > PARTIAL_KEPT_MS) {
+      unlinkSync(path);
+      removed++;
+    }
+  }
+  return removed + removeIfStale(names.filter((name) => TEMP_FILE.test(name)).map((name) => join(dir, name)));
 }
+
+/**
+ * A download in progress in the cache: `<object path>.mlv-partial`, a fixed name, so that the next
+ * attempt (after a dropped connection or a killed command) finds it and resumes from its end.
+ */
+export const PARTIAL_SUFFIX = ".mlv-partial";
+const PARTIAL_KEPT_MS = 60 * 60 * 1000;
 
 /** Of these temporary files (full paths), remove those whose process is gone; returns how many went. */
 export function removeIfStale(temps: readonly string[]): number {

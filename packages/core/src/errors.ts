@@ -78,7 +78,8 @@ export type MlvErrorCode =
   | "ECLOSED" // an sftp connection was used after it closed
   | "EBADKEY" // an object key that is not a valid relative posix path
   | "ESIZE" // an upload's stream gave another number of bytes than announced
-  | "ETRUNCATED"; // a download ended before its announced length
+  | "ETRUNCATED" // a download ended before its announced length
+  | "ERANGE"; // a ranged read gave more bytes than asked (an adapter ignoring its range)
 
 /** Marks every MlvError, whichever copy of this module created it. */
 const BRAND = Symbol.for("@mlv/core/MlvError");

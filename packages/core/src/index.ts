@@ -138,7 +138,7 @@ export {
 export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
 export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
 export { type InitOptions, Project, type ProjectOpenOptions } from "./project/project.js";
-export type { Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
+export type { ByteRange, Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
 export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix } from "./remote-temps.js";
 export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";
 export { fetch } from "./transfer/fetch.js";

@@ -24,8 +24,12 @@ export interface Remote {
    */
   list(prefix: string): AsyncIterable<string>;
 
-  /** The bytes of `key` as a stream. Throws ObjectNotFoundError if it does not exist. */
-  read(key: string): Promise<Readable>;
+  /**
+   * The bytes of `key` as a stream. Throws ObjectNotFoundError if it does not exist. With `range`
+   * (only passed when the adapter declares `rangedRead`): the bytes from `range.offset` on, at most
+   * `range.length` of them; a range starting at or past the end gives an empty stream.
+   */
+  read(key: string, range?: ByteRange): Promise<Readable>;
 
   /**
    * Store `body` under `key`, replacing any object there. Atomic: readers see the old object or
@@ -53,7 +57,18 @@ export interface Remote {
   close?(): Promise<void>;
 }
 
+/** A part of an object: `length` bytes from `offset` (to the end when `length` is omitted). */
+export interface ByteRange {
+  offset: number;
+  length?: number;
+}
+
 export interface RemoteCapabilities {
+  /**
+   * read() honours its `range` argument. Core then downloads big objects as ranges written in
+   * order, so an interrupted download resumes where it stopped instead of starting over.
+   */
+  rangedRead?: boolean;
   /** writeFile() is implemented. */
   writeFile?: boolean;
   /** readFile() is implemented. */

@@ -102,7 +102,7 @@ function cycleReport(root: string): string[] {
  * one layer may import each other (a cycle between files is still caught above).
  */
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ["errors.ts", "paths.ts", "atomic-write.ts"],
+  ["errors.ts", "paths.ts", "atomic-write.ts", "remote-temps.ts"],
   ["hash", "formats"],
   ["config-schema.ts", "config.ts", "lock.ts", "cache", "remote.ts", "adapters.ts"],
   ["git", "workspace"],

@@ -6,7 +6,7 @@
  * checked without the built CLI.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   createReadStream,
@@ -20,13 +20,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
 import type { AdapterSources } from "../src/adapters.js";
 import { Repo } from "../src/api/repo.js";
-import { ObjectNotFoundError } from "../src/errors.js";
-import type { Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
+import { ObjectNotFoundError, RemoteUnreachableError } from "../src/errors.js";
+import type { ByteRange, Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
 import { workFolder } from "./work-folder.js";
 
 const work = workFolder("mlv-ops-");
@@ -45,10 +45,14 @@ function filesBelow(dir: string): string[] {
 
 /** A remote that is a folder, recording every write and delete; `failWrites` makes chosen uploads fail. */
 class FolderRemote implements Remote {
-  readonly capabilities = { traverse: true };
+  readonly capabilities = { traverse: true, rangedRead: true };
   readonly writes: string[] = [];
   readonly deletes: string[] = [];
   readonly failWrites = new Set<string>();
+  /** Every ranged read asked for, by its offset. */
+  readonly rangeReads: number[] = [];
+  /** Offsets whose ranged read fails once, as a dropped connection does. */
+  readonly dropRangesAt = new Set<number>();
 
   constructor(readonly root: string) {}
 
@@ -68,9 +72,14 @@ class FolderRemote implements Remote {
     for (const key of filesBelow(this.root)) if (key.startsWith(prefix)) yield key;
   }
 
-  async read(key: string): Promise<Readable> {
+  async read(key: string, range?: ByteRange): Promise<Readable> {
     if (!existsSync(this.pathOf(key))) throw new ObjectNotFoundError(this.root, key);
-    return createReadStream(this.pathOf(key));
+    if (range === undefined) return createReadStream(this.pathOf(key));
+    this.rangeReads.push(range.offset);
+    if (this.dropRangesAt.delete(range.offset)) throw new RemoteUnreachableError(this.root, "connection reset");
+    const end = range.length === undefined ? undefined : range.offset + range.length - 1;
+    if (statSync(this.pathOf(key)).size <= range.offset) return Readable.from([]);
+    return createReadStream(this.pathOf(key), { start: range.offset, end });
   }
 
   async write(key: string, body: Readable): Promise<void> {
@@ -188,6 +197,71 @@ describe("add and status", () => {
     expect((await repo.add(["model.bin"])).results[0]?.changed).toBe(true);
     expect(await repo.status({ targets: ["model.bin"] })).toEqual([]);
     await repo.close();
+  });
+});
+
+describe("resumable downloads of big objects", { timeout: 60_000 }, () => {
+  const MiB = 1024 * 1024;
+  /** A project with a 70 MiB model pushed, and a fresh clone of it. */
+  async function pushedModel(name: string) {
+    const ws = new Workspace(name);
+    const repo = await ws.init();
+    const model = randomBytes(70 * MiB);
+    writeFileSync(join(ws.dir, "model.bin"), model);
+    await repo.add(["model.bin"]);
+    await repo.push({ adapters });
+    await repo.close();
+    const { copy, repo: clone } = await ws.clone(`${name}-clone`);
+    const partial = `${join(copy.dir, ".dvc", "cache", ...objectKey(md5(model)).split("/"))}.mlv-partial`;
+    return { ws, copy, clone, model, partial };
+  }
+  const fetched = (copy: Workspace, model: Buffer) =>
+    readFileSync(join(copy.dir, ".dvc", "cache", ...objectKey(md5(model)).split("/")));
+
+  it("a dropped connection resumes from what arrived, never fetching a byte range twice", async () => {
+    const { ws, copy, clone, model, partial } = await pushedModel("resume-drop");
+    ws.remote.rangeReads.length = 0;
+    ws.remote.dropRangesAt.add(24 * MiB);
+    expect(await clone.fetch({ adapters })).toEqual({ transferred: 1, skipped: 0, failed: [], missing: [] });
+    const reads = ws.remote.rangeReads;
+    const retried = reads.indexOf(24 * MiB, reads.indexOf(24 * MiB) + 1);
+    expect(retried).toBeGreaterThan(0);
+    expect(reads.slice(retried).every((offset) => offset >= 24 * MiB)).toBe(true);
+    expect(new Set(reads.filter((o) => o < 24 * MiB)).size).toBe(reads.filter((o) => o < 24 * MiB).length);
+    expect(fetched(copy, model).equals(model)).toBe(true);
+    expect(existsSync(partial)).toBe(false);
+    await clone.close();
+  });
+
+  it("a killed command's partial download is resumed from its end; a wrong one is fetched again whole", async () => {
+    const { ws, copy, clone, model, partial } = await pushedModel("resume-kill");
+    mkdirSync(dirname(partial), { recursive: true });
+    writeFileSync(partial, model.subarray(0, 30 * MiB)); // what a killed fetch left
+    ws.remote.rangeReads.length = 0;
+    await clone.fetch({ adapters });
+    expect(ws.remote.rangeReads[0]).toBe(30 * MiB);
+    expect(fetched(copy, model).equals(model)).toBe(true);
+
+    const again = await pushedModel("resume-wrong");
+    mkdirSync(dirname(again.partial), { recursive: true });
+    writeFileSync(again.partial, randomBytes(30 * MiB)); // not the object's bytes
+    again.ws.remote.rangeReads.length = 0;
+    await again.clone.fetch({ adapters });
+    expect(again.ws.remote.rangeReads).toContain(0);
+    expect(fetched(again.copy, again.model).equals(again.model)).toBe(true);
+    expect(existsSync(again.partial)).toBe(false);
+    await clone.close();
+    await again.clone.close();
+  });
+
+  it("a pointer whose size is wrong still gets the object, downloaded whole", async () => {
+    const { copy, model, partial } = await pushedModel("resume-size");
+    copy.write("model.bin.dvc", copy.read("model.bin.dvc").replace(/size: \d+/, `size: ${100 * MiB}`));
+    const clone = await Repo.open(copy.dir);
+    expect((await clone.fetch({ adapters })).transferred).toBe(1);
+    expect(fetched(copy, model).equals(model)).toBe(true);
+    expect(existsSync(partial)).toBe(false);
+    await clone.close();
   });
 });
 

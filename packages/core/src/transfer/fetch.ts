@@ -10,7 +10,7 @@ import type { MlvError } from "../errors.js";
 import type { VerifyTask } from "../hash/pool.js";
 import type { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
-import { corrupt, download, downloadToTemp } from "./download.js";
+import { corrupt, download, downloadBig, downloadToTemp, isResumable } from "./download.js";
 import { defaultJobs } from "./remote-contains.js";
 import { describe, type TransferOptions, type TransferResult } from "./result.js";
 import { withRetry } from "./retry.js";
@@ -118,6 +118,11 @@ export async function applyFetch(
     async (o) => {
       if (options.signal?.aborted) return;
       try {
+        if (isResumable(remote, o, o.size)) {
+          done(await downloadBig(project, remote, o, o.size));
+          result.transferred++;
+          return;
+        }
         if (pool && o.hashName === "md5") {
           const { tmp, dest } = await withRetry(() => downloadToTemp(project, remote, o));
           batch.push({ task: { tmp, dest, oid: o.oid }, o });

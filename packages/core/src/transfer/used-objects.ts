@@ -9,6 +9,8 @@ export interface UsedObject {
   hashName: HashName;
   /** `data` for an output, `data/sub/file` for a file of a tracked folder. */
   readonly path: string;
+  /** The size its pointer records (a file output's; a folder's listing has none). */
+  readonly size?: number;
 }
 
 /** A file of a tracked folder; its path is only spelled out when someone asks (50,000 strings add up). */
@@ -47,7 +49,7 @@ export async function usedObjects(
     const oid = out.out.md5;
     // Outputs kept out of the cache (`cache: false`) have nothing to transfer.
     if (!oid || out.out.raw?.cache === false) continue;
-    const self: UsedObject = { oid, hashName: out.hashName, path: out.rel };
+    const self: UsedObject = { oid, hashName: out.hashName, path: out.rel, size: out.isDir ? undefined : out.out.size };
     if (!out.isDir) {
       objects.push({ out, files: [self] });
       continue;
