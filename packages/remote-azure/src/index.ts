@@ -14,6 +14,7 @@ import { pipeline } from "node:stream/promises";
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient, StoragePipelineOptions } from "@azure/storage-blob";
 import {
+  type ByteRange,
   ConfigError,
   MlvError,
   ObjectNotFoundError,
@@ -366,6 +367,7 @@ function errorCodeOf(err: SdkError): string | undefined {
 export class AzureRemote implements Remote {
   readonly displayUrl: string;
   readonly capabilities: RemoteCapabilities = {
+    rangedRead: true,
     writeFile: true,
     readFile: true,
     traverse: true,
@@ -421,8 +423,9 @@ export class AzureRemote implements Remote {
     }
   }
 
-  async read(key: string): Promise<Readable> {
-    const body = await this.download(key);
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    if (range !== undefined) checkRange(range, key);
+    const body = await this.download(key, range);
     const out = new PassThrough({ highWaterMark: MiB });
     body.on("error", (err) => out.destroy(this.failure(err, "read", key)));
     out.on("close", () => {
@@ -547,16 +550,34 @@ export class AzureRemote implements Remote {
     this.client = undefined;
   }
 
-  /** A download response's body; a missing blob is ObjectNotFoundError, raised here and not from the stream. */
-  private async download(key: string): Promise<Readable> {
+  /**
+   * A download response's body (the whole blob, or `range` of it); a missing blob is
+   * ObjectNotFoundError, raised here and not from the stream.
+   */
+  private async download(key: string, range?: ByteRange): Promise<Readable> {
     const container = await this.container();
-    let response: Awaited<ReturnType<ReturnType<ContainerClient["getBlobClient"]>["download"]>>;
+    const blob = container.getBlobClient(this.base + key);
+    if (range?.length === 0) {
+      // The SDK reads a count of 0 as "to the end"; the key must still exist.
+      let props: Awaited<ReturnType<typeof blob.getProperties>>;
+      try {
+        props = await blob.getProperties();
+      } catch (err) {
+        if (this.isBlobMissing(err)) throw new ObjectNotFoundError(this.displayUrl, key, this.sanitize(err));
+        throw this.failure(err, "read", key);
+      }
+      if (isFolder(props.metadata)) throw new ObjectNotFoundError(this.displayUrl, key);
+      return emptyStream();
+    }
+    let response: Awaited<ReturnType<typeof blob.download>>;
     try {
-      response = await container
-        .getBlobClient(this.base + key)
-        .download(0, undefined, { maxRetryRequests: this.tuning.maxRetryRequests });
+      response = await blob.download(range?.offset ?? 0, range?.length, {
+        maxRetryRequests: this.tuning.maxRetryRequests,
+      });
     } catch (err) {
       if (this.isBlobMissing(err)) throw new ObjectNotFoundError(this.displayUrl, key, this.sanitize(err));
+      // 416 InvalidRange: the blob exists but has no byte at the range's offset.
+      if (range !== undefined && (err as SdkError).statusCode === 416) return emptyStream();
       throw this.failure(err, "read", key);
     }
     const body = response.readableStreamBody as Readable | undefined;
@@ -564,7 +585,7 @@ export class AzureRemote implements Remote {
       body?.destroy();
       throw new ObjectNotFoundError(this.displayUrl, key);
     }
-    return body ?? Readable.from([]);
+    return body ?? emptyStream();
   }
 
   /** A 404 about the blob itself (not about the container, which is a configuration problem). */
@@ -713,6 +734,20 @@ export class AzureRemote implements Remote {
       transient,
     });
   }
+}
+
+/** A byte stream that ends at once: what a range past the end of an object reads. */
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
+function checkRange(range: ByteRange, key: string): void {
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
+  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
+    data: { key, offset: range.offset, length: range.length },
+  });
 }
 
 function isFolder(metadata: Record<string, string> | undefined): boolean {

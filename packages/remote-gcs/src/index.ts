@@ -11,10 +11,17 @@
 import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { Bucket, CreateWriteStreamOptions, File, StorageOptions } from "@google-cloud/storage";
+import type {
+  Bucket,
+  CreateReadStreamOptions,
+  CreateWriteStreamOptions,
+  File,
+  StorageOptions,
+} from "@google-cloud/storage";
 import {
+  type ByteRange,
   ConfigError,
   MlvError,
   ObjectNotFoundError,
@@ -163,6 +170,7 @@ type Sdk = typeof import("@google-cloud/storage");
 export class GcsRemote implements Remote {
   readonly displayUrl: string;
   readonly capabilities: RemoteCapabilities = {
+    rangedRead: true,
     writeFile: true,
     readFile: true,
     traverse: true,
@@ -229,29 +237,90 @@ export class GcsRemote implements Remote {
     } while (pageToken !== undefined);
   }
 
-  async read(key: string): Promise<Readable> {
-    const source = (await this.file(key)).createReadStream({ validation: false, decompress: false });
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    // The whole object is a plain download, as without a range (an empty object has no byte 0 to ask for).
+    const part = range !== undefined && (range.offset !== 0 || range.length !== undefined) ? range : undefined;
+    let options: CreateReadStreamOptions = { validation: false, decompress: false };
+    if (part !== undefined) {
+      checkRange(part, key);
+      if (part.length === 0) {
+        // No Range header asks for nothing; the key must still exist.
+        if (!(await this.exists(key))) throw new ObjectNotFoundError(this.displayUrl, key);
+        return emptyStream();
+      }
+      const last = part.length === undefined ? {} : { end: part.offset + part.length - 1 };
+      options = { ...options, start: part.offset, ...last };
+    }
+    const source = (await this.file(key)).createReadStream(options);
+    let response: ResponseLike | undefined;
+    if (part !== undefined) source.once("response", (res: ResponseLike) => (response = res));
     // The request starts with the first read: wait for the first bytes (or the end) or the error,
     // so that a missing object fails here and not later in the consumer's stream.
-    await new Promise<void>((resolve, reject) => {
+    const pastTheEnd = await new Promise<boolean>((resolve, reject) => {
       const done = (err?: unknown) => {
         source.off("readable", onReadable);
         source.off("error", done);
-        if (err === undefined) resolve();
+        if (err === undefined) resolve(false);
+        // 416: the object exists but has no byte at the range's offset.
+        else if (part !== undefined && httpStatus(err) === 416) resolve(true);
         else reject(this.failure(err, "read", key));
       };
       const onReadable = () => done();
       source.on("readable", onReadable);
       source.on("error", done);
     });
+    let body: Readable = source;
+    if (part !== undefined) {
+      let cut: Cut | undefined;
+      try {
+        cut = pastTheEnd ? undefined : this.cutOf(response, part, key);
+      } catch (err) {
+        source.destroy();
+        throw err;
+      }
+      if (cut === undefined) {
+        source.destroy();
+        return emptyStream();
+      }
+      if (cut.skip > 0 || cut.sent > cut.limit) body = Readable.from(slice(source, cut), { objectMode: false });
+    }
     // Hand out a stream of our own, so that a failure mid-way is an mlv error too.
     const out = new PassThrough({ highWaterMark: FILE_CHUNK });
-    source.on("error", (err) => out.destroy(this.failure(err, "read", key)));
+    body.on("error", (err) => out.destroy(this.failure(err, "read", key)));
     out.on("close", () => {
-      if (!source.destroyed) source.destroy(); // abandoned early: drop the connection
+      // abandoned early: drop the connection
+      if (!body.destroyed) body.destroy();
+      if (!source.destroyed) source.destroy();
     });
-    source.pipe(out);
+    body.pipe(out);
     return out;
+  }
+
+  /**
+   * What to drop and keep of a ranged response, or undefined when the object has no byte at the
+   * offset. Cloud Storage sends the range asked for (416 past the end); the Firebase emulator
+   * ignores a range starting at or past the end, and sends the whole object (200).
+   */
+  private cutOf(response: ResponseLike | undefined, range: ByteRange, key: string): Cut | undefined {
+    const headers = response?.headers ?? {};
+    const contentLength = Number(headers["content-length"]);
+    const length = Number.isSafeInteger(contentLength) ? contentLength : undefined;
+    const sent = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(headers["content-range"] ?? ""));
+    const from = sent ? Number(sent[1]) : 0;
+    // Without a Content-Range, the whole object was sent.
+    const total = sent ? (sent[3] === "*" ? undefined : Number(sent[3])) : length;
+    if (total !== undefined && range.offset >= total) return undefined;
+    if (from > range.offset)
+      throw new RemoteError(
+        "EREMOTEIO",
+        `cannot read '${key}' on remote ${this.displayUrl}: asked for the bytes from ${range.offset}, the server sent them from ${from}`,
+        { data: { remote: this.displayUrl, key, offset: range.offset, sentFrom: from } },
+      );
+    return {
+      skip: range.offset - from,
+      limit: range.length ?? Number.POSITIVE_INFINITY,
+      sent: sent ? Number(sent[2]) - from + 1 : (length ?? Number.POSITIVE_INFINITY),
+    };
   }
 
   async write(key: string, body: Readable, size?: number): Promise<void> {
@@ -385,6 +454,50 @@ export class GcsRemote implements Remote {
       { cause: err, data: { remote, key, status }, transient },
     );
   }
+}
+
+/** The part of an HTTP response a ranged read looks at. */
+interface ResponseLike {
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** Of a ranged response: the bytes to drop before the range, the most to keep, and how many were sent. */
+interface Cut {
+  skip: number;
+  limit: number;
+  sent: number;
+}
+
+/** The bytes of `body` after the first `skip`, at most `limit` of them; stops reading (and drops the body) once done. */
+async function* slice(body: Readable, { skip, limit }: Cut): AsyncGenerator<Buffer> {
+  let toSkip = skip;
+  let left = limit;
+  for await (const chunk of body) {
+    let piece = chunk as Buffer;
+    if (toSkip > 0) {
+      const dropped = Math.min(toSkip, piece.length);
+      toSkip -= dropped;
+      piece = piece.subarray(dropped);
+    }
+    if (piece.length > left) piece = piece.subarray(0, left);
+    left -= piece.length;
+    if (piece.length > 0) yield piece;
+    if (left === 0) return;
+  }
+}
+
+/** A byte stream that ends at once: what a range past the end of an object reads. */
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
+function checkRange(range: ByteRange, key: string): void {
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
+  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
+    data: { key, offset: range.offset, length: range.length },
+  });
 }
 
 /** An auth client that adds no credentials (google-auth-library's PassThroughClient, as the SDK uses it). */

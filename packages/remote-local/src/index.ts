@@ -30,10 +30,11 @@ import {
   unlink,
 } from "node:fs";
 import { resolve, sep } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import {
+  type ByteRange,
   ConfigError,
   DiskFullError,
   isRemoteTempName,
@@ -131,6 +132,7 @@ export function rootOf(url: string): string {
 export class LocalRemote implements Remote {
   readonly displayUrl: string;
   readonly capabilities: RemoteCapabilities = {
+    rangedRead: true,
     writeFile: true,
     readFile: true,
     traverse: true,
@@ -202,8 +204,9 @@ export class LocalRemote implements Remote {
     }
   }
 
-  async read(key: string): Promise<Readable> {
+  async read(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(key);
+    if (range !== undefined) checkRange(range, key);
     let fd: number;
     try {
       fd = await pOpen(path, "r");
@@ -222,8 +225,18 @@ export class LocalRemote implements Remote {
       await pClose(fd);
       throw new ObjectNotFoundError(this.displayUrl, key);
     }
-    const highWaterMark = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, st.size));
-    return createReadStream(path, { fd, highWaterMark });
+    if (range === undefined) {
+      const highWaterMark = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, st.size));
+      return createReadStream(path, { fd, highWaterMark });
+    }
+    const end = range.length === undefined ? st.size : Math.min(st.size, range.offset + range.length);
+    if (range.offset >= end) {
+      await pClose(fd);
+      return emptyStream();
+    }
+    const highWaterMark = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, end - range.offset));
+    // The open fd keeps this version of the object even if a write renames another over it.
+    return createReadStream(path, { fd, highWaterMark, start: range.offset, end: end - 1 });
   }
 
   async write(key: string, body: Readable, size?: number): Promise<void> {
@@ -431,6 +444,20 @@ function hasNoType(entry: Dirent): boolean {
 function isMissing(err: unknown): boolean {
   const code = errnoOf(err);
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** A byte stream that ends at once: what a range past the end of an object reads. */
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
+function checkRange(range: ByteRange, key: string): void {
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
+  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
+    data: { key, offset: range.offset, length: range.length },
+  });
 }
 
 function badKey(key: string, what: "key" | "prefix"): RemoteError {

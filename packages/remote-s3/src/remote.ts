@@ -3,9 +3,9 @@
  */
 import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { Remote, RemoteCapabilities } from "@mlv/core";
+import type { ByteRange, Remote, RemoteCapabilities } from "@mlv/core";
 import { RemoteError } from "@mlv/core";
 import { type ErrorContext, isNotFound, notFound, translate } from "./errors.js";
 import { iniRegion, type S3Settings } from "./options.js";
@@ -79,6 +79,7 @@ class Slots {
 export class S3Remote implements Remote {
   readonly displayUrl: string;
   readonly capabilities: RemoteCapabilities = {
+    rangedRead: true,
     writeFile: true,
     readFile: true,
     traverse: true,
@@ -242,7 +243,9 @@ export class S3Remote implements Remote {
     } while (token);
   }
 
-  async read(key: string): Promise<Readable> {
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    // The whole object is one plain GET, as without a range (and an empty object has no byte 0 to ask for).
+    if (range !== undefined && (range.offset !== 0 || range.length !== undefined)) return this.readRange(key, range);
     const { client, sdk } = await this.load();
     try {
       const out = await client.send(
@@ -253,6 +256,68 @@ export class S3Remote implements Remote {
       if (isNotFound(err)) throw notFound(this.ctx, key, err);
       throw translate(err, this.ctx, "read", key);
     }
+  }
+
+  private async readRange(key: string, range: ByteRange): Promise<Readable> {
+    checkRange(range, key);
+    const { client, sdk } = await this.load();
+    if (range.length === 0) {
+      // No Range header asks for nothing; the key must still exist.
+      if (!(await this.exists(key))) throw notFound(this.ctx, key);
+      return emptyStream();
+    }
+    const last = range.length === undefined ? "" : range.offset + range.length - 1;
+    let out: import("@aws-sdk/client-s3").GetObjectCommandOutput;
+    try {
+      out = await client.send(
+        new sdk.GetObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: this.k(key),
+          Range: `bytes=${range.offset}-${last}`,
+          ...this.ssec,
+        }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) throw notFound(this.ctx, key, err);
+      // 416 InvalidRange: the object exists but has no byte at `offset` (an empty object has no byte 0).
+      if (statusOfErr(err) === 416) return emptyStream();
+      throw translate(err, this.ctx, "read", key);
+    }
+    return this.fitToRange(out, range, key);
+  }
+
+  /**
+   * The response's body, cut to the range asked for when the server sent more. AWS and moto send
+   * exactly the range; some S3-compatible servers ignore the Range header (200, the whole object)
+   * or widen it (s3rver answers `bytes=0-0` with every byte, and an empty object with a body
+   * announced as one byte long).
+   */
+  private fitToRange(
+    out: import("@aws-sdk/client-s3").GetObjectCommandOutput,
+    range: ByteRange,
+    key: string,
+  ): Readable {
+    const body = out.Body as Readable;
+    const sent = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(out.ContentRange ?? "");
+    const from = sent ? Number(sent[1]) : 0;
+    const count = sent ? Number(sent[2]) - from + 1 : out.ContentLength;
+    const total = sent ? (sent[3] === "*" ? undefined : Number(sent[3])) : out.ContentLength;
+    if (total !== undefined && range.offset >= total) {
+      body.destroy();
+      return emptyStream();
+    }
+    const skip = range.offset - from;
+    if (skip < 0) {
+      body.destroy();
+      throw new RemoteError(
+        "EREMOTEIO",
+        `cannot read '${key}' on remote ${this.displayUrl}: asked for the bytes from ${range.offset}, the server sent them from ${from}`,
+        { data: { remote: this.displayUrl, key, offset: range.offset, sentFrom: from } },
+      );
+    }
+    const limit = range.length ?? Number.POSITIVE_INFINITY;
+    if (skip === 0 && count !== undefined && count <= limit) return body;
+    return Readable.from(slice(body, skip, limit), { objectMode: false });
   }
 
   async write(key: string, body: Readable, size?: number): Promise<void> {
@@ -534,6 +599,38 @@ function truncated(remote: string, key: string, length: number, got?: number): R
     `'${key}' from remote ${remote} ${got === undefined ? "did not give" : `ended after ${got} of`} ${length} bytes`,
     { transient: true, data: { remote, key } },
   );
+}
+
+/** A byte stream that ends at once: what a range past the end of an object reads. */
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+/** The bytes of `body` after the first `skip`, at most `limit` of them; stops reading (and drops the body) once done. */
+async function* slice(body: Readable, skip: number, limit: number): AsyncGenerator<Buffer> {
+  let toSkip = skip;
+  let left = limit;
+  for await (const chunk of body) {
+    let piece = chunk as Buffer;
+    if (toSkip > 0) {
+      const dropped = Math.min(toSkip, piece.length);
+      toSkip -= dropped;
+      piece = piece.subarray(dropped);
+    }
+    if (piece.length > left) piece = piece.subarray(0, left);
+    left -= piece.length;
+    if (piece.length > 0) yield piece;
+    if (left === 0) return;
+  }
+}
+
+/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
+function checkRange(range: ByteRange, key: string): void {
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
+  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
+    data: { key, offset: range.offset, length: range.length },
+  });
 }
 
 function writeWhole(path: string, data: Buffer): Promise<void> {

@@ -6,8 +6,9 @@
  * that folder removes once stale (see `isStaleRemoteTemp`).
  */
 import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import {
+  type ByteRange,
   isRemoteTempName,
   isStaleRemoteTemp,
   MlvError,
@@ -78,6 +79,7 @@ const writeAt = (s: SFTPWrapper, h: Buffer, buf: Buffer, pos: number) =>
 export class SftpRemote implements Remote {
   readonly displayUrl: string;
   readonly capabilities: RemoteCapabilities = {
+    rangedRead: true,
     writeFile: true,
     readFile: true,
     traverse: true,
@@ -155,21 +157,40 @@ export class SftpRemote implements Remote {
     }
   }
 
-  async read(key: string): Promise<Readable> {
+  async read(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(key);
+    if (range !== undefined) checkRange(range, key);
     const s = await this.pool.acquire();
     let handle: Buffer | undefined;
+    let size: number;
     try {
       handle = await open(s.sftp, path, "r");
       const st = await fstat(s.sftp, handle);
       if (!st.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
+      size = st.size;
     } catch (err) {
       if (handle) await closeHandle(s.sftp, handle).catch(() => {});
       this.pool.release(s);
       if (statusOf(err) === NO_SUCH_FILE) throw new ObjectNotFoundError(this.displayUrl, key, err);
       throw this.failure(err, "read", key, path);
     }
-    const stream = s.sftp.createReadStream(path, { handle, autoClose: true, highWaterMark: s.chunk });
+    let bounds: { start: number; end: number } | undefined;
+    if (range !== undefined) {
+      const end = range.length === undefined ? size : Math.min(size, range.offset + range.length);
+      if (range.offset >= end) {
+        // Nothing to read: release the handle and the session at once.
+        await closeHandle(s.sftp, handle).catch(() => {});
+        this.pool.release(s);
+        return emptyStream();
+      }
+      bounds = { start: range.offset, end: end - 1 };
+    }
+    const stream = s.sftp.createReadStream(path, {
+      handle,
+      autoClose: true,
+      highWaterMark: s.chunk,
+      ...bounds,
+    });
     let released = false;
     const release = () => {
       if (released) return;
@@ -515,6 +536,20 @@ async function pump(s: Session, handle: Buffer, body: Readable): Promise<number>
   await Promise.all(inflight);
   if (failed !== undefined) throw failed;
   return pos;
+}
+
+/** A byte stream that ends at once: what a range past the end of an object reads. */
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
+function checkRange(range: ByteRange, key: string): void {
+  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
+  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
+    data: { key, offset: range.offset, length: range.length },
+  });
 }
 
 function badKey(key: string, what: "key" | "prefix"): RemoteError {

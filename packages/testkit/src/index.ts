@@ -23,7 +23,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { ObjectNotFoundError, type Remote } from "@mlv/core";
+import { type ByteRange, ObjectNotFoundError, type Remote } from "@mlv/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type TestContext } from "vitest";
 
 export {
@@ -151,6 +151,7 @@ export function describeRemoteConformance(name: string, options: ConformanceOpti
       expect(typeof caps).toBe("object");
       if (caps.writeFile) expect(typeof remote.writeFile).toBe("function");
       if (caps.readFile) expect(typeof remote.readFile).toBe("function");
+      if (caps.rangedRead !== undefined) expect(typeof caps.rangedRead).toBe("boolean");
       if (caps.defaultJobs !== undefined) {
         expect(Number.isInteger(caps.defaultJobs)).toBe(true);
         expect(caps.defaultJobs).toBeGreaterThan(0);
@@ -472,6 +473,98 @@ export function describeRemoteConformance(name: string, options: ConformanceOpti
       });
     });
 
+    describe("ranged reads (when announced)", () => {
+      const needsRanges = (ctx: TestContext) => {
+        if (!remote.capabilities.rangedRead) ctx.skip(`${name} does not announce rangedRead`);
+      };
+      /** Odd-sized, so that no range lines up with a power of two by chance. */
+      const size = 300 * KiB + 7;
+
+      test("return the asked part: from the start, in the middle, to the end", async (ctx) => {
+        needsRanges(ctx);
+        const key = k(oidKey());
+        const data = randomBytes(size);
+        await remote.write(key, bodyOf(data), size);
+        const cases: [ByteRange, number, number][] = [
+          [{ offset: 0, length: 1 }, 0, 1],
+          [{ offset: 0, length: 64 * KiB }, 0, 64 * KiB],
+          [{ offset: 0, length: size }, 0, size],
+          [{ offset: 0 }, 0, size],
+          [{ offset: 100_000, length: 70_001 }, 100_000, 170_001],
+          [{ offset: 8 * KiB + 3, length: 1 }, 8 * KiB + 3, 8 * KiB + 4],
+          [{ offset: 123_457 }, 123_457, size],
+          [{ offset: size - 1 }, size - 1, size],
+          [{ offset: size - 1, length: 1 }, size - 1, size],
+        ];
+        for (const [range, from, to] of cases) {
+          expectSameBytes(await readAll(remote, key, range), data.subarray(from, to), describeRange(range));
+        }
+      });
+
+      test("a length running past the end gives only the bytes that exist", async (ctx) => {
+        needsRanges(ctx);
+        const key = k(oidKey());
+        const data = randomBytes(size);
+        await remote.write(key, bodyOf(data), size);
+        for (const range of [
+          { offset: 0, length: size + 1 },
+          { offset: size - 10, length: 100 },
+          { offset: 200_000, length: 10 * size },
+        ]) {
+          expectSameBytes(await readAll(remote, key, range), data.subarray(range.offset), describeRange(range));
+        }
+      });
+
+      test("a range starting at or past the end, or of length 0, is an empty stream", async (ctx) => {
+        needsRanges(ctx);
+        const key = k(oidKey());
+        const data = randomBytes(size);
+        await remote.write(key, bodyOf(data), size);
+        for (const range of [
+          { offset: size },
+          { offset: size, length: 10 },
+          { offset: size + 1 },
+          { offset: size + 1000, length: 5 },
+          { offset: 10 * size },
+          { offset: 0, length: 0 },
+          { offset: 1000, length: 0 },
+        ]) {
+          expectSameBytes(await readAll(remote, key, range), Buffer.alloc(0), describeRange(range));
+        }
+      });
+
+      test("of an empty object are empty streams", async (ctx) => {
+        needsRanges(ctx);
+        const key = k(oidKey());
+        await remote.write(key, bodyOf(Buffer.alloc(0)), 0);
+        for (const range of [{ offset: 0 }, { offset: 0, length: 10 }, { offset: 1 }, { offset: 5, length: 5 }]) {
+          expectSameBytes(await readAll(remote, key, range), Buffer.alloc(0), describeRange(range));
+        }
+      });
+
+      test("several ranges read at once put the object back together", async (ctx) => {
+        needsRanges(ctx);
+        const key = k(oidKey());
+        const data = randomBytes(size);
+        await remote.write(key, bodyOf(data), size);
+        const piece = 64 * KiB;
+        const offsets = Array.from({ length: Math.ceil(size / piece) }, (_, i) => i * piece);
+        const pieces = await Promise.all(offsets.map((offset) => readAll(remote, key, { offset, length: piece })));
+        expectSameBytes(Buffer.concat(pieces), data);
+      });
+
+      test("of a missing key, a folder or a partial name throw ObjectNotFoundError", async (ctx) => {
+        needsRanges(ctx);
+        const missing = k("files/md5/00/000000000000000000000000000000");
+        for (const range of [{ offset: 0 }, { offset: 0, length: 10 }, { offset: 5 }, { offset: 1000, length: 1 }]) {
+          await expectNotFound(remote.read(missing, range), `a missing key, ${describeRange(range)}`);
+        }
+        await remote.write(k("files/md5/ab/cdef"), bodyOf(Buffer.from("xyz")), 3);
+        await expectNotFound(remote.read(k("files/md5/ab"), { offset: 0, length: 1 }), "a folder");
+        await expectNotFound(remote.read(k("files/md5/ab/cde"), { offset: 1 }), "a partial name");
+      });
+    });
+
     const withPassword = options.withPassword;
     if (withPassword !== undefined) {
       test("displayUrl does not show a password from the URL", async () => {
@@ -525,10 +618,15 @@ function sorted(keys: string[]): string[] {
   return [...keys].sort();
 }
 
-async function readAll(remote: Remote, key: string): Promise<Buffer> {
+async function readAll(remote: Remote, key: string, range?: ByteRange): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await remote.read(key)) chunks.push(chunk as Buffer);
+  const stream = range === undefined ? await remote.read(key) : await remote.read(key, range);
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+function describeRange(range: ByteRange): string {
+  return `range { offset: ${range.offset}${range.length === undefined ? "" : `, length: ${range.length}`} }`;
 }
 
 /** Random bytes produced one chunk at a time as they are pulled; their md5 is known once they are all out. */
