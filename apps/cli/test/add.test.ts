@@ -182,10 +182,10 @@ describe("mlv add", () => {
 
   it("clears the half-copied file a killed add left in the cache", () => {
     const s = sandbox({ init: "dvc" });
-    s.write(".dvc/cache/files/md5/.mlv-999999-half.tmp", "x".repeat(1000));
+    s.write(".dvc/cache/files/md5/.mlv-999999-half0000half.tmp", "x".repeat(1000));
     s.write("foo", "foo");
     s.must("add", "foo");
-    expect(s.exists(".dvc/cache/files/md5/.mlv-999999-half.tmp")).toBe(false);
+    expect(s.exists(".dvc/cache/files/md5/.mlv-999999-half0000half.tmp")).toBe(false);
   });
 
   it("names a missing target", () => {

@@ -189,7 +189,7 @@ describe("mlv checkout", () => {
     s.writeTree({ "data/a": "a", "data/b": "b" });
     s.must("add", "data");
     const pointer = s.read("data.dvc");
-    s.write("data/.mlv-999999-AbC_d3.tmp", "half of a"); // as a checkout killed mid-file leaves it
+    s.write("data/.mlv-999999-AbC_d3AbC_d3.tmp", "half of a"); // as a checkout killed mid-file leaves it
     s.rm("data/a");
     const r = s.mlv("checkout");
     expect(r.stderr).toBe("");
@@ -207,22 +207,22 @@ describe("mlv checkout", () => {
     s.writeTree({ "data/a": "a", "data/sub/b": "b", ...many });
     s.must("add", "data", "big", "model");
     const dead = [
-      "data/.mlv-999999-AbC_d3.tmp",
-      "data/sub/.mlv-999999-x.tmp",
-      "big/sub1/.mlv-999999-y.tmp",
-      ".mlv-999999-z.tmp",
+      "data/.mlv-999999-AbC_d3AbC_d3.tmp",
+      "data/sub/.mlv-999999-xxxxxxxxxxxx.tmp",
+      "big/sub1/.mlv-999999-yyyyyyyyyyyy.tmp",
+      ".mlv-999999-zzzzzzzzzzzz.tmp",
     ];
-    const live = `data/.mlv-${process.pid}-live.tmp`; // this test's own process: alive
+    const live = `data/.mlv-${process.pid}-live00live00.tmp`; // this test's own process: alive
     for (const t of [...dead, live]) s.write(t, "half");
     s.rm("data/a");
     s.must("checkout");
     for (const t of dead) expect(s.exists(t), t).toBe(false);
     expect(s.exists(live)).toBe(true);
     expect(s.read("data/a")).toBe("a");
-    s.write(".mlv-999999-again.tmp", "half"); // removed even when nothing else needs doing
-    s.write("big/.mlv-999999-again.tmp", "half");
+    s.write(".mlv-999999-again0again0.tmp", "half"); // removed even when nothing else needs doing
+    s.write("big/.mlv-999999-again0again0.tmp", "half");
     s.must("checkout");
-    expect(s.exists(".mlv-999999-again.tmp")).toBe(false);
-    expect(s.exists("big/.mlv-999999-again.tmp")).toBe(false);
+    expect(s.exists(".mlv-999999-again0again0.tmp")).toBe(false);
+    expect(s.exists("big/.mlv-999999-again0again0.tmp")).toBe(false);
   });
 });

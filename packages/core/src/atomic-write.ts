@@ -13,8 +13,11 @@ export function tmpName(dir: string): string {
   return join(dir, `.mlv-${process.pid}-${randomBytes(9).toString("base64url")}.tmp`);
 }
 
-/** The names temporary files get, from `tmpName` and from the worker threads. */
-export const TEMP_FILE = /^\.mlv-[0-9]+-[A-Za-z0-9_-]+\.tmp$/;
+/**
+ * The names temporary files get, from `tmpName` and from the worker threads: exactly twelve random
+ * characters, so that a file of the user's is not taken for one (and removed) by a loose match.
+ */
+export const TEMP_FILE = /^\.mlv-[0-9]+-[A-Za-z0-9_-]{12}\.tmp$/;
 
 /** Write a small file so readers see the old content or the new, never half of it. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

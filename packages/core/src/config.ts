@@ -291,7 +291,14 @@ export class Config {
     if (found !== undefined) {
       if (typeof found.value !== "string")
         throw new ConfigError(`cache.dir must be a single path, got a list (${found.value.join(", ")})`);
-      return this.resolvePath(found.value, found.level);
+      const dir = this.resolvePath(found.value, found.level);
+      const gitDir = this.dvcDir === null ? undefined : nodePath.join(nodePath.dirname(this.dvcDir), ".git");
+      if (gitDir !== undefined && (dir === gitDir || dir.startsWith(gitDir + nodePath.sep)))
+        throw new ConfigError(
+          `cache.dir '${found.value}' (in the ${found.level} config) is inside .git, which belongs to git: choose a folder outside it ('mlv config cache.dir PATH')`,
+          { key: "cache.dir", value: found.value },
+        );
+      return dir;
     }
     if (this.dvcDir === null)
       throw new ConfigError("no cache directory: not inside an mlv/DVC repository and cache.dir is not set");
@@ -511,6 +518,10 @@ export class Config {
     if (url === undefined)
       throw new ConfigError(`remote '${name}' has no url: set one with 'mlv remote modify ${name} url URL'`, { name });
     if (typeof url.value !== "string") throw new ConfigError(`remote '${name}': url must be a single value`, { name });
+    if (url.value.trim() === "")
+      throw new ConfigError(`remote '${name}' has an empty url: set one with 'mlv remote modify ${name} url URL'`, {
+        name,
+      });
 
     const options: Record<string, string> = {};
     for (const [key, { value, level }] of merged) {

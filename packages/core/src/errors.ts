@@ -27,12 +27,13 @@ export type MlvErrorCode =
   | "ENOTINCACHE" // a folder's file list (.dir) is not in the cache, so its files cannot be listed
   | "EOVERLAP" // `add` or `import` of a path that overlaps an output something already tracks
   | "ESCMTRACKED" // `add` or `import` of a path git already tracks
-  | "EIGNORED" // the .dvc file `add` would write is git-ignored
+  | "EIGNORED" // `add` of a path .dvcignore ignores, or whose .dvc file git ignores
   | "EUNSAVED" // `checkout` would delete or overwrite workspace files not in the cache, without --force
   | "ELINKED" // an output lies below a folder that is a symbolic link: never written through
   | "ECHECKOUT" // `checkout` or `pull` could not restore some targets: their data is not in the cache
   | "ELINK" // no link type of `cache.type` works between the cache and the workspace
   | "EREAD" // a workspace file exists but cannot be read
+  | "ENOTFILE" // a workspace path is neither a file nor a folder (a FIFO, socket or device)
   | "EACCES" // the file system denied access to a local file
   | "ENOSPC" // the disk is full (or the quota reached) while writing
   | "ELOOP" // a symbolic link loop in the workspace

@@ -150,6 +150,16 @@ describe("parseDirManifest", () => {
     ["no relpath", '[{"md5": "acbd18db4cc2f85cedef654fccc4a4d8"}]', /entry 0 has no 'relpath' string/],
     ["no md5", '[{"relpath": "a"}]', /entry 0 \('a'\) has no 'md5' string \(got undefined\)/],
     ["a relpath with ..", '[{"md5": "x", "relpath": "../etc/passwd"}]', /unsafe relpath "\.\.\/etc\/passwd"/],
+    [
+      "a .git part (a repository written out)",
+      '[{"md5": "x", "relpath": "sub/.GIT/config"}]',
+      /unsafe relpath "sub\/\.GIT\/config"/,
+    ],
+    [
+      "an md5 that is not one",
+      '[{"md5": "../../x", "relpath": "a"}]',
+      /entry 0 \('a'\) has md5 "\.\.\/\.\.\/x", not 32 hex characters/,
+    ],
     ["a relpath with a NUL byte", '[{"md5": "x", "relpath": "a\\u0000b"}]', /unsafe relpath "a\\u0000b".*NUL/],
     ["an absolute relpath", '[{"md5": "x", "relpath": "/etc/passwd"}]', /unsafe relpath/],
   ])("refuses %s with a FormatError naming the object", (_what, text, message) => {

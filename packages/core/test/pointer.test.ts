@@ -607,7 +607,7 @@ describe("hostile YAML in a pointer file", () => {
     const indented = `${OUT}meta:\n${Array.from({ length: 1000 }, (_, i) => `${" ".repeat(i * 2)}k${i}:`).join("\n")} x\n`;
     const dashes = `${OUT}meta:\n${"- ".repeat(5000)}x\n`;
     const started = Date.now();
-    expect(() => parsePointer(flat, "flat.dvc")).toThrow(/flat\.dvc.*is 9\.\d MiB, more than the 8 MiB/);
+    expect(() => parsePointer(flat, "flat.dvc")).toThrow(/flat\.dvc.*is 9\.\d MiB, more than the 4 MiB/);
     expect(() => parsePointer(deep, "deep.dvc")).toThrow(/deep\.dvc.*nests brackets more than 200 levels deep/);
     expect(() => parsePointer(indented, "ind.dvc")).toThrow(/ind\.dvc.*indented more than 400 columns/);
     expect(() => parsePointer(dashes, "dash.dvc")).toThrow(/dash\.dvc.*nests more than 200 lists on one line/);

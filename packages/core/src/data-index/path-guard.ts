@@ -10,11 +10,15 @@ import { FormatError } from "../errors.js";
 /** Why mlv refuses to write an output at `rel` (posix, from the project root), or undefined when it may. */
 function unsafeOutputPath(rel: string): string | undefined {
   if (rel === "" || rel === ".") return "it is the project's own folder";
+  if (rel.includes("\0")) return "a path cannot hold a NUL byte";
   if (rel === ".." || rel.startsWith("../") || rel.startsWith("/") || /^[A-Za-z]:/.test(rel))
     return "it is outside the project";
   const parts = rel.split("/");
   if (parts.some((p) => p.toLowerCase() === ".git")) return "it is inside a .git folder, which belongs to git";
   if (parts.some((p) => p === ".dvc")) return "it is inside a .dvc folder, which mlv and DVC manage";
+  const name = parts[parts.length - 1] ?? "";
+  if (name.endsWith(".dvc") || name === "dvc.yaml" || name === "dvc.lock")
+    return "it is a file that describes outputs (a .dvc file, dvc.yaml or dvc.lock), not one";
   return undefined;
 }
 

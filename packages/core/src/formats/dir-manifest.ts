@@ -112,6 +112,9 @@ function describe(value: unknown): string {
  */
 /** A relpath part that is empty (a leading, doubled or trailing `/`), `.` or `..`. */
 const UNSAFE_PART = /(?:^|\/)\.{0,2}(?:\/|$)/;
+/** A `.git` part in any case: written out, it would be a git repository (its config can run commands); git refuses it too. */
+const GIT_PART = /(?:^|\/)\.git(?:\/|$)/i;
+const HASH_VALUE = /^[0-9a-f]{32}$/;
 
 export function parseDirManifest(bytes: Buffer, label: string, hashName = "md5"): ParsedDirEntry[] {
   const key = hashName === "md5-dos2unix" ? "md5" : hashName;
@@ -140,10 +143,15 @@ export function parseDirManifest(bytes: Buffer, label: string, hashName = "md5")
         label,
         `entry ${i} ('${relpath}') has no '${key}' string (got ${describe(hash)}): ${corrupted}`,
       );
-    if (relpath === "" || UNSAFE_PART.test(relpath) || relpath.includes("\0"))
+    if (relpath === "" || UNSAFE_PART.test(relpath) || relpath.includes("\0") || GIT_PART.test(relpath))
       throw new FormatError(
         label,
-        `entry ${i} has an unsafe relpath ${JSON.stringify(relpath)} (absolute, empty, with '..' parts or a NUL byte): no file can be written there. The listing was made that way, so fetching it again will not help: ask whoever pushed it for a good one`,
+        `entry ${i} has an unsafe relpath ${JSON.stringify(relpath)} (absolute, empty, with '..' or '.git' parts or a NUL byte): no file can be written there. The listing was made that way, so fetching it again will not help: ask whoever pushed it for a good one`,
+      );
+    if (key === "md5" && !HASH_VALUE.test(hash))
+      throw new FormatError(
+        label,
+        `entry ${i} ('${relpath}') has ${key} ${JSON.stringify(hash)}, not 32 hex characters: the listing was made that way, so fetching it again will not help: ask whoever pushed it for a good one`,
       );
     const result: ParsedDirEntry = { relpath, md5: hash };
     let extra: Record<string, unknown> | undefined;

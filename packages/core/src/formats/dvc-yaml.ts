@@ -39,6 +39,7 @@ import {
   validationError,
 } from "./pipeline.js";
 import { isExternalPath, setKey } from "./pointer.js";
+import { MAX_HANDWRITTEN_YAML_BYTES } from "./yaml-limits.js";
 
 /** The `[parsing]` section of `.dvc/config`: how a mapping interpolated into `cmd` becomes flags. */
 export interface ParsingOptions {
@@ -969,6 +970,8 @@ class PipelineLoader {
     const yaml = parseYaml(
       text,
       (detail, line) => new PipelineFormatError(this.path, `'${this.path}' is invalid: ${detail}`, line),
+      undefined,
+      MAX_HANDWRITTEN_YAML_BYTES,
     );
     const data = yaml.value ?? {};
     try {

@@ -235,8 +235,13 @@ export function entriesInFileOrder<T>(mapping: Readonly<Record<string, T>>): [st
   return order ? order.map((k) => [k, mapping[k] as T]) : Object.entries(mapping);
 }
 
-export function parseYaml(text: string, invalid: YamlErrorFactory, coerceKeys?: ReadonlySet<string>): YamlData {
-  const tooBig = yamlLimitProblem(text);
+export function parseYaml(
+  text: string,
+  invalid: YamlErrorFactory,
+  coerceKeys?: ReadonlySet<string>,
+  maxBytes?: number,
+): YamlData {
+  const tooBig = yamlLimitProblem(text, maxBytes);
   if (tooBig !== undefined) throw invalid(`the file ${tooBig}`);
   const lines = new LineCounter();
   const doc = parseDocument(text, {

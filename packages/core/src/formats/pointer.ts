@@ -19,7 +19,7 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { FormatError } from "../errors.js";
-import { yamlLimitProblem } from "./yaml-limits.js";
+import { MAX_HANDWRITTEN_YAML_BYTES, yamlLimitProblem } from "./yaml-limits.js";
 import { chooseScalarStyle, dumpYaml, type YamlValue } from "./yaml-scalar.js";
 
 /** `md5`: a 3.x out (`hash: md5`). `md5-dos2unix`: a 2.x out, without a `hash` key (spec §1.5). */
@@ -171,7 +171,7 @@ interface Parsed {
 const MAX_ALIASES = 100;
 
 function parseYaml(text: string, file: string): Parsed {
-  const tooBig = yamlLimitProblem(text);
+  const tooBig = yamlLimitProblem(text, MAX_HANDWRITTEN_YAML_BYTES);
   if (tooBig !== undefined)
     throw new FormatError(file, `${tooBig}: a .dvc file mlv or DVC writes is small and shallow; restore it from git`);
   const lines = new LineCounter();

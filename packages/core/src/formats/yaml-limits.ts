@@ -7,6 +7,11 @@
 
 /** Larger YAML is refused (a `dvc.lock` in DVC's own layout is read without the YAML parser and has no limit). */
 export const MAX_YAML_BYTES = 8 * 1024 * 1024;
+/**
+ * Files people write by hand (`dvc.yaml`, `.dvc` files) are refused beyond this: a few MiB of
+ * them is already absurd, and parsing 8 MiB costs over ten seconds on a busy machine.
+ */
+export const MAX_HANDWRITTEN_YAML_BYTES = 4 * 1024 * 1024;
 /** Deeper nesting of `[`/`{` is refused: no file DVC reads goes past a few dozen levels. */
 const MAX_FLOW_DEPTH = 200;
 /** A line indented further than this is refused: YAML nests by indentation, and this is 200 levels at two spaces. */
@@ -15,9 +20,9 @@ const MAX_INDENT = 400;
 const MAX_DASHES = 200;
 
 /** Why `text` is too large or too deeply nested to parse, with what the file holds; undefined when it is fine. */
-export function yamlLimitProblem(text: string): string | undefined {
-  if (text.length > MAX_YAML_BYTES)
-    return `is ${(text.length / 1024 / 1024).toFixed(1)} MiB, more than the ${MAX_YAML_BYTES / 1024 / 1024} MiB mlv reads as YAML`;
+export function yamlLimitProblem(text: string, maxBytes = MAX_YAML_BYTES): string | undefined {
+  if (text.length > maxBytes)
+    return `is ${(text.length / 1024 / 1024).toFixed(1)} MiB, more than the ${maxBytes / 1024 / 1024} MiB mlv reads as YAML for such a file`;
   let flow = 0;
   let lineStart = true;
   let indent = 0;

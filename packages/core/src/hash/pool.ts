@@ -51,13 +51,12 @@ const fs = require("node:fs");
 const crypto = require("node:crypto");
 const TEMP_FILE = new RegExp(${JSON.stringify(TEMP_FILE.source)});
 const made = new Set();
-let counter = 0;
 function store(objectsDir, md5, data) {
   const dir = objectsDir + "/" + md5.slice(0, 2);
   const final = dir + "/" + md5.slice(2);
   if (fs.existsSync(final)) return;
   if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-  const tmp = dir + "/.mlv-" + process.pid + "-" + require("node:worker_threads").threadId + "_" + (counter++) + ".tmp";
+  const tmp = dir + "/.mlv-" + process.pid + "-" + crypto.randomBytes(9).toString("base64url") + ".tmp";
   const fd = fs.openSync(tmp, "wx", 0o444);
   try { fs.writeSync(fd, data); } finally { fs.closeSync(fd); }
   fs.renameSync(tmp, final);
@@ -65,7 +64,7 @@ function store(objectsDir, md5, data) {
 function materialise(item) {
   const dir = item.dest.slice(0, item.dest.lastIndexOf("/"));
   if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-  const tmp = dir + "/.mlv-" + process.pid + "-" + require("node:worker_threads").threadId + "_" + (counter++) + ".tmp";
+  const tmp = dir + "/.mlv-" + process.pid + "-" + crypto.randomBytes(9).toString("base64url") + ".tmp";
   try {
     if (item.type === "hardlink") fs.linkSync(item.src, tmp);
     else if (item.type === "symlink") fs.symlinkSync(item.src, tmp);

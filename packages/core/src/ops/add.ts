@@ -56,7 +56,13 @@ export async function add(project: Project, targets: readonly string[], options:
   for (const target of targets) {
     const abs = resolve(cwd, target.replace(/[\\/]+$/, "") || target);
     project.assertInside(abs, target);
-    if (!existsSync(abs)) throw new TargetNotFoundError(target);
+    if (!existsSync(abs)) throw new TargetNotFoundError(target, "check the path");
+    if (project.ignore.isIgnored(project.relOf(abs), statSync(abs).isDirectory()))
+      throw new MlvError(
+        "EIGNORED",
+        `'${target}' is ignored by a .dvcignore pattern: remove the pattern that matches it to track it`,
+        { data: { target } },
+      );
     if (abs.endsWith(".dvc") && statSync(abs).isFile())
       throw new UsageError(`'${target}' is a pointer file: add the data it tracks instead`, { target });
     if (abs === project.root)
@@ -121,7 +127,7 @@ export async function add(project: Project, targets: readonly string[], options:
       expectedFiles: previous?.out.nfiles,
       onProgress: (p) => options.onProgress?.({ phase: "add", target: project.relOf(abs), ...p }),
     });
-    if (state.kind === "missing") throw new TargetNotFoundError(plan.target);
+    if (state.kind === "missing") throw new TargetNotFoundError(plan.target, "check the path");
     options.signal?.throwIfAborted();
     await relinkWorkspace(project, abs, state);
 

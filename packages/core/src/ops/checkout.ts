@@ -4,7 +4,7 @@ import { dirname, join, sep } from "node:path";
 import { removeIfStale, removeStaleTemps } from "../atomic-write.js";
 import type { HashName, LinkType } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
-import { MlvError, PartialFailureError } from "../errors.js";
+import { FormatError, MlvError, PartialFailureError } from "../errors.js";
 import type { LinkTask } from "../hash/pool.js";
 import type { Project } from "../project/project.js";
 import { hashWorkspacePath, isInCache } from "../workspace/hasher.js";
@@ -62,6 +62,8 @@ interface Plan {
   remove: string[];
   /** Whether the workspace path must first be removed whole (a file where a folder goes, or vice versa). */
   removeWhole: boolean;
+  /** Symbolic links where a tracked folder has subfolders: removed (the links, not what they point to) before writing. */
+  unlinkFirst: string[];
   /** Files to create from the cache. */
   create: FileToCreate[];
   chmodExec: string[];
@@ -95,7 +97,15 @@ export async function checkout(
       continue;
     }
     refuseLinkedParents(project.root, out);
-    const plan: Plan = { out, change: "modified", remove: [], removeWhole: false, create: [], chmodExec: [] };
+    const plan: Plan = {
+      out,
+      change: "modified",
+      remove: [],
+      removeWhole: false,
+      unlinkFirst: [],
+      create: [],
+      chmodExec: [],
+    };
     // A link to a folder where a tracked folder goes is never written through: the link itself
     // is replaced (like unsaved changes, only with --force), whatever it points to.
     const linkedFolder = out.isDir && isLinkToFolder(out.abs);
@@ -133,6 +143,7 @@ export async function checkout(
     }
 
     const entries = await project.cache.readDirObject(oid, out.hashName);
+    refuseFileFolderClash(out, entries);
     const current = new Map<string, string>();
     if (ws.kind === "dir") for (const e of ws.entries) current.set(e.relpath, e.md5);
     else if (ws.kind === "file") {
@@ -152,6 +163,10 @@ export async function checkout(
       if (wanted.has(relpath)) continue;
       plan.remove.push(join(out.abs, ...relpath.split("/")));
       if (!inCache(md5)) unsaved.push(`${out.rel}/${relpath}`);
+    }
+    for (const link of linkedSubfolders(out, plan.create)) {
+      unsaved.push(`${out.rel}/${link}`); // replaced by a real folder with --force; its target is never touched
+      plan.unlinkFirst.push(join(out.abs, link));
     }
     if (plan.create.length === 0 && plan.remove.length === 0 && ws.kind === "dir") continue;
     if (
@@ -178,6 +193,7 @@ export async function checkout(
     options.signal?.throwIfAborted();
     const { out } = plan;
     if (plan.removeWhole) await rm(out.abs, { recursive: true, force: true });
+    for (const link of plan.unlinkFirst) await unlink(link).catch(() => {});
     for (const f of plan.remove) await unlink(f).catch(() => {});
     if (plan.remove.length > 0) await removeEmptyDirs(out.abs, plan.remove);
     for (const f of plan.chmodExec) {
@@ -227,6 +243,49 @@ function refuseLinkedParents(root: string, out: TrackedOut): void {
         { data: { path: out.rel, link: folder } },
       );
   }
+}
+
+/**
+ * Subfolders (relative to the output) through which files would be written but that are symbolic
+ * links: writing through one would put files wherever it points, maybe outside the project.
+ */
+function linkedSubfolders(out: TrackedOut, create: readonly FileToCreate[]): string[] {
+  const links: string[] = [];
+  const checked = new Set<string>();
+  const prefix = `${out.rel}/`;
+  for (const f of create) {
+    const rel = f.rel.startsWith(prefix) ? f.rel.slice(prefix.length) : "";
+    let at = rel.indexOf("/");
+    while (at !== -1) {
+      const sub = rel.slice(0, at);
+      if (checked.has(sub)) {
+        if (links.includes(sub)) break; // never look through a link, even to list what is behind it
+        at = rel.indexOf("/", at + 1);
+        continue;
+      }
+      checked.add(sub);
+      const st = lstatSync(join(out.abs, sub), { throwIfNoEntry: false });
+      if (st === undefined) break; // not there yet: made as a real folder
+      if (st.isSymbolicLink()) {
+        links.push(sub);
+        break;
+      }
+      at = rel.indexOf("/", at + 1);
+    }
+  }
+  return links;
+}
+
+/** A folder's listing naming `x` as a file and `x/y` inside it cannot be written: say so before writing. */
+function refuseFileFolderClash(out: TrackedOut, entries: readonly { relpath: string }[]): void {
+  const files = new Set(entries.map((e) => e.relpath));
+  for (const { relpath } of entries)
+    for (let at = relpath.indexOf("/"); at !== -1; at = relpath.indexOf("/", at + 1))
+      if (files.has(relpath.slice(0, at)))
+        throw new FormatError(
+          out.owner,
+          `the file list of '${out.rel}' (${out.out.md5}) names '${relpath.slice(0, at)}' both as a file and as the folder holding '${relpath}': it cannot be checked out. The listing was made that way: ask whoever pushed it for a good one`,
+        );
 }
 
 function isLinkToFolder(abs: string): boolean {

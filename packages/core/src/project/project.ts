@@ -1,10 +1,10 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { HashCache } from "../cache/hash-cache.js";
 import { type LinkType, ObjectCache, parseLinkTypes } from "../cache/object-cache.js";
 import { Config, configBool } from "../config.js";
-import { MlvError, NotARepoError, UsageError } from "../errors.js";
+import { ConfigError, MlvError, NotARepoError, UsageError } from "../errors.js";
 import { HashPool } from "../hash/pool.js";
 import { acquireRepoLock } from "../lock.js";
 import { toPosix } from "../paths.js";
@@ -95,6 +95,7 @@ export class Project {
   ) {
     if (scm !== undefined) this.scmLookup = Promise.resolve(scm);
     this.dvcDir = join(root, ".dvc");
+    refuseUnsafeStateDirs(this.dvcDir, config.cacheDir());
     this.cache = new ObjectCache(config.cacheDir());
     this.ignore = new DvcIgnore(root);
   }
@@ -182,4 +183,27 @@ export class Project {
   static pointerPathFor(abs: string): string {
     return join(dirname(abs), `${basename(abs)}.dvc`);
   }
+}
+
+/**
+ * Refuse what a cloned repository could plant to make mlv write elsewhere: `.dvc/tmp` (lock, hash
+ * cache) as a symbolic link, or a cache folder that is a file.
+ */
+function refuseUnsafeStateDirs(dvcDir: string, cacheDir: string): void {
+  const tmp = join(dvcDir, "tmp");
+  if (lstatSync(tmp, { throwIfNoEntry: false })?.isSymbolicLink())
+    throw new MlvError(
+      "ELINKED",
+      `'${tmp}' is a symbolic link: mlv keeps its lock and state there and never writes through a link; remove the link ('rm ${tmp}') and run the command again`,
+      { data: { path: tmp } },
+    );
+  const cache = statSync(cacheDir, { throwIfNoEntry: false });
+  if (cache !== undefined && !cache.isDirectory())
+    throw new ConfigError(
+      `the cache folder '${cacheDir}' is a file, not a folder: move the file away, or set cache.dir to a folder`,
+      {
+        key: "cache.dir",
+        value: cacheDir,
+      },
+    );
 }

@@ -1,7 +1,7 @@
 import { type Stats, statSync } from "node:fs";
 import type { HashCache } from "../cache/hash-cache.js";
 import type { HashName, ObjectCache } from "../cache/object-cache.js";
-import { DiskFullError, isDiskFull, translateFsError } from "../errors.js";
+import { DiskFullError, isDiskFull, MlvError, translateFsError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
@@ -78,6 +78,13 @@ export async function hashWorkspacePath(
   const rel = project.relOf(abs);
   if (project.ignore.isIgnored(rel, st.isDirectory())) return { kind: "missing" };
   if (st.isDirectory()) return hashDir(project, abs, rel, hashName, options);
+  // Reading a FIFO would wait for a writer forever (and a device could be endless): never open one.
+  if (!st.isFile())
+    throw new MlvError(
+      "ENOTFILE",
+      `'${rel}' is ${st.isFIFO() ? "a FIFO (named pipe)" : st.isSocket() ? "a socket" : "a device"}, not a file or a folder: mlv only tracks files and folders; move it away`,
+      { data: { path: rel } },
+    );
   const md5 = await hashOneFile(project, abs, rel, st, hashName, options.store ?? false);
   options.onProgress?.({ files: 1, totalFiles: 1, bytes: st.size, totalBytes: st.size });
   return { kind: "file", md5, size: st.size, isexec: isExec(st), st };
