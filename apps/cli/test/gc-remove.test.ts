@@ -133,7 +133,10 @@ describe("mlv gc", () => {
     const s = sandbox({ init: "dvc" });
     s.write("foo", "foo");
     s.must("add", "foo");
-    const stale = [".dvc/cache/files/md5/.mlv-999999-half0000half.tmp", ".dvc/cache/files/md5/ac/.mlv-999999-part0000part.tmp"];
+    const stale = [
+      ".dvc/cache/files/md5/.mlv-999999-half0000half.tmp",
+      ".dvc/cache/files/md5/ac/.mlv-999999-part0000part.tmp",
+    ];
     const running = `.dvc/cache/files/md5/.mlv-${process.pid}-busy.tmp`;
     for (const f of [...stale, running]) s.write(f, "partial");
     expect(s.mlv("gc", "-w", "-f").code).toBe(0);
