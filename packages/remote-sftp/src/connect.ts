@@ -268,8 +268,9 @@ export async function connect(settings: SftpSettings, target: Target, remote: st
     port: target.port,
     username: target.user,
     readyTimeout: target.timeoutMs,
-    keepaliveInterval: 15_000,
-    keepaliveCountMax: 4,
+    // A connection silent for about `timeout` is given up: its operations fail instead of waiting.
+    keepaliveInterval: Math.max(1000, Math.min(15_000, Math.round((target.timeoutMs ?? 30_000) / 3))),
+    keepaliveCountMax: 3,
     authHandler: authHandler as unknown as ConnectConfig["authHandler"],
     hostVerifier: (blob: Buffer) => {
       const verdict = verifyHostKey(known, target.knownHostsName, blob);

@@ -8,7 +8,7 @@
  * key, configuration) is remembered, so that thousands of queued transfers fail at once instead
  * of each trying to log in again.
  */
-import { RemoteError } from "@mlv/core";
+import { RemoteError, RemoteUnreachableError } from "@mlv/core";
 import type { Client, SFTPWrapper } from "ssh2";
 import { connect, resolveTarget, type Target } from "./connect.js";
 import type { SftpSettings } from "./settings.js";
@@ -22,6 +22,12 @@ export interface Session {
   chunk: number;
   /** The server supports posix-rename@openssh.com (atomic replace). */
   posixRename: boolean;
+  /**
+   * Rejects when the session or its connection closes. ssh2 never calls back the requests in
+   * flight on a dropped connection (fastGet, fastPut, reads): operations race this instead of hanging.
+   */
+  lost: Promise<never>;
+  markLost(): void;
 }
 
 /** Operations that may share one session before callers queue (or open another session). */
@@ -106,6 +112,7 @@ export class SessionPool {
         const client = await connect(this.settings, this.target, this.remote);
         client.on("error", () => {}); // reported through the operations that fail
         client.on("close", () => {
+          for (const s of this.sessions) s.markLost();
           if (this.client !== client) return;
           this.client = undefined;
           for (const s of this.sessions) s.dead = true;
@@ -139,16 +146,27 @@ export class SessionPool {
       _extensions?: Record<string, string>;
     };
     const limit = (v: unknown) => (typeof v === "number" && v > 0 ? v : 32 * 1024);
+    let reject!: (err: Error) => void;
+    const lost = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    lost.catch(() => {}); // observed by the operations that race it
     const session: Session = {
       sftp,
       active: 0,
       dead: false,
+      lost,
+      markLost: () =>
+        reject(
+          new RemoteUnreachableError(this.remote, "the connection was lost during the transfer; run the command again"),
+        ),
       chunk: Math.min(256 * 1024, limit(internals._maxReadLen), limit(internals._maxWriteLen)),
       posixRename: internals._extensions?.["posix-rename@openssh.com"] === "1",
     };
     sftp.on("error", () => {});
     sftp.on("close", () => {
       session.dead = true;
+      session.markLost();
       this.sessions = this.sessions.filter((s) => s !== session);
       this.wakeAll();
     });

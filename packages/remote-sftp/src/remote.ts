@@ -47,6 +47,14 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 
+/** Clean-up on a session that may be gone: never waits for a reply that will not come, never fails. */
+function cleanUp(s: Session, request: Promise<unknown>): Promise<void> {
+  return Promise.race([request, s.lost]).then(
+    () => {},
+    () => {},
+  );
+}
+
 function statusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === "number" ? code : undefined;
@@ -94,6 +102,8 @@ export class SftpRemote implements Remote {
   private readonly tmpPrefix = remoteTempPrefix();
   /** Folders already cleared of stale temporary files by this client. */
   private readonly sweptDirs = new Set<string>();
+  /** Temporary files of uploads cut off with their connection: removed over the next one. */
+  private orphans: string[] = [];
   private tmpCounter = 0;
 
   constructor(settings: SftpSettings) {
@@ -164,12 +174,12 @@ export class SftpRemote implements Remote {
     let handle: Buffer | undefined;
     let size: number;
     try {
-      handle = await open(s.sftp, path, "r");
-      const st = await fstat(s.sftp, handle);
+      handle = await Promise.race([open(s.sftp, path, "r"), s.lost]);
+      const st = await Promise.race([fstat(s.sftp, handle), s.lost]);
       if (!st.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
       size = st.size;
     } catch (err) {
-      if (handle) await closeHandle(s.sftp, handle).catch(() => {});
+      if (handle) await cleanUp(s, closeHandle(s.sftp, handle));
       this.pool.release(s);
       if (statusOf(err) === NO_SUCH_FILE) throw new ObjectNotFoundError(this.displayUrl, key, err);
       throw this.failure(err, "read", key, path);
@@ -179,7 +189,7 @@ export class SftpRemote implements Remote {
       const end = range.length === undefined ? size : Math.min(size, range.offset + range.length);
       if (range.offset >= end) {
         // Nothing to read: release the handle and the session at once.
-        await closeHandle(s.sftp, handle).catch(() => {});
+        await cleanUp(s, closeHandle(s.sftp, handle));
         this.pool.release(s);
         return emptyStream();
       }
@@ -199,6 +209,9 @@ export class SftpRemote implements Remote {
     };
     stream.once("close", release);
     stream.once("error", release);
+    s.lost.catch((err: Error) => {
+      if (!stream.destroyed) stream.destroy(err); // ssh2 would leave the stream waiting forever
+    });
     return stream;
   }
 
@@ -218,14 +231,15 @@ export class SftpRemote implements Remote {
       throw err;
     });
     const sweeping = this.sweep(s, dir);
-    try {
+    await this.removeOrphans(s);
+    const upload = async () => {
       const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
       created = true;
       let written: number;
       try {
         written = await pump(s, handle, body);
       } catch (err) {
-        await closeHandle(s.sftp, handle).catch(() => {});
+        await cleanUp(s, closeHandle(s.sftp, handle));
         throw err;
       }
       await closeHandle(s.sftp, handle);
@@ -237,9 +251,12 @@ export class SftpRemote implements Remote {
         );
       }
       await this.commit(s, tmp, dest);
+    };
+    try {
+      await Promise.race([upload(), s.lost]);
     } catch (err) {
       if (!body.destroyed) body.destroy();
-      if (created) await unlink(s.sftp, tmp).catch(() => {});
+      if (created || s.dead) await this.discardTemp(s, tmp);
       if (err === bodyError) throw err;
       throw this.failure(err, "write", key, dest);
     } finally {
@@ -256,41 +273,45 @@ export class SftpRemote implements Remote {
     // Small files (most of a dataset's objects): read whole, then open, write, close, rename with
     // as few round trips as possible. Big ones: fastPut, many requests in flight.
     const data = size <= SMALL_FILE ? await readLocal(localPath) : undefined;
-    await this.run("write", key, async (s) => {
-      let created = false;
-      const sweeping = this.sweep(s, dir);
-      try {
-        if (data !== undefined) {
-          const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
-          created = true;
-          try {
-            const writes: Promise<void>[] = [];
-            for (let at = 0; at < data.length; at += s.chunk)
-              writes.push(writeAt(s.sftp, handle, data.subarray(at, at + s.chunk), at));
-            await Promise.all(writes);
-          } finally {
-            await closeHandle(s.sftp, handle);
-          }
-        } else {
-          await this.inDir(s, dir, key, () =>
-            cb<void>((d) =>
-              s.sftp.fastPut(localPath, tmp, { concurrency: TRANSFER_CONCURRENCY, chunkSize: s.chunk }, (e) =>
-                d(e, undefined),
-              ),
-            ),
-          );
-          created = true;
+    const s = await this.pool.acquire();
+    let created = false;
+    const sweeping = this.sweep(s, dir);
+    const upload = async () => {
+      await this.removeOrphans(s);
+      if (data !== undefined) {
+        const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
+        created = true;
+        try {
+          const writes: Promise<void>[] = [];
+          for (let at = 0; at < data.length; at += s.chunk)
+            writes.push(writeAt(s.sftp, handle, data.subarray(at, at + s.chunk), at));
+          await Promise.all(writes);
+        } finally {
+          await closeHandle(s.sftp, handle);
         }
-        await this.commit(s, tmp, dest);
-      } catch (err) {
-        // A local error (the source file is missing) opens nothing remotely; anything else may have.
-        if (created || typeof (err as NodeJS.ErrnoException).code !== "string")
-          await unlink(s.sftp, tmp).catch(() => {});
-        throw err;
-      } finally {
-        await sweeping;
+      } else {
+        await this.inDir(s, dir, key, () =>
+          cb<void>((d) =>
+            s.sftp.fastPut(localPath, tmp, { concurrency: TRANSFER_CONCURRENCY, chunkSize: s.chunk }, (e) =>
+              d(e, undefined),
+            ),
+          ),
+        );
+        created = true;
       }
-    });
+      await this.commit(s, tmp, dest);
+    };
+    try {
+      // ssh2 never calls fastPut back once its connection drops: the loss of the session ends it.
+      await Promise.race([upload(), s.lost]);
+    } catch (err) {
+      // A local error (the source file is missing) opens nothing remotely; anything else may have.
+      if (created || s.dead || typeof (err as NodeJS.ErrnoException).code !== "string") await this.discardTemp(s, tmp);
+      throw this.failure(err, "write", key, dest);
+    } finally {
+      await sweeping;
+      this.pool.release(s);
+    }
   }
 
   async readFile(key: string, localPath: string): Promise<void> {
@@ -356,6 +377,14 @@ export class SftpRemote implements Remote {
   }
 
   async close(): Promise<void> {
+    if (this.orphans.length > 0) {
+      // The last uploads were cut off: one more connection to take their temporary files away.
+      const s = await this.pool.acquire().catch(() => undefined);
+      if (s !== undefined) {
+        await this.removeOrphans(s);
+        this.pool.release(s);
+      }
+    }
     await this.pool.close();
   }
 
@@ -363,7 +392,7 @@ export class SftpRemote implements Remote {
   private async run<T>(action: string, key: string, fn: (s: Session) => Promise<T>): Promise<T> {
     const s = await this.pool.acquire();
     try {
-      return await fn(s);
+      return await Promise.race([fn(s), s.lost]);
     } catch (err) {
       throw this.failure(err, action, key, key === "" ? this.root : remotePath(this.root, key));
     } finally {
@@ -383,14 +412,33 @@ export class SftpRemote implements Remote {
   private sweep(s: Session, dir: string): Promise<void> {
     if (this.sweptDirs.has(dir)) return Promise.resolve();
     this.sweptDirs.add(dir);
-    return readdir(s.sftp, dir).then(
+    return Promise.race([readdir(s.sftp, dir), s.lost]).then(
       async (entries) => {
         const now = Date.now();
         const stale = entries.filter((e) => isStaleRemoteTemp(e.filename, e.attrs.mtime * 1000, now));
-        await Promise.all(stale.map((e) => unlink(s.sftp, `${dir}/${e.filename}`).catch(() => {})));
+        await Promise.all(stale.map((e) => cleanUp(s, unlink(s.sftp, `${dir}/${e.filename}`))));
       },
       () => {}, // not there yet: nothing to clear
     );
+  }
+
+  /** Remove a failed upload's temporary file; if its connection is gone, over the next one. */
+  private async discardTemp(s: Session, tmp: string): Promise<void> {
+    const removed = await Promise.race([
+      unlink(s.sftp, tmp).then(
+        () => true,
+        () => true, // already gone, or never made
+      ),
+      s.lost.catch(() => false),
+    ]);
+    if (!removed) this.orphans.push(tmp);
+  }
+
+  /** Remove the temporary files of uploads whose connection dropped, now that one works again. */
+  private async removeOrphans(s: Session): Promise<void> {
+    if (this.orphans.length === 0 || s.dead) return;
+    const paths = this.orphans.splice(0);
+    await Promise.all(paths.map((p) => cleanUp(s, unlink(s.sftp, p))));
   }
 
   private tempPath(dir: string): string {
@@ -418,7 +466,8 @@ export class SftpRemote implements Remote {
     if (this.knownDirs.has(dir)) return Promise.resolve();
     let pending = this.pendingDirs.get(dir);
     if (pending === undefined) {
-      pending = this.mkdirs(s, dir, key).finally(() => this.pendingDirs.delete(dir));
+      // Shared by every upload into `dir`: it must end even if this session's connection drops.
+      pending = Promise.race([this.mkdirs(s, dir, key), s.lost]).finally(() => this.pendingDirs.delete(dir));
       this.pendingDirs.set(dir, pending);
     }
     return pending;

@@ -44,7 +44,8 @@ export const OPTIONS: Record<string, string> = {
   passphrase: "passphrase of an encrypted keyfile (secret: set it with --local)",
   ask_passphrase: "true: ask for the keyfile's passphrase on the terminal",
   allow_agent: "false: do not use the SSH agent (SSH_AUTH_SOCK)",
-  timeout: "seconds to wait for the connection and the SSH handshake (default 30)",
+  timeout:
+    "seconds to wait for the connection and the SSH handshake, and before a silent connection is given up (default 30)",
   max_sessions: "SFTP sessions opened in parallel on the connection (default 10, OpenSSH's MaxSessions)",
   gss_auth: "GSSAPI/Kerberos authentication: not supported by mlv (false only)",
 };
