@@ -1,7 +1,7 @@
 import { constants, existsSync } from "node:fs";
 import { chmod, copyFile, link, mkdir, readFile, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
-import { tmpName } from "../atomic-write.js";
+import { removeStaleTemps, tmpName } from "../atomic-write.js";
 import { ConfigError, DiskFullError, isDiskFull, MlvError, translateFsError } from "../errors.js";
 import { type ParsedDirEntry, parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
@@ -101,6 +101,8 @@ export class ObjectCache {
     // A folder made before costs one stat, not a mkdir: the cache may have been removed since.
     if (this.madeDirs.has(dir) && existsSync(dir)) return;
     await mkdir(dir, { recursive: true });
+    // The first write into a folder clears what killed commands left there (a fetch, a pull).
+    if (!this.madeDirs.has(dir)) removeStaleTemps(dir);
     this.madeDirs.add(dir);
   }
 
