@@ -51,11 +51,21 @@ const fs = require("node:fs");
 const crypto = require("node:crypto");
 const TEMP_FILE = new RegExp(${JSON.stringify(TEMP_FILE.source)});
 const made = new Set();
+// What a killed command left in a cache folder: temporary files of processes that are gone.
+function sweepDeadTemps(dir) {
+  for (const name of fs.readdirSync(dir)) {
+    if (!TEMP_FILE.test(name)) continue;
+    const pid = Number(name.slice(5, name.indexOf("-", 5)));
+    if (pid === process.pid) continue;
+    try { process.kill(pid, 0); continue; } catch (e) { if (e.code === "EPERM") continue; }
+    try { fs.unlinkSync(dir + "/" + name); } catch {}
+  }
+}
 function store(objectsDir, md5, data) {
   const dir = objectsDir + "/" + md5.slice(0, 2);
   const final = dir + "/" + md5.slice(2);
   if (fs.existsSync(final)) return;
-  if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
+  if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); sweepDeadTemps(dir); made.add(dir); }
   const tmp = dir + "/.mlv-" + process.pid + "-" + crypto.randomBytes(9).toString("base64url") + ".tmp";
   const fd = fs.openSync(tmp, "wx", 0o444);
   try { fs.writeSync(fd, data); } finally { fs.closeSync(fd); }
