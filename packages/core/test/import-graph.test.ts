@@ -104,7 +104,7 @@ function cycleReport(root: string): string[] {
 const CORE_LAYERS: readonly (readonly string[])[] = [
   ["errors.ts", "paths.ts", "atomic-write.ts", "remote-temps.ts"],
   ["hash", "formats"],
-  ["config-schema.ts", "config.ts", "lock.ts", "cache", "remote.ts", "adapters.ts"],
+  ["config-schema.ts", "config.ts", "lock.ts", "cache", "remote.ts", "remote-ranges.ts", "adapters.ts"],
   ["git", "workspace"],
   ["project"],
   ["data-index"],

@@ -16,6 +16,8 @@ import type { ContainerClient, StoragePipelineOptions } from "@azure/storage-blo
 import {
   type ByteRange,
   ConfigError,
+  checkByteRange,
+  emptyReadable,
   MlvError,
   ObjectNotFoundError,
   PermissionDeniedError,
@@ -424,7 +426,7 @@ export class AzureRemote implements Remote {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    if (range !== undefined) checkRange(range, key);
+    if (range !== undefined) checkByteRange(range, key);
     const body = await this.download(key, range);
     const out = new PassThrough({ highWaterMark: MiB });
     body.on("error", (err) => out.destroy(this.failure(err, "read", key)));
@@ -567,7 +569,7 @@ export class AzureRemote implements Remote {
         throw this.failure(err, "read", key);
       }
       if (isFolder(props.metadata)) throw new ObjectNotFoundError(this.displayUrl, key);
-      return emptyStream();
+      return emptyReadable();
     }
     let response: Awaited<ReturnType<typeof blob.download>>;
     try {
@@ -577,7 +579,7 @@ export class AzureRemote implements Remote {
     } catch (err) {
       if (this.isBlobMissing(err)) throw new ObjectNotFoundError(this.displayUrl, key, this.sanitize(err));
       // 416 InvalidRange: the blob exists but has no byte at the range's offset.
-      if (range !== undefined && (err as SdkError).statusCode === 416) return emptyStream();
+      if (range !== undefined && (err as SdkError).statusCode === 416) return emptyReadable();
       throw this.failure(err, "read", key);
     }
     const body = response.readableStreamBody as Readable | undefined;
@@ -585,7 +587,7 @@ export class AzureRemote implements Remote {
       body?.destroy();
       throw new ObjectNotFoundError(this.displayUrl, key);
     }
-    return body ?? emptyStream();
+    return body ?? emptyReadable();
   }
 
   /** A 404 about the blob itself (not about the container, which is a configuration problem). */
@@ -734,20 +736,6 @@ export class AzureRemote implements Remote {
       transient,
     });
   }
-}
-
-/** A byte stream that ends at once: what a range past the end of an object reads. */
-function emptyStream(): Readable {
-  return Readable.from([], { objectMode: false });
-}
-
-/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
-function checkRange(range: ByteRange, key: string): void {
-  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
-  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
-    data: { key, offset: range.offset, length: range.length },
-  });
 }
 
 function isFolder(metadata: Record<string, string> | undefined): boolean {

@@ -23,6 +23,8 @@ import type {
 import {
   type ByteRange,
   ConfigError,
+  checkByteRange,
+  emptyReadable,
   MlvError,
   ObjectNotFoundError,
   PermissionDeniedError,
@@ -242,11 +244,11 @@ export class GcsRemote implements Remote {
     const part = range !== undefined && (range.offset !== 0 || range.length !== undefined) ? range : undefined;
     let options: CreateReadStreamOptions = { validation: false, decompress: false };
     if (part !== undefined) {
-      checkRange(part, key);
+      checkByteRange(part, key);
       if (part.length === 0) {
         // No Range header asks for nothing; the key must still exist.
         if (!(await this.exists(key))) throw new ObjectNotFoundError(this.displayUrl, key);
-        return emptyStream();
+        return emptyReadable();
       }
       const last = part.length === undefined ? {} : { end: part.offset + part.length - 1 };
       options = { ...options, start: part.offset, ...last };
@@ -280,7 +282,7 @@ export class GcsRemote implements Remote {
       }
       if (cut === undefined) {
         source.destroy();
-        return emptyStream();
+        return emptyReadable();
       }
       if (cut.skip > 0 || cut.sent > cut.limit) body = Readable.from(slice(source, cut), { objectMode: false });
     }
@@ -484,20 +486,6 @@ async function* slice(body: Readable, { skip, limit }: Cut): AsyncGenerator<Buff
     if (piece.length > 0) yield piece;
     if (left === 0) return;
   }
-}
-
-/** A byte stream that ends at once: what a range past the end of an object reads. */
-function emptyStream(): Readable {
-  return Readable.from([], { objectMode: false });
-}
-
-/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
-function checkRange(range: ByteRange, key: string): void {
-  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
-  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
-    data: { key, offset: range.offset, length: range.length },
-  });
 }
 
 /** An auth client that adds no credentials (google-auth-library's PassThroughClient, as the SDK uses it). */

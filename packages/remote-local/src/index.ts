@@ -30,13 +30,15 @@ import {
   unlink,
 } from "node:fs";
 import { resolve, sep } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import {
   type ByteRange,
   ConfigError,
+  checkByteRange,
   DiskFullError,
+  emptyReadable,
   isRemoteTempName,
   isStaleRemoteTemp,
   ObjectNotFoundError,
@@ -206,7 +208,7 @@ export class LocalRemote implements Remote {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(key);
-    if (range !== undefined) checkRange(range, key);
+    if (range !== undefined) checkByteRange(range, key);
     let fd: number;
     try {
       fd = await pOpen(path, "r");
@@ -232,7 +234,7 @@ export class LocalRemote implements Remote {
     const end = range.length === undefined ? st.size : Math.min(st.size, range.offset + range.length);
     if (range.offset >= end) {
       await pClose(fd);
-      return emptyStream();
+      return emptyReadable();
     }
     const highWaterMark = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, end - range.offset));
     // The open fd keeps this version of the object even if a write renames another over it.
@@ -444,20 +446,6 @@ function hasNoType(entry: Dirent): boolean {
 function isMissing(err: unknown): boolean {
   const code = errnoOf(err);
   return code === "ENOENT" || code === "ENOTDIR";
-}
-
-/** A byte stream that ends at once: what a range past the end of an object reads. */
-function emptyStream(): Readable {
-  return Readable.from([], { objectMode: false });
-}
-
-/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
-function checkRange(range: ByteRange, key: string): void {
-  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
-  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
-    data: { key, offset: range.offset, length: range.length },
-  });
 }
 
 function badKey(key: string, what: "key" | "prefix"): RemoteError {

@@ -6,7 +6,7 @@ import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { ByteRange, Remote, RemoteCapabilities } from "@mlv/core";
-import { RemoteError } from "@mlv/core";
+import { checkByteRange, emptyReadable, RemoteError } from "@mlv/core";
 import { type ErrorContext, isNotFound, notFound, translate } from "./errors.js";
 import { iniRegion, type S3Settings } from "./options.js";
 
@@ -259,12 +259,12 @@ export class S3Remote implements Remote {
   }
 
   private async readRange(key: string, range: ByteRange): Promise<Readable> {
-    checkRange(range, key);
+    checkByteRange(range, key);
     const { client, sdk } = await this.load();
     if (range.length === 0) {
       // No Range header asks for nothing; the key must still exist.
       if (!(await this.exists(key))) throw notFound(this.ctx, key);
-      return emptyStream();
+      return emptyReadable();
     }
     const last = range.length === undefined ? "" : range.offset + range.length - 1;
     let out: import("@aws-sdk/client-s3").GetObjectCommandOutput;
@@ -280,7 +280,7 @@ export class S3Remote implements Remote {
     } catch (err) {
       if (isNotFound(err)) throw notFound(this.ctx, key, err);
       // 416 InvalidRange: the object exists but has no byte at `offset` (an empty object has no byte 0).
-      if (statusOfErr(err) === 416) return emptyStream();
+      if (statusOfErr(err) === 416) return emptyReadable();
       throw translate(err, this.ctx, "read", key);
     }
     return this.fitToRange(out, range, key);
@@ -304,7 +304,7 @@ export class S3Remote implements Remote {
     const total = sent ? (sent[3] === "*" ? undefined : Number(sent[3])) : out.ContentLength;
     if (total !== undefined && range.offset >= total) {
       body.destroy();
-      return emptyStream();
+      return emptyReadable();
     }
     const skip = range.offset - from;
     if (skip < 0) {
@@ -601,11 +601,6 @@ function truncated(remote: string, key: string, length: number, got?: number): R
   );
 }
 
-/** A byte stream that ends at once: what a range past the end of an object reads. */
-function emptyStream(): Readable {
-  return Readable.from([], { objectMode: false });
-}
-
 /** The bytes of `body` after the first `skip`, at most `limit` of them; stops reading (and drops the body) once done. */
 async function* slice(body: Readable, skip: number, limit: number): AsyncGenerator<Buffer> {
   let toSkip = skip;
@@ -622,15 +617,6 @@ async function* slice(body: Readable, skip: number, limit: number): AsyncGenerat
     if (piece.length > 0) yield piece;
     if (left === 0) return;
   }
-}
-
-/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
-function checkRange(range: ByteRange, key: string): void {
-  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
-  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
-    data: { key, offset: range.offset, length: range.length },
-  });
 }
 
 function writeWhole(path: string, data: Buffer): Promise<void> {

@@ -6,9 +6,11 @@
  * that folder removes once stale (see `isStaleRemoteTemp`).
  */
 import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import {
   type ByteRange,
+  checkByteRange,
+  emptyReadable,
   isRemoteTempName,
   isStaleRemoteTemp,
   MlvError,
@@ -169,7 +171,7 @@ export class SftpRemote implements Remote {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const path = this.pathOf(key);
-    if (range !== undefined) checkRange(range, key);
+    if (range !== undefined) checkByteRange(range, key);
     const s = await this.pool.acquire();
     let handle: Buffer | undefined;
     let size: number;
@@ -191,7 +193,7 @@ export class SftpRemote implements Remote {
         // Nothing to read: release the handle and the session at once.
         await cleanUp(s, closeHandle(s.sftp, handle));
         this.pool.release(s);
-        return emptyStream();
+        return emptyReadable();
       }
       bounds = { start: range.offset, end: end - 1 };
     }
@@ -585,20 +587,6 @@ async function pump(s: Session, handle: Buffer, body: Readable): Promise<number>
   await Promise.all(inflight);
   if (failed !== undefined) throw failed;
   return pos;
-}
-
-/** A byte stream that ends at once: what a range past the end of an object reads. */
-function emptyStream(): Readable {
-  return Readable.from([], { objectMode: false });
-}
-
-/** A negative or fractional offset or length is a caller's bug: fail rather than read the wrong bytes. */
-function checkRange(range: ByteRange, key: string): void {
-  const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (isCount(range.offset) && (range.length === undefined || isCount(range.length))) return;
-  throw new RemoteError("EUSAGE", `invalid byte range of '${key}': offset ${range.offset}, length ${range.length}`, {
-    data: { key, offset: range.offset, length: range.length },
-  });
 }
 
 function badKey(key: string, what: "key" | "prefix"): RemoteError {
