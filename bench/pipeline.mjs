@@ -132,6 +132,48 @@ export function runPipelineCase(ctx) {
       dvcReps.push({ mlv: m, base: d });
     }
 
+    // repro of the unchanged pipeline: every stage looked at, none run.
+    const upToDate = (who, out) =>
+      out.includes("Data and pipelines are up to date.")
+        ? null
+        : `${who} repro of the unchanged pipeline printed ${out.trim().slice(-500)}`;
+    wrong.push(upToDate("dvc", dvc("repro")), upToDate("mlv", ctx.mlv(["repro"], dir)));
+    const reproReps = [];
+    for (let i = 0; i < opts.repeat; i++) {
+      const d = measure("case17 baseline dvc repro (no-op)", dvcBin, ["repro"], dir, dvcEnv);
+      const m = mlvMeasure("case17 mlv repro (no-op)", ["repro"], dir);
+      wrong.push(upToDate("dvc", d.stdout), upToDate("mlv", m.stdout));
+      reproReps.push({ mlv: m, base: d });
+    }
+
+    // repro after one stage's command changed: that stage runs (it reads 1,000 files), the rest
+    // are looked at. A fresh command each time, so that no run is found in the run cache.
+    const yamlPath = join(dir, "dvc.yaml");
+    const pristine = readFileSync(yamlPath, "utf8");
+    let edits = 0;
+    const editOneStage = () => {
+      edits++;
+      writeFileSync(
+        yamlPath,
+        pristine.replace("data/count/07.txt\n", `data/count/07.txt && echo edit-${edits} > /dev/null\n`),
+      );
+    };
+    const ranOne = (who, out) =>
+      /Running stage 'count-07'/.test(out) && !/Running stage '(?!count-07)/.test(out)
+        ? null
+        : `${who} repro after count-07's command changed did not run exactly count-07: ${out.trim().slice(-500)}`;
+    const changedReps = [];
+    for (let i = 0; i < opts.repeat; i++) {
+      editOneStage();
+      const d = measure("case17 baseline dvc repro (one stage changed)", dvcBin, ["repro"], dir, dvcEnv);
+      editOneStage();
+      const m = mlvMeasure("case17 mlv repro (one stage changed)", ["repro"], dir);
+      wrong.push(ranOne("dvc", d.stdout), ranOne("mlv", m.stdout));
+      changedReps.push({ mlv: m, base: d });
+    }
+    writeFileSync(yamlPath, pristine);
+    dvc("repro -q");
+
     // The control: a tool that ignored dvc.yaml would print {} just as fast.
     // Replaced, not written through: a workspace file may be a link to its cache object.
     const changed = join(dir, "data", "gen", "07", "f00000.txt");
@@ -164,12 +206,78 @@ export function runPipelineCase(ctx) {
       `The same \`mlv status --json\` runs vs \`dvc status --json\` (DVC 3.64, ${dvcBin}), run next to each of them.`,
       dvcReps,
     );
+    record(
+      "17c",
+      `pipeline repro, unchanged (${PRODUCERS * 2} stages, ${files.toLocaleString("en-US")} files)`,
+      "dvc repro",
+      0.1,
+      `\`mlv repro\` on the same unchanged pipeline (every stage checked, none run) vs \`dvc repro\`, run next to each other.`,
+      reproReps,
+    );
+    record(
+      "17d",
+      `pipeline repro, one stage changed (${PRODUCERS * 2} stages)`,
+      "dvc repro",
+      0.5,
+      "`mlv repro` vs `dvc repro` after the command of one stage (count-07, which reads a folder of " +
+        `${perStage} files) changed: that stage runs, its output is hashed and cached, dvc.lock is rewritten, the other ${PRODUCERS * 2 - 1} stages are checked.`,
+      changedReps,
+    );
+    bigFolderRepro(ctx, files);
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     const problems = wrong.filter(Boolean);
     if (problems.length > 0) {
       // The figures stay in the table, marked: a fast wrong answer is no result.
-      for (const row of rows.slice(-2)) row.verdict = "WRONG ANSWER (see FAILED)";
+      for (const row of rows.slice(-5)) row.verdict = "WRONG ANSWER (see FAILED)";
       throw new BenchError(problems.join("\n"));
     }
   });
+}
+
+/**
+ * 17e: a no-op `mlv repro` of one stage whose output folder holds all the files, set up and run by
+ * mlv alone (untimed), vs `find -printf` over that folder (target: under 4x).
+ */
+function bigFolderRepro(ctx, files) {
+  const { opts, record, sh, BenchError, base } = ctx;
+  const dir = join(base, "big-output");
+  mkdirSync(join(dir, "src"), { recursive: true });
+  sh("git init -q -b main", dir);
+  ctx.mlv(["init", "-q"], dir);
+  writeFileSync(join(dir, "src", "gen.py"), GEN_PY);
+  writeFileSync(
+    join(dir, "dvc.yaml"),
+    `stages:\n  big:\n    cmd: python3 src/gen.py data/big ${files} 1\n    deps:\n    - src/gen.py\n    outs:\n    - data/big\n`,
+  );
+  ctx.log(`set-up: mlv repro of one stage writing ${files} files into one folder (untimed)`);
+  const first = ctx.mlv(["repro"], dir);
+  if (!first.includes("Running stage 'big'"))
+    throw new BenchError(`mlv repro did not run the stage: ${first.slice(-500)}`);
+  const reps = [];
+  const problems = [];
+  for (let i = 0; i < opts.repeat; i++) {
+    ctx.warmTree(join(dir, "data"));
+    const f = ctx.shMeasure(
+      "case17 baseline find -printf (one folder)",
+      "find data -printf '%s %T@ %p\\n' > /dev/null",
+      dir,
+    );
+    const m = ctx.mlvMeasure("case17 mlv repro (no-op, one big folder)", ["repro"], dir);
+    if (!m.stdout.includes("Stage 'big' didn't change, skipping"))
+      problems.push(`mlv repro of the unchanged big-folder stage printed ${m.stdout.trim().slice(-300)}`);
+    reps.push({ mlv: m, base: f });
+  }
+  record(
+    "17e",
+    `pipeline repro, unchanged, one output folder of ${files.toLocaleString("en-US")} files`,
+    "find -printf",
+    4.0,
+    "`mlv repro` of a stage whose output is one folder of all the files (set up by `mlv repro`), vs `find data -printf` over it.",
+    reps,
+  );
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  if (problems.length > 0) {
+    ctx.rows[ctx.rows.length - 1].verdict = "WRONG ANSWER (see FAILED)";
+    throw new BenchError(problems.join("\n"));
+  }
 }

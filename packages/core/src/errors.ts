@@ -45,6 +45,11 @@ export type MlvErrorCode =
   | "EOUTDUP" // two stages or .dvc files declare the same output
   | "EOUTOVERLAP" // one declared output is inside another
   | "ECYCLE" // the pipeline's dependencies form a cycle (an item is both a stage's dependency and output)
+  | "ECOMMAND" // a stage's command exited with a non-zero code, or could not start
+  | "EREPRO" // stages failed to reproduce; `data.stages` names them, `cause` holds the first failure
+  | "ENOOUTPUT" // a stage ran without producing an output, or a frozen stage's or data source's output is missing
+  | "ENOPARAMS" // params a stage depends on are missing from their file
+  | "ESTAGECHANGED" // `commit` of a stage whose dependencies or outputs changed, without --force
   | "ENOPIPELINE" // the dvc.yaml named does not exist
   | "ENOMETRICS" // no metrics file was found where metrics were asked for
   | "ENOVERSIONS" // `versions` of a .dvc file that git's history does not hold

@@ -37,6 +37,17 @@ export { type UpdateOptions, type UpdateResult, update } from "./external/update
 export { parseLockFile } from "./formats/dvc-lock.js";
 export { loadPipelineFile, type ParsingOptions, type PipelineLoadOptions } from "./formats/dvc-yaml.js";
 export {
+  type OutDefinition,
+  type OutKind,
+  type ParamsDefinition,
+  removeStage,
+  restoreFields,
+  type StageDefinition,
+  stageDefinitionOf,
+  stageDefinitionValue,
+  writeStage,
+} from "./formats/dvc-yaml-writer.js";
+export {
   decodeUtf8,
   getDotted,
   isPyTuple,
@@ -110,6 +121,7 @@ export {
   workspaceStatus,
 } from "./ops/status.js";
 export { type OutputVersion, outputVersions, type VersionsOptions, type VersionsResult } from "./ops/versions.js";
+export { type CommitOptions, type CommitResult, commit } from "./pipeline/commit.js";
 export { type DagOptions, type DagView, dagView, type ProjectDagOptions, projectDag } from "./pipeline/dag.js";
 export {
   buildGraph,
@@ -135,6 +147,24 @@ export {
   type ParamsShowResult,
   showParams,
 } from "./pipeline/params.js";
+export { type ReproEvent, type ReproOptions, type ReproResult, repro } from "./pipeline/repro.js";
+export { findRun, runCacheDir, runCacheEligible, saveRun } from "./pipeline/run-cache.js";
+export { CommandFailedError, commandLines, shellCommand } from "./pipeline/run-command.js";
+export {
+  commandText,
+  parseParamsFlags,
+  type StageAddOptions,
+  type StageAddResult,
+  stageAdd,
+} from "./pipeline/stage-add.js";
+export {
+  type EditedTarget,
+  type RemovedTarget,
+  type RemoveOptions,
+  removeTargets,
+  type StageEditOptions,
+  setFrozen,
+} from "./pipeline/stage-edit.js";
 export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
 export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
 export { type InitOptions, Project, type ProjectOpenOptions } from "./project/project.js";
@@ -147,3 +177,19 @@ export { push } from "./transfer/push.js";
 export { defaultJobs, remoteContains } from "./transfer/remote-contains.js";
 export { forEachRemote } from "./transfer/remotes.js";
 export type { TransferFailure, TransferOptions, TransferResult } from "./transfer/result.js";
+export {
+  checkRunCacheEntry,
+  fetchRunCache,
+  fetchRunCacheInto,
+  localRunCacheEntries,
+  parseRunCacheKey,
+  pushRunCache,
+  pushRunCacheTo,
+  type RefusedRunCacheEntry,
+  RUN_CACHE_PREFIX,
+  type RunCacheEntry,
+  type RunCacheResult,
+  type RunCacheTransferOptions,
+  runCacheEntryKey,
+  runCacheEntryPath,
+} from "./transfer/run-cache.js";

@@ -4,9 +4,11 @@
 
 export { register as add } from "./add.js";
 export { register as checkout } from "./checkout.js";
+export { register as commit } from "./commit.js";
 export { register as config } from "./config.js";
 export { register as dag } from "./dag.js";
 export { register as diff } from "./diff.js";
+export { register as freeze } from "./freeze.js";
 export { register as gc } from "./gc.js";
 export { register as get } from "./get.js";
 export { register as import } from "./import.js";
@@ -17,6 +19,8 @@ export { register as metrics } from "./metrics.js";
 export { register as params } from "./params.js";
 export { register as remote } from "./remote.js";
 export { register as remove } from "./remove.js";
+export { register as repro } from "./repro.js";
+export { register as stageAdd } from "./stage-add.js";
 export { register as stageList } from "./stage-list.js";
 export { register as status } from "./status.js";
 export { register as transfer } from "./transfer.js";

@@ -1,12 +1,28 @@
 // The options several commands share; a command file imports these, never another command.
 import { Config, type ConfigLevel, Repo, type RevisionScope, UsageError } from "@mlv/core";
 import type { Command } from "commander";
+import { withGlobals } from "../context.js";
 
 /** Parse a count such as `--jobs`: a whole number of at least 1. */
 export function positiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} takes a whole number of at least 1, got '${value}'`);
   return n;
+}
+
+/** Collect a repeatable option's values: `-d a -d b` → `["a", "b"]`. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+// ---------------------------------------------------------------- stage
+
+/** The `stage` command, made by whichever `stage` subcommand registers first. */
+export function stageCommand(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === "stage") ??
+    withGlobals(program.command("stage")).description("Pipeline stages (dvc.yaml)")
+  );
 }
 
 // ---------------------------------------------------------------- revisions

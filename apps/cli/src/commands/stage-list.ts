@@ -1,6 +1,7 @@
 import { listStages, ownerAddress, Repo } from "@mlv/core";
 import { type Command, Option } from "commander";
 import { type Context, withGlobals } from "../context.js";
+import { stageCommand } from "./options.js";
 
 interface Opts {
   all?: boolean;
@@ -9,14 +10,6 @@ interface Opts {
   namesOnly?: boolean;
   quiet?: boolean;
   verbose?: boolean;
-}
-
-/** The `stage` command, made by whichever `stage` subcommand registers first. */
-function stageCommand(program: Command): Command {
-  return (
-    program.commands.find((c) => c.name() === "stage") ??
-    withGlobals(program.command("stage")).description("Pipeline stages (dvc.yaml)")
-  );
 }
 
 export function register(program: Command, ctx: Context): void {

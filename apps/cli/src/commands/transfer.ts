@@ -1,4 +1,13 @@
-import { MlvError, PartialFailureError, Repo, type RepoTransferOptions, type TransferResult } from "@mlv/core";
+import {
+  fetchRunCacheInto,
+  MlvError,
+  PartialFailureError,
+  pushRunCacheTo,
+  Repo,
+  type RepoTransferOptions,
+  type RunCacheResult,
+  type TransferResult,
+} from "@mlv/core";
 import type { Command } from "commander";
 import { failIfMissing, printCheckout } from "../checkout-result.js";
 import { type Context, withGlobals } from "../context.js";
@@ -10,17 +19,22 @@ interface Opts extends RevisionOpts {
   remote?: string;
   jobs?: number;
   force?: boolean;
+  runCache?: boolean;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
 
 function define(program: Command, name: string, description: string): Command {
+  // DVC's wording: the run cache is the "run history" of the stages.
+  const verb = name === "push" ? "push" : "fetch";
   return withRevisions(withGlobals(program.command(name)))
     .description(description)
     .argument("[targets...]", ".dvc files or tracked paths (default: all)")
     .option("-r, --remote <name>", "the remote to use (default: core.remote)")
     .option("-j, --jobs <n>", "parallel transfers", (v) => positiveInt(v, "--jobs"))
+    .option("--run-cache", `${verb} run history for all stages`)
+    .option("--no-run-cache", `do not ${verb} run history (the default)`)
     .option("--json", "print the result as JSON");
 }
 
@@ -37,13 +51,59 @@ function transferOptions(targets: string[], opts: Opts, out: Output): RepoTransf
   };
 }
 
+/**
+ * With `--run-cache`: the run cache moves first, to or from `-r` or the default remote, whatever
+ * the targets (as in DVC). Entries refused are warned about; a remote that cannot list (HTTP)
+ * moves nothing, silently, as in DVC.
+ */
+async function moveRunCache(
+  verb: "push" | "fetch",
+  repo: Repo,
+  opts: Opts,
+  out: Output,
+): Promise<RunCacheResult | undefined> {
+  if (!opts.runCache) return undefined;
+  const options = { remote: opts.remote, jobs: opts.jobs, adapters: ADAPTERS, onProgress: out.progress };
+  const result = await (verb === "push" ? pushRunCacheTo(repo, options) : fetchRunCacheInto(repo, options));
+  for (const { reason } of result.refused) out.warn(reason);
+  return result;
+}
+
+/**
+ * A data transfer's result with the run cache's: DVC counts the entries a push sends among the
+ * files pushed, but not those a fetch brings; failures count either way.
+ */
+function withRunCache(result: TransferResult, runCache: RunCacheResult | undefined, counted: boolean): TransferResult {
+  if (!runCache) return result;
+  return {
+    ...result,
+    transferred: result.transferred + (counted ? runCache.transferred : 0),
+    skipped: result.skipped + (counted ? runCache.skipped : 0),
+    failed: [...runCache.failed, ...result.failed],
+  };
+}
+
+/** The run cache's part of `--json` output. */
+function runCacheJson(runCache: RunCacheResult | undefined, verb: string): Record<string, unknown> {
+  if (!runCache) return {};
+  return {
+    runCache: {
+      [verb]: runCache.transferred,
+      skipped: runCache.skipped,
+      refused: runCache.refused,
+      ...(runCache.unsupported && { unsupported: true }),
+    },
+  };
+}
+
 export function register(program: Command, ctx: Context): void {
   define(program, "push", "Upload tracked data from the cache to the remote").action(
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
+      const runCache = await moveRunCache("push", repo, opts, out);
       const result = await repo.push(transferOptions(targets, opts, out));
-      summarise(out, repo, result, "pushed", opts.json);
+      summarise(out, repo, withRunCache(result, runCache, true), "pushed", opts.json, runCacheJson(runCache, "pushed"));
     },
   );
 
@@ -51,8 +111,16 @@ export function register(program: Command, ctx: Context): void {
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
+      const runCache = await moveRunCache("fetch", repo, opts, out);
       const result = await repo.fetch(transferOptions(targets, opts, out));
-      summarise(out, repo, result, "fetched", opts.json);
+      summarise(
+        out,
+        repo,
+        withRunCache(result, runCache, false),
+        "fetched",
+        opts.json,
+        runCacheJson(runCache, "fetched"),
+      );
     },
   );
 
@@ -61,14 +129,18 @@ export function register(program: Command, ctx: Context): void {
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
-      const { fetched, checkout: result } = await repo.pull({
+      const runCache = await moveRunCache("fetch", repo, opts, out);
+      const pulled = await repo.pull({
         ...transferOptions(targets, opts, out),
         force: opts.force,
       });
+      const fetched = withRunCache(pulled.fetched, runCache, false);
+      const result = pulled.checkout;
       warnUnversioned(out, repo, fetched);
       if (opts.json) {
         out.json({
           fetched: fetched.transferred,
+          ...runCacheJson(runCache, "fetched"),
           added: result.added.map((p) => out.path(repo.root, p)),
           modified: result.modified.map((p) => out.path(repo.root, p)),
           failed: [
@@ -104,7 +176,14 @@ function warnUnversioned(out: Output, repo: Repo, result: TransferResult): void 
   }
 }
 
-function summarise(out: Output, repo: Repo, result: TransferResult, verb: string, json?: boolean): void {
+function summarise(
+  out: Output,
+  repo: Repo,
+  result: TransferResult,
+  verb: string,
+  json?: boolean,
+  extraJson: Record<string, unknown> = {},
+): void {
   out.stopProgress();
   warnUnversioned(out, repo, result);
   if (json) {
@@ -113,6 +192,7 @@ function summarise(out: Output, repo: Repo, result: TransferResult, verb: string
       skipped: result.skipped,
       failed: result.failed.map((f) => ({ ...f, path: out.path(repo.root, f.path) })),
       missing: result.missing.map((p) => out.path(repo.root, p)),
+      ...extraJson,
     });
   } else if (result.transferred === 0 && result.failed.length === 0 && result.missing.length === 0) {
     out.info("Everything is up to date.");

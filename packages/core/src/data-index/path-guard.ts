@@ -11,7 +11,9 @@ import { FormatError } from "../errors.js";
 function unsafeOutputPath(rel: string): string | undefined {
   if (rel === "" || rel === ".") return "it is the project's own folder";
   if (rel.includes("\0")) return "a path cannot hold a NUL byte";
-  if (rel === ".." || rel.startsWith("../") || rel.startsWith("/") || /^[A-Za-z]:/.test(rel))
+  // `x: y` is a file name on posix systems; a drive letter only where it means one.
+  const drive = process.platform === "win32" ? /^[A-Za-z]:/ : /^[A-Za-z]:[\\/]/;
+  if (rel === ".." || rel.startsWith("../") || rel.startsWith("/") || drive.test(rel))
     return "it is outside the project";
   const parts = rel.split("/");
   if (parts.some((p) => p.toLowerCase() === ".git")) return "it is inside a .git folder, which belongs to git";

@@ -5,15 +5,14 @@
  */
 import { FormatError } from "../errors.js";
 import type { HashName } from "./pointer.js";
+import { PyFloat } from "./yaml-scalar.js";
 
 /** The names a pipeline's files have, in any folder of a project. */
 export const PIPELINE_FILE = "dvc.yaml";
 export const LOCK_FILE = "dvc.lock";
 
-/** A float read from a params file, kept apart from integers so that `1.0` prints as Python does. */
-export class PyFloat {
-  constructor(readonly value: number) {}
-}
+/** A float read from a params file (defined with the emitter that writes it back). */
+export { PyFloat };
 
 /**
  * A FormatError worded as DVC words it. DVC's messages name the file themselves

@@ -10,17 +10,25 @@ import {
   isScalar,
   isSeq,
   LineCounter,
-  type Node,
-  type Pair,
   parseDocument,
-  Scalar,
-  visit,
   type YAMLMap,
   type YAMLSeq,
 } from "yaml";
 import { FormatError } from "../errors.js";
 import { MAX_HANDWRITTEN_YAML_BYTES, yamlLimitProblem } from "./yaml-limits.js";
-import { chooseScalarStyle, dumpYaml, type YamlValue } from "./yaml-scalar.js";
+import {
+  applyDiff,
+  applyDiffToNode,
+  deepEqual,
+  keyString,
+  toPlain as plainOf,
+  prepareForEdit,
+  printEdited,
+  setKey,
+} from "./yaml-roundtrip.js";
+import { dumpYaml, type YamlValue } from "./yaml-scalar.js";
+
+export { setKey };
 
 /** `md5`: a 3.x out (`hash: md5`). `md5-dos2unix`: a 2.x out, without a `hash` key (spec §1.5). */
 export type HashName = "md5" | "md5-dos2unix";
@@ -128,38 +136,9 @@ export function isExternalPath(path: string): boolean {
   );
 }
 
-/** Set a key on a plain object, safe for keys such as `__proto__`. */
-export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function keyString(node: unknown): string {
-  if (isScalar(node)) return String(node.value);
-  return String(node);
-}
-
-/**
- * A node as a plain value. With `coerce`, a number under a hash key (md5, etag, checksum) becomes
- * its source text, as DVC coerces it to str; the source text keeps leading zeros that the number lost.
- */
+/** A node as a plain value; with `coerce`, hash values (md5, etag, checksum) as DVC coerces them to str. */
 function toPlain(node: unknown, doc: Document, coerce: boolean, key?: string): unknown {
-  if (isAlias(node)) return toPlain(node.resolve(doc), doc, coerce, key);
-  if (isScalar(node)) {
-    const v = node.value;
-    if (coerce && key !== undefined && HASH_KEYS.has(key) && (typeof v === "number" || typeof v === "bigint"))
-      return (node as Scalar & { source?: string }).source ?? String(v);
-    return typeof v === "bigint" ? Number(v) : v;
-  }
-  if (isMap(node)) {
-    const obj: Record<string, unknown> = {};
-    for (const pair of node.items) {
-      const k = keyString(pair.key);
-      setKey(obj, k, toPlain(pair.value, doc, coerce, k));
-    }
-    return obj;
-  }
-  if (isSeq(node)) return node.items.map((item) => toPlain(item, doc, coerce, key));
-  return node ?? null;
+  return plainOf(node, doc, coerce ? HASH_KEYS : undefined, key);
 }
 
 interface Parsed {
@@ -465,159 +444,6 @@ export function serializePointer(file: PointerFile | { outs: readonly OutWrite[]
   return dumpYaml(ordered(values, TOP_LEVEL_ORDER) as YamlValue);
 }
 
-function isContainer(v: unknown): v is object {
-  return v !== null && typeof v === "object";
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (!isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
-  }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  const ob = b as Record<string, unknown>;
-  return (
-    ka.length === kb.length &&
-    ka.every((k) => Object.hasOwn(b, k) && deepEqual((a as Record<string, unknown>)[k], ob[k]))
-  );
-}
-
-function sameContainerType(a: unknown, b: unknown): boolean {
-  return isContainer(a) && isContainer(b) && Array.isArray(a) === Array.isArray(b);
-}
-
-/** `dvc/utils/collections.py::apply_diff` on plain values: changes `dest` in place. */
-function applyDiff(src: unknown, dest: unknown): void {
-  if (Array.isArray(src) && Array.isArray(dest)) {
-    if (src.length !== dest.length) {
-      dest.splice(0, dest.length, ...src);
-      return;
-    }
-    src.forEach((value, i) => {
-      if (sameContainerType(value, dest[i])) applyDiff(value, dest[i]);
-      else if (!deepEqual(value, dest[i])) dest[i] = value;
-    });
-    return;
-  }
-  const s = src as Record<string, unknown>;
-  const d = dest as Record<string, unknown>;
-  for (const [key, value] of Object.entries(s)) {
-    if (Object.hasOwn(d, key) && sameContainerType(value, d[key])) applyDiff(value, d[key]);
-    else if (!Object.hasOwn(d, key) || !deepEqual(value, d[key])) setKey(d, key, value);
-  }
-  for (const key of Object.keys(d)) if (!Object.hasOwn(s, key)) delete d[key];
-}
-
-/** `apply_diff` on the nodes of a `yaml` Document, so that comments and unchanged nodes stay. */
-function applyDiffToNode(src: unknown, dest: YAMLMap | YAMLSeq, doc: Document): void {
-  const replaceNode = (old: unknown, value: unknown): Node => {
-    if (isScalar(old) && !isContainer(value)) {
-      old.value = value;
-      delete old.type;
-      delete old.format;
-      delete old.minFractionDigits;
-      return old;
-    }
-    const node = doc.createNode(value) as Node;
-    const prev = old as { comment?: string | null; commentBefore?: string | null } | null;
-    if (prev?.comment) node.comment = prev.comment;
-    if (prev?.commentBefore) node.commentBefore = prev.commentBefore;
-    return node;
-  };
-  const sameType = (value: unknown, node: unknown): boolean =>
-    isContainer(value) && (Array.isArray(value) ? isSeq(node) : isMap(node));
-
-  if (isSeq(dest)) {
-    const s = src as unknown[];
-    if (s.length !== dest.items.length) {
-      dest.items = s.map((v) => doc.createNode(v) as Node);
-      return;
-    }
-    s.forEach((value, i) => {
-      const node = dest.items[i];
-      if (sameType(value, node)) applyDiffToNode(value, node as YAMLMap | YAMLSeq, doc);
-      else if (!deepEqual(value, toPlain(node, doc, false))) dest.items[i] = replaceNode(node, value);
-    });
-    return;
-  }
-  const s = src as Record<string, unknown>;
-  for (const [key, value] of Object.entries(s)) {
-    const pair = dest.items.find((p) => keyString(p.key) === key) as Pair<unknown, unknown> | undefined;
-    if (!pair) dest.items.push(doc.createPair(key, value) as Pair<unknown, unknown>);
-    else if (sameType(value, pair.value)) applyDiffToNode(value, pair.value as YAMLMap | YAMLSeq, doc);
-    else if (!deepEqual(value, toPlain(pair.value, doc, false))) pair.value = replaceNode(pair.value, value);
-  }
-  dest.items = dest.items.filter((p) => Object.hasOwn(s, keyString(p.key)));
-}
-
-/**
- * `key: # comment` followed by a block collection: `yaml` keeps the comment as the collection's
- * `commentBefore` and would print it on a line of its own; ruamel keeps it after the key. Move it
- * to the key node, which `yaml` prints on the key's line.
- */
-function keepKeyLineComments(doc: Document, text: string): void {
-  visit(doc, {
-    Pair(_, pair) {
-      const key = pair.key as Node | null;
-      const value = pair.value as Node | null;
-      if (!isScalar(key) || !(isMap(value) || isSeq(value)) || !value.commentBefore || value.flow) return;
-      if (!key.range || !value.range) return;
-      const between = text.slice(key.range[1], value.range[0]);
-      const firstLine = between.split("\n")[0] ?? "";
-      if (!firstLine.includes("#")) return;
-      const [first = "", ...rest] = value.commentBefore.split("\n");
-      key.comment = first;
-      value.commentBefore = rest.length > 0 ? rest.join("\n") : undefined;
-    },
-  });
-}
-
-/** Marks an end-of-line comment with the column it had: `#\ufdd0<column>\ufdd0 text` (U+FDD0 is a noncharacter, not found in text). */
-const COLUMN_MARK = /#\ufdd0(\d+)\ufdd0/;
-
-/**
- * ruamel writes an end-of-line comment at the column it had (or one space after a longer value);
- * `yaml` writes it one space after the value. Record each such comment's column in its text, for
- * `restoreCommentColumns` to apply once the document is printed.
- */
-function markCommentColumns(doc: Document, text: string): void {
-  const mark = (node: unknown): void => {
-    if (!isScalar(node) || !node.comment || node.comment.includes("\n") || !node.range) return;
-    const hash = text.indexOf("#", node.range[1]);
-    if (hash === -1 || text.slice(node.range[1], hash).includes("\n")) return;
-    const column = hash - (text.lastIndexOf("\n", hash) + 1);
-    node.comment = `\ufdd0${column}\ufdd0${node.comment}`;
-  };
-  visit(doc, {
-    Pair(_, pair) {
-      mark(pair.key);
-      mark(pair.value);
-    },
-    Seq(_, seq) {
-      for (const item of seq.items) mark(item);
-    },
-  });
-}
-
-function restoreCommentColumns(text: string): string {
-  if (!text.includes("\ufdd0")) return text;
-  return text
-    .split("\n")
-    .map((line) => {
-      const m = COLUMN_MARK.exec(line);
-      if (!m) return line;
-      const before = line.slice(0, m.index).trimEnd();
-      const pad = Math.max(1, Number(m[1]) - before.length);
-      return `${before}${" ".repeat(pad)}#${line.slice(m.index + m[0].length)}`;
-    })
-    .join("\n");
-}
-
-const SCALAR_TYPE = { plain: Scalar.PLAIN, single: Scalar.QUOTE_SINGLE, double: Scalar.QUOTE_DOUBLE } as const;
-
 /**
  * Rewrite an existing `.dvc` file with new outs, the way DVC does (spec §1.3, "Rewriting an existing
  * file"): existing keys keep their places and only changed values change, new keys are appended
@@ -665,24 +491,7 @@ export function updatePointer(old: PointerFile, outs: readonly OutWrite[]): stri
     contents = doc.createNode({}) as YAMLMap;
     doc.contents = contents;
   }
-  keepKeyLineComments(doc, old.text);
-  markCommentColumns(doc, old.text);
+  prepareForEdit(doc, old.text);
   applyDiffToNode(src, contents as YAMLMap, doc);
-  visit(doc, {
-    Scalar(key, node) {
-      // ruamel writes null as nothing (`key:`), whatever the source said (`~`, `null`).
-      if (node.value === null) delete node.source;
-      if (typeof node.value !== "string") return;
-      if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) return;
-      node.type = SCALAR_TYPE[chooseScalarStyle(node.value, key === "key")];
-    },
-  });
-  let text = doc.toString({ indentSeq: false, lineWidth: 0, flowCollectionPadding: false, nullStr: "" });
-  // `yaml` puts an empty line before a comment at the end of the document; keep the original's.
-  if (doc.comment) {
-    const trailing = `\n${doc.comment.replace(/^(?!$)(?: $)?/gm, "#")}\n`;
-    if (text.endsWith(`\n${trailing}`) && !old.text.replace(/\r\n/g, "\n").endsWith(`\n${trailing}`))
-      text = text.slice(0, text.length - trailing.length - 1) + trailing;
-  }
-  return withEol(restoreCommentColumns(text));
+  return withEol(printEdited(doc, old.text));
 }

@@ -176,7 +176,11 @@ export function toOutWrite(path: string, state: Exclude<WorkspaceState, { kind: 
  * the workspace file already holds the same bytes and is left alone; hardlink and symlink replace
  * each file by a link to its cache object.
  */
-async function relinkWorkspace(project: Project, abs: string, state: Exclude<WorkspaceState, { kind: "missing" }>) {
+export async function relinkWorkspace(
+  project: Project,
+  abs: string,
+  state: Exclude<WorkspaceState, { kind: "missing" }>,
+) {
   const types = project.linkTypes().filter((t) => t !== "reflink");
   const first = types[0];
   // A symlinked file is tracked by its content: the link gives way to the data itself (spec §8.1).

@@ -31,7 +31,8 @@ export async function remove(project: Project, ownerPath: string): Promise<strin
   return outs.map((o) => o.rel);
 }
 
-async function unlinkFromCache(abs: string): Promise<void> {
+/** Make a file linked to the cache (hardlink, symlink) an ordinary, writable copy of its bytes. */
+export async function unlinkFromCache(abs: string): Promise<void> {
   let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(abs);
