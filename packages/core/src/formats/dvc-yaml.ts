@@ -9,6 +9,7 @@ import {
   isNonStringKey,
   isParamsMapping,
   parseYaml,
+  parseYamlDocument,
   pyStr,
   pythonInt,
   pythonTypeName,
@@ -978,8 +979,16 @@ class PipelineLoader {
       PIPELINE_FILE(data, []);
     } catch (err) {
       if (!(err instanceof SchemaViolation)) throw err;
-      const line = err.at.length > 1 && err.parent !== undefined ? yaml.lineOf(err.parent) : undefined;
-      throw validationError(this.path, err, line);
+      // The fast reader keeps no lines: read the file again with the full parser to name the line.
+      const full = parseYamlDocument(text, (detail) => new PipelineFormatError(this.path, detail));
+      let located = err;
+      try {
+        PIPELINE_FILE(full.value ?? {}, []);
+      } catch (again) {
+        if (again instanceof SchemaViolation) located = again;
+      }
+      const line = located.at.length > 1 && located.parent !== undefined ? full.lineOf(located.parent) : undefined;
+      throw validationError(this.path, located, line);
     }
     return data as Mapping;
   }

@@ -23,6 +23,7 @@ import {
 import { compareCodePoints, escapeJson } from "./dir-manifest.js";
 import { type ParamValue, PipelineFormatError, PyFloat } from "./pipeline.js";
 import { setKey } from "./pointer.js";
+import { parseSimpleYaml } from "./simple-yaml.js";
 import { yamlLimitProblem } from "./yaml-limits.js";
 
 type Mapping = { [key: string]: ParamValue };
@@ -243,6 +244,14 @@ export function parseYaml(
 ): YamlData {
   const tooBig = yamlLimitProblem(text, maxBytes);
   if (tooBig !== undefined) throw invalid(`the file ${tooBig}`);
+  // The common plain files skip the full parser; lines are then unknown (`parseYamlDocument` has them).
+  const simple = coerceKeys === undefined ? parseSimpleYaml(text) : undefined;
+  if (simple !== undefined) return { value: simple, lineOf: () => undefined };
+  return parseYamlDocument(text, invalid, coerceKeys);
+}
+
+/** `parseYaml` through the full YAML parser, whatever the text: every container's line is known. */
+export function parseYamlDocument(text: string, invalid: YamlErrorFactory, coerceKeys?: ReadonlySet<string>): YamlData {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     version: "1.2",
