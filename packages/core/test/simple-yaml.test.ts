@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the YAML texts hold DVC templates, `${...}`
 /**
  * The fast reader of plain block YAML must give exactly what the full parser gives, or nothing:
  * checked on generated documents mixing what it accepts with what it must leave to the parser.
