@@ -17,7 +17,7 @@
  * through in that direction: a fault fires once its offset is reached (0: at once).
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
-import { seededRandom } from "./random.js";
+import { seededRandom } from "../../test-fixtures/random.js";
 
 export type Direction = "up" | "down";
 

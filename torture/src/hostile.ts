@@ -15,8 +15,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
+import { seededRandom } from "../../test-fixtures/random.js";
 import { leftovers, md5, verifyObjects } from "./check.js";
-import { seededRandom } from "./random.js";
 
 /**
  * One case's folders. The repository sits two levels down so that `../outside` and

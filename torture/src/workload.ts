@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dvcBin, dvcEnv } from "../../test-fixtures/dvc-peer.js";
+import { seededRandom } from "../../test-fixtures/random.js";
 import { LEFTOVER, leftovers, md5, type ObjectCheck, verifyObjects, walkFiles } from "./check.js";
-import { seededRandom } from "./random.js";
 import type { Tally } from "./table.js";
 import { dvc, MLV_BIN, mlv, type Run, type RunOptions } from "./tools.js";
 

@@ -4,6 +4,7 @@
  * checked on generated documents mixing what it accepts with what it must leave to the parser.
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../../test-fixtures/random.js";
 import { entriesInFileOrder, parseYamlDocument } from "../src/formats/params-file.js";
 import { type ParamValue, PyFloat } from "../src/formats/pipeline.js";
 import { parseSimpleYaml } from "../src/formats/simple-yaml.js";
@@ -24,18 +25,6 @@ function full(text: string): unknown {
   } catch (err) {
     return { error: (err as Error).message };
   }
-}
-
-/** Deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KEYS = [
@@ -185,7 +174,7 @@ describe("the fast YAML reader", () => {
   });
 
   it("agrees with the full parser on every generated document it accepts", () => {
-    const next = random(11);
+    const next = seededRandom(11);
     let accepted = 0;
     const total = 3000;
     for (let i = 0; i < total; i++) {

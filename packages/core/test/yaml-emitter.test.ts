@@ -31,6 +31,8 @@ for doc in json.load(sys.stdin):
 json.dump(texts, sys.stdout)
 `;
 
+import { seededRandom } from "../../../test-fixtures/random.js";
+
 /** The reference build's Python packages, next to the `dvc` wrapper (ruamel itself is Debian's). */
 function dvcPythonPath(dvc: string): string | undefined {
   const lib = join(dirname(realpathSync(dvc)), "..", "dvc-3.64.0-py311-debian12", "lib", "python");
@@ -84,18 +86,6 @@ function ruamelDump(python: { env: NodeJS.ProcessEnv }, docs: readonly YamlValue
 }
 
 // ---- deterministic documents ----
-
-/** mulberry32: a small seeded generator, so every run compares the same documents. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = [
   "a",
@@ -205,7 +195,7 @@ function makeStrings(rand: () => number) {
 }
 
 function makeDocument(seed: number): YamlValue {
-  const rand = generator(seed);
+  const rand = seededRandom(seed);
   const { int, key, scalar } = makeStrings(rand);
   const value = (depth: number): YamlValue => {
     const r = rand();
