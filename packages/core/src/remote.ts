@@ -21,6 +21,8 @@ export interface Remote {
   /**
    * Every object key starting with `prefix` (a plain string prefix, not only a folder), in any
    * order. Pages through large listings lazily. A prefix matching nothing yields nothing.
+   * Storage that cannot list (a plain web server) throws an MlvError with code `EUNSUPPORTED`:
+   * what needs a listing (`gc -c`, the run cache) is then skipped or refused, the rest works.
    */
   list(prefix: string): AsyncIterable<string>;
 
