@@ -1,7 +1,6 @@
 import { commit, Repo } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
-import { gitHint } from "../output.js";
 
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("commit"))
@@ -21,6 +20,7 @@ export function register(program: Command, ctx: Context): void {
         },
       });
       for (const name of result.committed) out.debug(`committed: ${name}`);
-      gitHint(out, repo, result);
+      // As DVC's commit, no git hint: the files changed are listed with -v only.
+      if (!result.autostaged) for (const file of result.gitFiles) out.debug(`changed: ${file}`);
     });
 }

@@ -2,6 +2,7 @@ import { Repo, type ReproEvent, repro } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint, type Output } from "../output.js";
+import { ADAPTERS } from "../remotes.js";
 
 interface Opts {
   force?: boolean;
@@ -16,41 +17,59 @@ interface Opts {
   commit?: boolean;
   runCache?: boolean;
   forceDownstream?: boolean;
+  recursive?: boolean;
+  glob?: boolean;
+  pull?: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
 
-/** Prints what repro tells as DVC words it; a stage that ran is followed by an empty line. */
+/**
+ * Prints what repro tells as DVC words it. A stage that ran (or came from the run cache, or was
+ * verified) is followed by an empty line before the next stage; a failed stage leaves that as it was.
+ */
 function printer(out: Output): (event: ReproEvent) => void {
   let afterRun = false;
-  const stageLine = (line: string, ran: boolean) => {
-    if (afterRun) out.info();
-    afterRun = ran;
-    out.info(line);
-  };
   return (event) => {
     switch (event.type) {
+      case "stage":
+        if (afterRun) out.info();
+        break;
+      case "done":
+        afterRun = event.ran;
+        break;
       case "frozen":
         out.warn(`stage: '${event.stage}' is frozen. Its dependencies are not going to be reproduced.`);
         break;
       case "unchanged":
-        stageLine(
+        out.info(
           event.source ? `'${event.stage}' didn't change, skipping` : `Stage '${event.stage}' didn't change, skipping`,
-          false,
         );
         break;
+      case "pulling":
+        out.info(`Pulling data for stage: '${event.stage}'`);
+        break;
+      case "pull-failed":
+        out.info(`Unable to pull data for stage: '${event.stage}'`);
+        out.debug(event.reason);
+        break;
+      case "run-cache-unavailable":
+        out.warn(`Failed to pull run cache: ${event.reason}`);
+        break;
+      case "warning":
+        out.warn(event.message);
+        break;
       case "running":
-        stageLine(`Running stage '${event.stage}':`, true);
+        out.info(`Running stage '${event.stage}':`);
         break;
       case "cached":
-        stageLine(`Stage '${event.stage}' is cached - skipping run, checking out outputs`, true);
+        out.info(`Stage '${event.stage}' is cached - skipping run, checking out outputs`);
         break;
       case "verifying":
-        stageLine(
+        out.info(
           event.source
             ? `Verifying data sources in stage: '${event.stage}'`
             : `Verifying outputs in frozen stage: '${event.stage}'`,
-          true,
         );
         break;
       case "command":
@@ -95,6 +114,9 @@ export function register(program: Command, ctx: Context): void {
     .option("--no-commit", "record outputs in dvc.lock without putting them in the cache")
     .option("--no-run-cache", "run changed stages even when a run with the same inputs is cached")
     .option("--force-downstream", "run the stages depending on a stage that ran, even if its outputs did not change")
+    .option("-R, --recursive", "folder targets: every stage and .dvc file below them")
+    .option("--glob", "stage names in targets are shell-style patterns ('train-*', 'sub/dvc.yaml:eval@*')")
+    .option("--pull", "download missing data from the remotes instead of reproducing it (run cache first)")
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Repo.open();
@@ -113,10 +135,13 @@ export function register(program: Command, ctx: Context): void {
         noCommit: opts.commit === false,
         noRunCache: opts.runCache === false,
         forceDownstream: opts.forceDownstream,
+        recursive: opts.recursive,
+        glob: opts.glob,
+        pull: opts.pull,
+        adapters: ADAPTERS,
         onEvent: printer(out),
       });
-      if (opts.dry) return;
-      gitHint(out, repo, result);
+      if (!opts.dry) gitHint(out, repo, result);
       if (result.reproduced.length === 0) out.info("Data and pipelines are up to date.");
       else out.info("Use `mlv push` to send your updates to remote storage.");
     });

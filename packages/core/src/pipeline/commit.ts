@@ -48,9 +48,11 @@ function changedForCommit(status: StageStatus): boolean {
 }
 
 function refuse(address: string): MlvError {
-  return new MlvError("ESTAGECHANGED", `unable to commit changed stage: '${address}'. Use \`-f|--force\` to force.`, {
-    data: { stage: address },
-  });
+  return new MlvError(
+    "ESTAGECHANGED",
+    `failed to commit - unable to commit changed stage: '${address}'. Use \`-f|--force\` to force.`,
+    { data: { stage: address } },
+  );
 }
 
 /** Record the targets' current state (see the module comment). */
@@ -94,9 +96,10 @@ export async function commit(project: Project, options: CommitOptions = {}): Pro
 
     for (const locked of stages) {
       const { stage } = locked;
-      const inputs = await stageInputs(new StatusMemo(project), locked);
-      const keepRun = runCacheEligible(stage) && runCacheSaves(stage);
-      const outs = await saveOutputs(project, locked, { commit: true, storeUncached: keepRun, gitFiles });
+      const inputs = await stageInputs(new StatusMemo(project), locked, display);
+      // As in DVC, only a forced commit keeps the stage's run in the run cache.
+      const keepRun = !!options.force && runCacheEligible(stage) && runCacheSaves(stage);
+      const outs = await saveOutputs(project, locked, { commit: true, storeUncached: keepRun, gitFiles, display });
       const entry = { ...inputs, outs };
       if (keepRun) await saveRun(project, entry);
       const written = await writeStageLock(project, stage, entry);

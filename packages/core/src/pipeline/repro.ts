@@ -3,22 +3,30 @@
  * from the graph (§5.3); each, in dependency order, is skipped when nothing it depends on or
  * produces changed, restored from the run cache when its inputs ran before, else run; then its
  * outputs go into the cache and its entry into `dvc.lock`, before the next stage is looked at.
+ * With `pull`, data that is only missing is downloaded rather than made: the remote's run cache
+ * first, then the outputs of stages lacking nothing else, and the dependencies of stages to run.
  */
-import { existsSync, lstatSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { copyFile, rename, rm, unlink } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
+import { type AdapterSources, openRemote } from "../adapters.js";
 import { tmpName } from "../atomic-write.js";
 import { configBool } from "../config.js";
 import { collectIndex, type DataIndex, selectTargets } from "../data-index/index.js";
+import { loadPointer } from "../data-index/pointer-outs.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { isImport } from "../data-index/types.js";
 import { MlvError, translateFsError } from "../errors.js";
-import type { LockStage, PipelineStage } from "../formats/pipeline.js";
+import { fetchImports } from "../external/fetch-imports.js";
+import { type LockStage, PIPELINE_FILE, type PipelineStage } from "../formats/pipeline.js";
 import { acquireRepoLock, type RepoLock } from "../lock.js";
 import { add } from "../ops/add.js";
 import { checkout } from "../ops/checkout.js";
 import { toPosix } from "../paths.js";
 import type { Project } from "../project/project.js";
+import type { Remote } from "../remote.js";
+import { fetch } from "../transfer/fetch.js";
+import { fetchRunCache } from "../transfer/run-cache.js";
 import { isInCache } from "../workspace/hasher.js";
 import { walkFiles } from "../workspace/walk.js";
 import { nodesOf } from "./dag.js";
@@ -33,15 +41,27 @@ import {
 } from "./graph.js";
 import { findRun, runCacheEligible, runCacheSaves, saveRun } from "./run-cache.js";
 import { commandLines, runStageCommand } from "./run-command.js";
-import { saveOutputs, stageInputs, workspacePathOf, writeStageLock } from "./stage-save.js";
+import { type Display, saveOutputs, stageInputs, workspacePathOf, writeStageLock } from "./stage-save.js";
 import { outputState, type StageStatus, StatusMemo, stageStatus } from "./status.js";
 
 /** What `repro` tells as it goes; the CLI prints each as DVC words it. */
 export type ReproEvent =
+  /** A stage (or `.dvc` file) is about to be looked at. */
+  | { type: "stage"; stage: string }
+  /** A stage is done with: `ran` when it ran, came from the run cache or was verified (not when skipped or pulled). */
+  | { type: "done"; stage: string; ran: boolean }
   /** A frozen stage: its dependencies are not reproduced. */
   | { type: "frozen"; stage: string }
   /** Nothing changed: skipped. `source` for a `.dvc` file. */
   | { type: "unchanged"; stage: string; source: boolean }
+  /** `pull`: only data is missing, so the stage's outputs are downloaded instead of made. */
+  | { type: "pulling"; stage: string }
+  /** `pull`: the outputs could not all be had; the stage is reproduced instead. */
+  | { type: "pull-failed"; stage: string; reason: string }
+  /** `pull`: the run cache could not be downloaded (`reason` says why); repro goes on without it. */
+  | { type: "run-cache-unavailable"; reason: string }
+  /** Something the user should know that does not stop anything (an entry of the remote's run cache refused). */
+  | { type: "warning"; message: string }
   | { type: "running"; stage: string }
   /** One command line, before it runs. */
   | { type: "command"; line: string }
@@ -61,6 +81,10 @@ export interface ReproOptions {
   targets?: readonly string[];
   /** Where targets and messages start from; default the project root. */
   cwd?: string;
+  /** Folder targets select every stage and `.dvc` file below them. */
+  recursive?: boolean;
+  /** Stage names in targets are shell-style patterns (`*`, `?`, `[...]`), as in `train-*` or `sub/dvc.yaml:eval@*`. */
+  glob?: boolean;
   /** Run every planned stage, changed or not, without the run cache. */
   force?: boolean;
   /** Only the targets, not what they depend on. */
@@ -75,6 +99,16 @@ export interface ReproOptions {
   dry?: boolean;
   /** Missing data alone does not make a stage changed. */
   allowMissing?: boolean;
+  /**
+   * Download missing data instead of making it: the default remote's run cache first, then the
+   * outputs of stages that lack only data, the missing dependencies of stages about to run, and
+   * the outputs of runs found in the run cache.
+   */
+  pull?: boolean;
+  /** How storage adapters are found, for `pull`; default `@mlv/remote-<scheme>` packages. */
+  adapters?: AdapterSources;
+  /** Parallel transfers for `pull`; default the remote's choice. */
+  jobs?: number;
   /** On a failure, go on with the stages that do not depend on the failed one. */
   keepGoing?: boolean;
   /** On a failure, go on with every stage. */
@@ -92,6 +126,8 @@ export interface ReproOptions {
 export interface ReproResult {
   /** Stages run or restored from the run cache, as addressed from `cwd`. */
   reproduced: string[];
+  /** Stages (and `.dvc` files) whose outputs were downloaded instead (`pull`). */
+  pulled: string[];
   /** Stages that failed under `keepGoing`/`ignoreErrors`. */
   failed: string[];
   /** Files to `git add` (lock files, `.gitignore` files, rewritten `.dvc` files), from the root. */
@@ -134,6 +170,90 @@ class HeldLock {
   }
 }
 
+/**
+ * Downloads for `repro --pull`: each remote is opened once, on first use, and closed at the end.
+ * An output goes to its own `remote:`, the others to the default remote.
+ */
+class Puller {
+  private readonly remotes = new Map<string, Promise<Remote>>();
+
+  constructor(
+    private readonly project: Project,
+    private readonly options: ReproOptions,
+  ) {}
+
+  private remote(name: string | undefined): Promise<Remote> {
+    const key = name ?? "";
+    let opened = this.remotes.get(key);
+    if (!opened) {
+      opened = openRemote(this.project.config, name, this.options.adapters).then((r) => r.remote);
+      opened.catch(() => {}); // reported to whoever awaits it
+      this.remotes.set(key, opened);
+    }
+    return opened;
+  }
+
+  /** The default remote's run cache into the cache; why it could not be had, or undefined. */
+  async runCache(onRefused: (reason: string) => void): Promise<string | undefined> {
+    try {
+      const remote = await this.remote(undefined);
+      const result = await fetchRunCache(this.project, remote, {
+        jobs: this.options.jobs,
+        signal: this.options.signal,
+      });
+      for (const { reason } of result.refused) onRefused(reason);
+      if (result.unsupported)
+        return `remote '${remote.displayUrl}' cannot list its files, so its run cache cannot be read`;
+      if (result.failed.length > 0) return result.failed.map((f) => `${f.path}: ${f.message}`).join("; ");
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof MlvError)) throw err;
+      return err.message;
+    }
+  }
+
+  /** Download what `outs` use and the cache lacks. Throws, naming what could not be had. */
+  async fetch(outs: readonly TrackedOut[]): Promise<void> {
+    const groups = new Map<string | undefined, TrackedOut[]>();
+    const imports: TrackedOut[] = [];
+    for (const out of outs) {
+      if (!out.out.md5 || out.out.raw?.cache === false) continue;
+      // Imported data comes from its source repository, as `pull` gets it.
+      if (isImport(out)) {
+        imports.push(out);
+        continue;
+      }
+      const own = out.out.raw?.remote;
+      const key = typeof own === "string" ? own.toLowerCase() : undefined;
+      groups.set(key, [...(groups.get(key) ?? []), out]);
+    }
+    const lacking: string[] = [];
+    for (const [name, group] of groups) {
+      const result = await fetch(this.project, group, await this.remote(name), {
+        jobs: this.options.jobs,
+        signal: this.options.signal,
+      });
+      lacking.push(...result.missing, ...result.failed.map((f) => `${f.path} (${f.message})`));
+    }
+    if (imports.length > 0) {
+      const result = await fetchImports(this.project, imports, {
+        adapters: this.options.adapters,
+        jobs: this.options.jobs,
+      });
+      lacking.push(...result.missing, ...result.failed.map((f) => `${f.path} (${f.message})`));
+    }
+    if (lacking.length > 0)
+      throw new MlvError("EMISSING", `not on the remote: ${lacking.join(", ")}`, { data: { missing: lacking } });
+  }
+
+  async close(): Promise<void> {
+    for (const opened of this.remotes.values()) {
+      const remote = await opened.catch(() => undefined);
+      await remote?.close?.();
+    }
+  }
+}
+
 /** The graph with the upstream edges of frozen stages cut: a frozen stage does not pull in what it depends on (§5.3). */
 function activeGraph(graph: StageGraph): StageGraph {
   const producers = new Map(graph.nodes.map((n) => [n, n.frozen ? [] : (graph.producers.get(n) ?? [])]));
@@ -157,6 +277,56 @@ function reachable(from: Iterable<GraphNode>, next: Map<GraphNode, GraphNode[]>)
   return found;
 }
 
+/** Python's `fnmatch` pattern as a regular expression: `*`, `?`, `[seq]`, `[!seq]`; the whole name must match. */
+function fnmatchRegExp(pattern: string): RegExp {
+  const special = /[\\^$.*+?()[\]{}|/-]/g;
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === "*") re += "[\\s\\S]*";
+    else if (c === "?") re += "[\\s\\S]";
+    else if (c === "[") {
+      let j = i + 1;
+      if (pattern[j] === "!") j++;
+      if (pattern[j] === "]") j++;
+      while (j < pattern.length && pattern[j] !== "]") j++;
+      if (j >= pattern.length) {
+        re += "\\[";
+        continue;
+      }
+      let set = pattern.slice(i + 1, j);
+      const negated = set.startsWith("!");
+      if (negated) set = set.slice(1);
+      // Ranges (`a-z`) stay ranges; everything else is literal.
+      const body = set.replace(/[\\^[\]]/g, (m) => `\\${m}`);
+      re += negated ? `[^${body}]` : `[${body}]`;
+      i = j;
+    } else re += c.replace(special, (m) => `\\${m}`);
+  }
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    throw new MlvError("EUSAGE", `'${pattern}' is not a valid pattern: check its [...] ranges (such as [a-z])`, {
+      data: { pattern },
+      exitCode: 2,
+    });
+  }
+}
+
+const GLOB_CHARS = /[*?[]/;
+
+/** A `--glob` target: `[path:]pattern`, the path a `dvc.yaml` relative to `cwd` (default the one in `cwd`). */
+function globTarget(project: Project, target: string, cwd: string): { file: string; pattern: string } | undefined {
+  const at = target.indexOf("@");
+  const head = at < 0 ? target : target.slice(0, at);
+  const colon = head.lastIndexOf(":");
+  const named = colon >= 0 && !/[\\/]/.test(head.slice(colon + 1));
+  const pattern = named ? target.slice(colon + 1) : target;
+  if (!GLOB_CHARS.test(pattern)) return undefined;
+  const path = named ? head.slice(0, colon) : "";
+  return { file: project.relOf(resolve(cwd, path || PIPELINE_FILE)), pattern };
+}
+
 /** The stages the targets name, in the order named, each once. */
 async function targetNodes(
   project: Project,
@@ -164,24 +334,60 @@ async function targetNodes(
   graph: StageGraph,
   options: ReproOptions,
   cwd: string,
+  display: Display,
 ): Promise<GraphNode[]> {
   const targets = options.targets ?? [];
   if (targets.length === 0) {
-    const file = project.relOf(join(cwd, "dvc.yaml"));
-    if (!existsSync(join(cwd, "dvc.yaml")))
+    const file = project.relOf(join(cwd, PIPELINE_FILE));
+    if (!existsSync(join(cwd, PIPELINE_FILE)))
       throw new MlvError(
         "ENOPIPELINE",
-        `'${join(cwd, "dvc.yaml")}' does not exist: name the stages to reproduce, or run this where dvc.yaml is`,
-        {
-          data: { file },
-        },
+        `'${join(cwd, PIPELINE_FILE)}' does not exist: name the stages to reproduce, or run this where dvc.yaml is`,
+        { data: { file } },
       );
     return graph.nodes.filter((n) => n.file === file && n.locked);
   }
   const picked: GraphNode[] = [];
+  const add = (nodes: GraphNode[]) => {
+    for (const node of nodes) if (!picked.includes(node)) picked.push(node);
+  };
   for (const target of targets) {
-    const selected = await selectTargets(project, [target], cwd, index);
-    for (const node of nodesOf(graph.nodes, selected)) if (!picked.includes(node)) picked.push(node);
+    const abs = resolve(cwd, target);
+    // A tracked folder (or one inside it) holds no pipeline files: as a target it names its producer, -R or not.
+    const output = (o: TrackedOut) => o.abs === abs || abs.startsWith(o.abs + sep);
+    if (options.recursive && statSync(abs, { throwIfNoEntry: false })?.isDirectory() && !index.outs.some(output)) {
+      project.assertInside(abs, target);
+      const dir = project.relOf(abs);
+      const below = graph.nodes.filter((n) => dir === "" || n.file.startsWith(`${dir}/`));
+      // DVC reproduces the whole project when a folder or a pattern selects nothing; mlv says so instead.
+      if (below.length === 0)
+        throw new MlvError(
+          "ENOTARGET",
+          `there is no dvc.yaml stage and no .dvc file below '${target}': nothing to reproduce`,
+          { data: { target } },
+        );
+      add(below);
+      continue;
+    }
+    const glob = options.glob ? globTarget(project, target, cwd) : undefined;
+    if (glob) {
+      const re = fnmatchRegExp(glob.pattern);
+      const matching = graph.nodes.filter(
+        (n) =>
+          n.locked &&
+          n.file === glob.file &&
+          (re.test(n.locked.stage.name) || (n.locked.stage.group !== undefined && re.test(n.locked.stage.group))),
+      );
+      if (matching.length === 0)
+        throw new MlvError(
+          "ENOTARGET",
+          `no stage of '${display(glob.file)}' matches '${glob.pattern}': see 'mlv stage list'`,
+          { data: { target } },
+        );
+      add(matching);
+      continue;
+    }
+    add(nodesOf(graph.nodes, await selectTargets(project, [target], cwd, index)));
   }
   return picked;
 }
@@ -193,10 +399,11 @@ async function plan(
   graph: StageGraph,
   options: ReproOptions,
   cwd: string,
+  display: Display,
 ): Promise<GraphNode[]> {
   const active = activeGraph(graph);
   if (options.allPipelines) return dfsPostorder(active);
-  const targets = await targetNodes(project, index, graph, options, cwd);
+  const targets = await targetNodes(project, index, graph, options, cwd, display);
   if (options.pipeline) {
     const edges = active.nodes.flatMap((n) => (active.producers.get(n) ?? []).map((p) => [n, p] as const));
     const wanted = new Set(targets);
@@ -212,8 +419,17 @@ function hasChangedDeps(status: StageStatus): boolean {
   return status.some((s) => typeof s === "object" && "changed deps" in s);
 }
 
-/** DVC's "changed" for repro (§4.3), with `allowMissing` ignoring missing data. */
-function isChanged(stage: PipelineStage, status: StageStatus, allowMissing: boolean): boolean {
+/**
+ * DVC's "changed" for repro (§4.3). With `allowMissing`, missing data does not count: outputs
+ * deleted or not in the cache, and deleted dependencies, unless `upstreamChanged` says the stage
+ * producing one now records different data for it than this stage used.
+ */
+function isChanged(
+  stage: PipelineStage,
+  status: StageStatus,
+  allowMissing: boolean,
+  upstreamChanged: (depRel: string) => boolean,
+): boolean {
   for (const part of status) {
     if (part === "changed command") return true;
     if (part === "always changed") {
@@ -221,8 +437,9 @@ function isChanged(stage: PipelineStage, status: StageStatus, allowMissing: bool
       continue;
     }
     if ("changed deps" in part) {
-      const states = Object.values(part["changed deps"]);
-      if (!stage.frozen && (!allowMissing || states.some((s) => s !== "deleted"))) return true;
+      if (stage.frozen) continue;
+      const entries = Object.entries(part["changed deps"]);
+      if (!allowMissing || entries.some(([rel, state]) => state !== "deleted" || upstreamChanged(rel))) return true;
       continue;
     }
     const states = Object.values(part["changed outs"]);
@@ -262,7 +479,7 @@ async function removeOutputs(project: Project, stage: PipelineStage): Promise<vo
   }
 }
 
-/** The stage's outputs as tracked outputs with the hashes of `recorded`, for checkout. */
+/** The stage's outputs as tracked outputs with the hashes of `recorded`, for checkout (and pulling). */
 function outputsAt(project: Project, stage: PipelineStage, recorded: LockStage): TrackedOut[] {
   return stage.outs.map((so) => {
     const entry = recorded.outs.find((e) => e.path === so.path);
@@ -281,7 +498,8 @@ function outputsAt(project: Project, stage: PipelineStage, recorded: LockStage):
         isDir,
         external: false,
         line: 0,
-        raw: { ...entry?.raw, cache: true },
+        // A run restores `cache: false` metrics and plots too: the run cache copied them into the cache.
+        raw: { ...entry?.raw, cache: true, ...(so.remote !== undefined && { remote: so.remote }) },
       },
       abs: workspacePathOf(project, so.rel),
       rel: so.rel,
@@ -301,21 +519,45 @@ function sameCommand(a: string | string[], b: string | string[]): boolean {
   return a.length === b.length && a.every((part, i) => part === b[i]);
 }
 
+/** A file's text, or undefined when it does not exist: to tell whether an operation changed it. */
+function textOf(abs: string): string | undefined {
+  try {
+    return readFileSync(abs, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** How one stage came out: skipped, its outputs downloaded (`pull`), or made (run, run cache, verified). */
+type Outcome = "unchanged" | "pulled" | "ran";
+
 class Reproduction {
   readonly gitFiles = new Set<string>();
   readonly reproduced: string[] = [];
+  readonly pulled: string[] = [];
   readonly failed: { node: GraphNode; error: MlvError }[] = [];
   private readonly forced = new Set<GraphNode>();
   private readonly emit: (event: ReproEvent) => void;
+  /** Each output's hash as recorded now (path from the root → md5), updated as stages are recorded. */
+  private readonly recordedOuts = new Map<string, string | undefined>();
 
   constructor(
     private readonly project: Project,
+    private readonly index: DataIndex,
     private readonly graph: StageGraph,
     private readonly lock: HeldLock,
     private readonly options: ReproOptions,
-    private readonly display: (rel: string) => string,
+    private readonly display: Display,
+    private readonly puller: Puller | undefined,
   ) {
     this.emit = options.onEvent ?? (() => {});
+    for (const node of graph.nodes) {
+      for (const o of node.pointerOuts) this.recordedOuts.set(o.rel, o.out.md5);
+      const locked = node.locked;
+      if (locked)
+        for (const o of locked.stage.outs)
+          this.recordedOuts.set(o.rel, locked.lock?.outs.find((e) => e.path === o.path)?.md5);
+    }
   }
 
   address(node: GraphNode): string {
@@ -328,13 +570,14 @@ class Reproduction {
     for (const node of order) {
       this.options.signal?.throwIfAborted();
       if (skipped.has(node)) continue;
-      let ran: boolean;
+      const stage = this.address(node);
+      this.emit({ type: "stage", stage });
+      let outcome: Outcome;
       try {
-        ran = node.locked ? await this.stage(node) : await this.source(node);
+        outcome = node.locked ? await this.stage(node) : await this.source(node);
       } catch (err) {
         const error = err instanceof MlvError ? err : translateFsError(err, this.project.root);
         if (!(error instanceof MlvError)) throw err;
-        const stage = this.address(node);
         if (!this.options.keepGoing && !this.options.ignoreErrors)
           throw new MlvError("EREPRO", `failed to reproduce '${stage}': ${error.message}`, {
             cause: error,
@@ -355,8 +598,10 @@ class Reproduction {
         });
         continue;
       }
-      if (!ran) continue;
-      this.reproduced.push(this.address(node));
+      this.emit({ type: "done", stage, ran: outcome === "ran" });
+      if (outcome === "pulled") this.pulled.push(stage);
+      if (outcome !== "ran") continue;
+      this.reproduced.push(stage);
       if (this.options.forceDownstream) for (const c of consumers.get(node) ?? []) this.forced.add(c);
     }
   }
@@ -365,42 +610,109 @@ class Reproduction {
     return [...this.gitFiles].map((f) => this.project.relOf(f));
   }
 
-  /** One `dvc.yaml` stage (§5.4); false when skipped. */
-  private async stage(node: GraphNode): Promise<boolean> {
+  /** Whether the stage producing `depRel` records other data for it than `locked` was run with. */
+  private upstreamChanged(locked: NonNullable<GraphNode["locked"]>, depRel: string): boolean {
+    if (!this.recordedOuts.has(depRel)) return false;
+    const dep = locked.stage.deps.find((d) => d.rel === depRel);
+    const used = dep && locked.lock?.deps.find((d) => d.path === dep.path)?.md5;
+    return this.recordedOuts.get(depRel) !== used;
+  }
+
+  private get pulling(): Puller | undefined {
+    return this.options.dry ? undefined : this.puller;
+  }
+
+  /**
+   * `pull`, for a stage or `.dvc` file missing only data (§5.4 step 1): download its outputs and
+   * check them out; true when every output is back. Checkout never overwrites unsaved work.
+   */
+  private async pullOutputs(address: string, outs: TrackedOut[], puller: Puller): Promise<boolean> {
+    this.emit({ type: "pulling", stage: address });
+    try {
+      await puller.fetch(outs);
+      const result = await checkout(this.project, outs);
+      const absent = outs.filter((o) => !existsSync(o.abs)).map((o) => this.display(o.rel));
+      if (result.failed.length > 0 || absent.length > 0)
+        throw new MlvError("EMISSING", `not restored: ${[...new Set([...result.failed, ...absent])].join(", ")}`);
+      return true;
+    } catch (err) {
+      if (!(err instanceof MlvError)) throw err;
+      this.emit({ type: "pull-failed", stage: address, reason: err.message });
+      return false;
+    }
+  }
+
+  /**
+   * `pull`, before a stage runs: the tracked data its missing dependencies name (what fails to
+   * come is reported by the run). True when there was something to pull.
+   */
+  private async pullMissingDeps(stage: PipelineStage, puller: Puller): Promise<boolean> {
+    const wanted: TrackedOut[] = [];
+    for (const dep of stage.deps) {
+      const abs = workspacePathOf(this.project, dep.rel);
+      if (existsSync(abs)) continue;
+      for (const o of this.index.outs)
+        if (o.abs === abs || o.abs.startsWith(abs + sep) || abs.startsWith(o.abs + sep)) wanted.push(o);
+    }
+    if (wanted.length === 0) return false;
+    try {
+      await puller.fetch(wanted);
+    } catch (err) {
+      if (!(err instanceof MlvError)) throw err;
+    }
+    await checkout(this.project, wanted).catch((err) => {
+      if (!(err instanceof MlvError)) throw err;
+    });
+    return true;
+  }
+
+  /** One `dvc.yaml` stage (§5.4). */
+  private async stage(node: GraphNode): Promise<Outcome> {
     const locked = node.locked as NonNullable<GraphNode["locked"]>;
     const { stage } = locked;
     const address = this.address(node);
     const { options, project } = this;
     if (stage.frozen) this.emit({ type: "frozen", stage: address });
     const force = !!options.force || this.forced.has(node);
-    const memo = new StatusMemo(project);
-    const status = force ? undefined : await stageStatus(project, locked, { memo });
-    if (status && !isChanged(stage, status, !!options.allowMissing)) {
+    let memo = new StatusMemo(project);
+    let status = force ? undefined : await stageStatus(project, locked, { memo });
+    const upstreamChanged = (rel: string) => this.upstreamChanged(locked, rel);
+    if (status && !isChanged(stage, status, !!options.allowMissing, upstreamChanged)) {
       this.emit({ type: "unchanged", stage: address, source: false });
-      return false;
+      return "unchanged";
+    }
+    const puller = this.pulling;
+    if (status && puller && !isChanged(stage, status, true, upstreamChanged)) {
+      const outs = this.index.outs.filter((o) => o.stage === locked);
+      if (await this.pullOutputs(address, outs, puller)) return "pulled";
     }
     if (!options.dry && !stage.frozen) await removeOutputs(project, stage);
     if (stage.frozen) {
       this.emit({ type: "verifying", stage: address, source: false });
-      const missing = stage.outs.filter((o) => !existsSync(workspacePathOf(project, o.rel))).map((o) => o.rel);
+      const missing = stage.outs
+        .filter((o) => !existsSync(workspacePathOf(project, o.rel)))
+        .map((o) => this.display(o.rel));
       if (missing.length > 0)
         throw new MlvError(
           "ENOOUTPUT",
           `missing data '${missing.length > 1 ? "sources" : "source"}': ${missing.join(", ")}`,
-          {
-            data: { paths: missing },
-          },
+          { data: { paths: missing } },
         );
     } else {
+      if (puller && (await this.pullMissingDeps(stage, puller))) {
+        // The workspace changed: what was hashed before is stale.
+        memo = new StatusMemo(project);
+        if (status) status = await stageStatus(project, locked, { memo });
+      }
       const restored = !force && status && (await this.fromRunCache(node, status, memo));
       if (restored) this.emit({ type: "cached", stage: address });
       else {
         // A missing dependency or params key fails here, before anything runs.
-        await stageInputs(memo, locked);
+        await stageInputs(memo, locked, this.display);
         this.emit({ type: "running", stage: address });
         if (options.dry) {
           for (const line of commandLines(stage.cmd)) this.emit({ type: "command", line });
-          return true;
+          return "ran";
         }
         await this.lock.without(() =>
           runStageCommand(stage.cmd, {
@@ -412,15 +724,16 @@ class Reproduction {
         );
       }
     }
-    if (options.dry) return true;
+    if (options.dry) return "ran";
     await this.save(node);
-    return true;
+    return "ran";
   }
 
   /**
-   * §5.4 step 4: the run to restore, when there is one whose outputs are all in the cache. An
-   * unchanged stage whose outputs were deleted gets its own recorded run back; a changed one,
-   * unless `noRunCache`, the newest run kept for its current inputs. Outputs are checked out.
+   * §5.4 step 4: the run to restore, when there is one whose outputs are all in the cache (with
+   * `pull`, after downloading them). An unchanged stage whose outputs were deleted gets its own
+   * recorded run back; a changed one, unless `noRunCache`, the newest run kept for its current
+   * inputs. Outputs are checked out.
    */
   private async fromRunCache(node: GraphNode, status: StageStatus, memo: StatusMemo): Promise<boolean> {
     const locked = node.locked as NonNullable<GraphNode["locked"]>;
@@ -435,14 +748,24 @@ class Reproduction {
     if (recordedWhole) candidate = lock;
     else if (!this.options.noRunCache) {
       try {
-        candidate = await findRun(this.project, await stageInputs(memo, locked));
+        candidate = await findRun(this.project, await stageInputs(memo, locked, this.display));
       } catch {
         return false; // a missing dependency: reported when the stage is run
       }
     }
-    if (!candidate || !(await allInCache(this.project, candidate))) return false;
+    if (!candidate) return false;
+    const outs = outputsAt(this.project, stage, candidate);
+    const puller = this.pulling;
+    if (puller) {
+      // Outputs kept out of the cache were never pushed: only the cached ones can come from a remote.
+      const cached = new Set(stage.outs.filter((o) => o.cache).map((o) => o.rel));
+      await puller.fetch(outs.filter((o) => cached.has(o.rel))).catch((err) => {
+        if (!(err instanceof MlvError)) throw err;
+      });
+    }
+    if (!(await allInCache(this.project, candidate))) return false;
     if (this.options.dry) return true;
-    const result = await checkout(this.project, outputsAt(this.project, stage, candidate), { force: true });
+    const result = await checkout(this.project, outs, { force: true });
     return result.failed.length === 0;
   }
 
@@ -453,12 +776,17 @@ class Reproduction {
     const { project, options } = this;
     const commit = !options.noCommit;
     const keepRun = commit && runCacheEligible(stage) && runCacheSaves(stage);
-    const inputs = await stageInputs(new StatusMemo(project), locked);
+    const inputs = await stageInputs(new StatusMemo(project), locked, this.display);
     const outs = await saveOutputs(project, locked, {
       commit,
       storeUncached: keepRun,
       gitFiles: this.gitFiles,
+      display: this.display,
       onEmpty: (rel) => this.emit({ type: "empty", path: this.display(rel) }),
+    });
+    stage.outs.forEach((o, i) => {
+      const written = outs[i];
+      this.recordedOuts.set(o.rel, written?.md5 ?? (written?.raw?.md5 as string | undefined));
     });
     const entry = { ...inputs, outs };
     if (keepRun) await saveRun(project, entry);
@@ -470,7 +798,7 @@ class Reproduction {
   }
 
   /** A `.dvc` file in the plan (§5.4, data sources): re-recorded when its data changed. */
-  private async source(node: GraphNode): Promise<boolean> {
+  private async source(node: GraphNode): Promise<Outcome> {
     const { project, options } = this;
     const address = this.address(node);
     const memo = new StatusMemo(project);
@@ -484,22 +812,23 @@ class Reproduction {
         ),
       ),
     );
-    const changed = states.some(
-      (s) => s !== undefined && !(options.allowMissing && (s === "deleted" || s === "not in cache")),
-    );
-    if (!changed && !options.force && !this.forced.has(node)) {
+    const missingOnly = (s: (typeof states)[number]) => s === undefined || s === "deleted" || s === "not in cache";
+    const forced = !!options.force || this.forced.has(node);
+    const changed = states.some((s) => s !== undefined && !(options.allowMissing && missingOnly(s)));
+    if (!changed && !forced) {
       this.emit({ type: "unchanged", stage: address, source: true });
-      return false;
+      return "unchanged";
     }
+    const puller = this.pulling;
+    if (puller && !forced && states.every(missingOnly) && (await this.pullOutputs(address, node.pointerOuts, puller)))
+      return "pulled";
     this.emit({ type: "verifying", stage: address, source: true });
     const missing = node.pointerOuts.filter((o) => !existsSync(o.abs)).map((o) => this.display(o.rel));
     if (missing.length > 0)
       throw new MlvError(
         "ENOOUTPUT",
         `missing data '${missing.length > 1 ? "sources" : "source"}': ${missing.join(", ")}`,
-        {
-          data: { paths: missing },
-        },
+        { data: { paths: missing } },
       );
     if (node.pointerOuts.some(isImport))
       throw new MlvError(
@@ -507,14 +836,19 @@ class Reproduction {
         `'${address}' is an import whose data changed in the workspace: run 'mlv update ${address}' for the source's version, or 'mlv checkout ${address}' for the recorded one`,
         { data: { file: node.file } },
       );
-    if (options.dry) return true;
-    const outcome = await add(
+    if (options.dry) return "ran";
+    const ownerPath = (node.pointerOuts[0] as TrackedOut).ownerPath;
+    const candidates = [ownerPath, ...node.pointerOuts.map((o) => join(o.abs, "..", ".gitignore"))];
+    const before = new Map(candidates.map((f) => [f, textOf(f)]));
+    await add(
       project,
       node.pointerOuts.map((o) => o.abs),
       { cwd: project.root },
     );
-    for (const f of outcome.gitFiles) this.gitFiles.add(join(project.root, f));
-    return true;
+    // Only what the add changed is for git to pick up, as DVC lists it.
+    for (const [file, text] of before) if (textOf(file) !== text) this.gitFiles.add(file);
+    for (const o of loadPointer(project, ownerPath)) this.recordedOuts.set(o.rel, o.out.md5);
+    return "ran";
   }
 }
 
@@ -522,13 +856,19 @@ class Reproduction {
 export async function repro(project: Project, options: ReproOptions = {}): Promise<ReproResult> {
   const cwd = options.cwd ?? project.root;
   const display = (rel: string) => toPosix(relative(cwd, join(project.root, rel))) || ".";
+  const emit = options.onEvent ?? (() => {});
   const lock = new HeldLock(project);
   await lock.take();
+  const puller = options.pull ? new Puller(project, options) : undefined;
   try {
     const index = await collectIndex(project);
     const graph = buildGraph(index, { display });
-    const order = await plan(project, index, graph, options, cwd);
-    const run = new Reproduction(project, graph, lock, options, display);
+    const order = await plan(project, index, graph, options, cwd, display);
+    if (puller && !options.dry) {
+      const reason = await puller.runCache((message) => emit({ type: "warning", message }));
+      if (reason !== undefined) emit({ type: "run-cache-unavailable", reason });
+    }
+    const run = new Reproduction(project, index, graph, lock, options, display, puller);
     await run.run(order);
     const gitFiles = run.gitFileList();
     const scm = await project.scm();
@@ -547,12 +887,14 @@ export async function repro(project: Project, options: ReproOptions = {}): Promi
     }
     return {
       reproduced: run.reproduced,
+      pulled: run.pulled,
       failed: run.failed.map((f) => run.address(f.node)),
       gitFiles,
       autostaged,
       git: scm !== null,
     };
   } finally {
+    await puller?.close();
     await lock.release();
   }
 }
