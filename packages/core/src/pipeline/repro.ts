@@ -540,6 +540,8 @@ class Reproduction {
   private readonly emit: (event: ReproEvent) => void;
   /** Each output's hash as recorded now (path from the root → md5), updated as stages are recorded. */
   private readonly recordedOuts = new Map<string, string | undefined>();
+  /** What has been hashed since the workspace last changed. */
+  private memo: StatusMemo;
 
   constructor(
     private readonly project: Project,
@@ -551,6 +553,7 @@ class Reproduction {
     private readonly puller: Puller | undefined,
   ) {
     this.emit = options.onEvent ?? (() => {});
+    this.memo = new StatusMemo(project);
     for (const node of graph.nodes) {
       for (const o of node.pointerOuts) this.recordedOuts.set(o.rel, o.out.md5);
       const locked = node.locked;
@@ -576,6 +579,7 @@ class Reproduction {
       try {
         outcome = node.locked ? await this.stage(node) : await this.source(node);
       } catch (err) {
+        this.memo = new StatusMemo(this.project);
         const error = err instanceof MlvError ? err : translateFsError(err, this.project.root);
         if (!(error instanceof MlvError)) throw err;
         if (!this.options.keepGoing && !this.options.ignoreErrors)
@@ -598,6 +602,9 @@ class Reproduction {
         });
         continue;
       }
+      // What a stage ran or restored may be any file: the next stage hashes afresh. Unchanged
+      // stages share what was hashed (a folder output is read once, not again as a dependency).
+      if (outcome !== "unchanged") this.memo = new StatusMemo(this.project);
       this.emit({ type: "done", stage, ran: outcome === "ran" });
       if (outcome === "pulled") this.pulled.push(stage);
       if (outcome !== "ran") continue;
@@ -674,7 +681,7 @@ class Reproduction {
     const { options, project } = this;
     if (stage.frozen) this.emit({ type: "frozen", stage: address });
     const force = !!options.force || this.forced.has(node);
-    let memo = new StatusMemo(project);
+    let memo = this.memo;
     let status = force ? undefined : await stageStatus(project, locked, { memo });
     const upstreamChanged = (rel: string) => this.upstreamChanged(locked, rel);
     if (status && !isChanged(stage, status, !!options.allowMissing, upstreamChanged)) {
@@ -702,6 +709,7 @@ class Reproduction {
       if (puller && (await this.pullMissingDeps(stage, puller))) {
         // The workspace changed: what was hashed before is stale.
         memo = new StatusMemo(project);
+        this.memo = memo;
         if (status) status = await stageStatus(project, locked, { memo });
       }
       const restored = !force && status && (await this.fromRunCache(node, status, memo));
@@ -801,7 +809,7 @@ class Reproduction {
   private async source(node: GraphNode): Promise<Outcome> {
     const { project, options } = this;
     const address = this.address(node);
-    const memo = new StatusMemo(project);
+    const memo = this.memo;
     const states = await Promise.all(
       node.pointerOuts.map((o) =>
         outputState(
