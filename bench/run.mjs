@@ -889,7 +889,7 @@ if (!failed && selected(17)) {
   const { runPipelineCase } = await import("./pipeline.mjs");
   runPipelineCase({
     ...{ opts, pipelineFiles, runCase, record, rows, measure, mlvMeasure, shMeasure, mlv, sh, log, BenchError },
-    ...{ base, mlvEnv, warmTree, q },
+    ...{ base, mlvEnv, warmTree, q, mlvBin },
   });
 }
 

@@ -542,6 +542,12 @@ class Reproduction {
   private readonly recordedOuts = new Map<string, string | undefined>();
   /** What has been hashed since the workspace last changed. */
   private memo: StatusMemo;
+  /**
+   * Every planned stage's status, all computed at once at the start (as `status` does), valid
+   * until a stage changes the workspace: a run where nothing changed costs what `status` costs,
+   * not one stage's hashing after another.
+   */
+  private early: Map<GraphNode, Promise<StageStatus>> | undefined;
 
   constructor(
     private readonly project: Project,
@@ -569,6 +575,16 @@ class Reproduction {
 
   async run(order: GraphNode[]): Promise<void> {
     const consumers = consumersOf(activeGraph(this.graph));
+    if (!this.options.force) {
+      const memo = this.memo;
+      this.early = new Map();
+      for (const node of order) {
+        if (!node.locked) continue;
+        const status = stageStatus(this.project, node.locked, { memo });
+        status.catch(() => {}); // awaited (and reported) when the stage's turn comes
+        this.early.set(node, status);
+      }
+    }
     const skipped = new Set<GraphNode>();
     for (const node of order) {
       this.options.signal?.throwIfAborted();
@@ -580,6 +596,7 @@ class Reproduction {
         outcome = node.locked ? await this.stage(node) : await this.source(node);
       } catch (err) {
         this.memo = new StatusMemo(this.project);
+        this.early = undefined;
         const error = err instanceof MlvError ? err : translateFsError(err, this.project.root);
         if (!(error instanceof MlvError)) throw err;
         if (!this.options.keepGoing && !this.options.ignoreErrors)
@@ -604,7 +621,10 @@ class Reproduction {
       }
       // What a stage ran or restored may be any file: the next stage hashes afresh. Unchanged
       // stages share what was hashed (a folder output is read once, not again as a dependency).
-      if (outcome !== "unchanged") this.memo = new StatusMemo(this.project);
+      if (outcome !== "unchanged") {
+        this.memo = new StatusMemo(this.project);
+        this.early = undefined;
+      }
       this.emit({ type: "done", stage, ran: outcome === "ran" });
       if (outcome === "pulled") this.pulled.push(stage);
       if (outcome !== "ran") continue;
@@ -682,7 +702,7 @@ class Reproduction {
     if (stage.frozen) this.emit({ type: "frozen", stage: address });
     const force = !!options.force || this.forced.has(node);
     let memo = this.memo;
-    let status = force ? undefined : await stageStatus(project, locked, { memo });
+    let status = force ? undefined : await (this.early?.get(node) ?? stageStatus(project, locked, { memo }));
     const upstreamChanged = (rel: string) => this.upstreamChanged(locked, rel);
     if (status && !isChanged(stage, status, !!options.allowMissing, upstreamChanged)) {
       this.emit({ type: "unchanged", stage: address, source: false });
@@ -710,6 +730,7 @@ class Reproduction {
         // The workspace changed: what was hashed before is stale.
         memo = new StatusMemo(project);
         this.memo = memo;
+        this.early = undefined;
         if (status) status = await stageStatus(project, locked, { memo });
       }
       const restored = !force && status && (await this.fromRunCache(node, status, memo));
