@@ -188,6 +188,18 @@ describe("mlv add", () => {
     expect(s.exists(".dvc/cache/files/md5/.mlv-999999-half0000half.tmp")).toBe(false);
   });
 
+  it("clears the .gitignore or pointer temporary a killed add left beside the data, and only a dead process's", () => {
+    const s = sandbox({ init: "dvc" });
+    s.write("data/.mlv-999999-gitignore0tm.tmp", "/foo\n");
+    const live = `data/.mlv-${process.pid}-stillwriting.tmp`;
+    s.write(live, "x");
+    s.write("data/foo", "foo");
+    s.must("add", "data/foo");
+    expect(s.exists("data/.mlv-999999-gitignore0tm.tmp")).toBe(false);
+    expect(s.exists(live)).toBe(true);
+    expect(s.read("data/.gitignore")).toBe("/foo\n");
+  });
+
   it("names a missing target", () => {
     const s = sandbox({ init: "dvc" });
     const r = s.mlv("add", "no-such-file.bin");

@@ -1,9 +1,9 @@
 /**
  * The `.gitignore` entries that `dvc add` writes next to each output (spec §6.1).
  */
-import { randomBytes } from "node:crypto";
 import { chmod, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { tmpName } from "../atomic-write.js";
 import { translateFsError } from "../errors.js";
 
 const META_CHARACTERS = /[[\]!*#?]/g;
@@ -33,7 +33,8 @@ async function readIfExists(path: string): Promise<string | undefined> {
 
 /** Write through a temporary file in the same folder and a rename, keeping the old file's mode. */
 async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  // mlv's recognised temporary name: a killed command's leftover is swept by the next one.
+  const tmp = tmpName(dirname(path));
   let mode: number | undefined;
   try {
     mode = (await stat(path)).mode & 0o7777;

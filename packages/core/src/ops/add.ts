@@ -111,6 +111,8 @@ export async function add(project: Project, targets: readonly string[], options:
     plans.push({ target, abs, ownerPath, previous });
   }
 
+  // A killed add leaves its pointer or .gitignore temporary beside the data: cleared once per folder.
+  for (const folder of new Set(plans.map((p) => dirname(p.abs)))) removeStaleTemps(folder);
   for (const plan of plans) {
     options.signal?.throwIfAborted();
     const { abs, ownerPath, previous } = plan;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, posix } from "node:path";
-import { tmpName, writeFileAtomic } from "../atomic-write.js";
+import { removeStaleTemps, tmpName, writeFileAtomic } from "../atomic-write.js";
 import { MlvError, translateFsError } from "../errors.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
 import { type LockEntryWrite, type LockStageWrite, updateLockText } from "../formats/lock-writer.js";
@@ -167,6 +167,7 @@ export async function saveOutputs(
     }
     if (out.cache && scm && !(await scm.isIgnored(abs))) {
       const gitignore = join(dirname(abs), ".gitignore");
+      removeStaleTemps(dirname(abs)); // a killed run's .gitignore temporary
       if (await addGitignoreEntry(gitignore, `/${escapeGitignoreEntry(basename(abs))}`))
         options.gitFiles.add(gitignore);
     }
@@ -215,6 +216,9 @@ export async function writeStageLock(
   const text = updateLockText(old, stage.name, entry);
   const created = !old;
   const updated = text !== old;
-  if (updated) await writeFileAtomic(path, text);
+  if (updated) {
+    removeStaleTemps(dirname(path)); // a killed run's lock temporary
+    await writeFileAtomic(path, text);
+  }
   return { created, updated, path };
 }
