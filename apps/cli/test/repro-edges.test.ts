@@ -146,7 +146,13 @@ function sameState(t: Twin): void {
   expect(state(t.mlv)).toEqual(state(t.dvc));
 }
 
-describe.skipIf(!DVC).concurrent("mlv repro --pull against the real DVC", () => {
+/**
+ * Each test runs both tools dozens of times, concurrently with the file's other tests: on a busy
+ * two-core machine one can take minutes.
+ */
+const HEAVY = { timeout: 240_000 };
+
+describe.skipIf(!DVC).concurrent("mlv repro --pull against the real DVC", HEAVY, () => {
   const PIPELINE = `stages:
   gen:
     cmd: cat in.txt > out.txt && echo n=\${n} >> out.txt && echo gen >> ../side
@@ -308,7 +314,7 @@ describe.skipIf(!DVC).concurrent("mlv repro --pull against the real DVC", () => 
   });
 });
 
-describe.concurrent("mlv repro --pull from a remote that cannot list (a plain HTTP server's case)", () => {
+describe.concurrent("mlv repro --pull from a remote that cannot list (a plain HTTP server's case)", HEAVY, () => {
   /** The local adapter for `nolist://PATH`, whose listing fails as a plain web server's does. */
   const nolist = {
     ...local,
@@ -358,7 +364,7 @@ describe.concurrent("mlv repro --pull from a remote that cannot list (a plain HT
   });
 });
 
-describe.skipIf(!DVC).concurrent("mlv repro against the real DVC: targets, data sources, params", () => {
+describe.skipIf(!DVC).concurrent("mlv repro against the real DVC: targets, data sources, params", HEAVY, () => {
   const ROOT = `stages:
   train-a:
     cmd: echo a > a.txt
@@ -588,7 +594,7 @@ stages:
   });
 });
 
-describe.skipIf(!DVC).concurrent("mlv repro against the real DVC: output flags and failures", () => {
+describe.skipIf(!DVC).concurrent("mlv repro against the real DVC: output flags and failures", HEAVY, () => {
   it("always_changed, persist, cache: false outs and metrics, push: false: same runs, lock, cache and run cache", async (ctx) => {
     const t = await twin(ctx, {
       "in.txt": "in\n",
@@ -756,7 +762,7 @@ describe.skipIf(!DVC).concurrent("mlv repro against the real DVC: output flags a
   });
 });
 
-describe.skipIf(!DVC).concurrent("mlv repro --allow-missing against the real DVC", () => {
+describe.skipIf(!DVC).concurrent("mlv repro --allow-missing against the real DVC", HEAVY, () => {
   it("a deleted dependency counts only when the stage producing it now records other data", async (ctx) => {
     const files = {
       "params.yaml": "p: 1\n",
@@ -798,7 +804,7 @@ describe.skipIf(!DVC).concurrent("mlv repro --allow-missing against the real DVC
   });
 });
 
-describe.skipIf(!DVC).concurrent("mlv repro and commit against the real DVC: the cache and the lock", () => {
+describe.skipIf(!DVC).concurrent("mlv repro and commit against the real DVC: the cache and the lock", HEAVY, () => {
   it("--no-commit, then status and commit as DVC; a folder output edited by hand, restored by repro and recorded by commit -f", async (ctx) => {
     const t = await twin(ctx, {
       foo: "foo\n",
