@@ -3,7 +3,7 @@
  * `cmd`, `deps`, `params` and `outs`. A dep or out without `hash` is a DVC 2.x entry, hashed
  * md5-dos2unix; params values keep Python's types.
  */
-import { entriesInFileOrder, isParamsMapping, parseYaml } from "./params-file.js";
+import { entriesInFileOrder, isParamsMapping, parseYaml, parseYamlDocument } from "./params-file.js";
 import {
   anyOf,
   anything,
@@ -78,9 +78,17 @@ export function parseLockYaml(text: string, file: string): LockFile {
     LOCKFILE(yaml.value, []);
   } catch (err) {
     if (!(err instanceof SchemaViolation)) throw err;
+    // The fast reader keeps no lines: read the file again with the full parser to name the line.
+    const full = parseYamlDocument(text, (detail) => new PipelineFormatError(file, detail), HASH_KEYS);
+    let located = err;
+    try {
+      LOCKFILE(full.value, []);
+    } catch (again) {
+      if (again instanceof SchemaViolation) located = again;
+    }
     // DVC shows no line for the top-level keys (`in schema`, `in stages`).
-    const line = err.at.length > 1 && err.parent !== undefined ? yaml.lineOf(err.parent) : undefined;
-    throw validationError(file, err, line);
+    const line = located.at.length > 1 && located.parent !== undefined ? full.lineOf(located.parent) : undefined;
+    throw validationError(file, located, line);
   }
   const data = yaml.value as { stages?: Record<string, Record<string, unknown>> };
   for (const [name, entry] of entriesInFileOrder(data.stages ?? {})) stages.set(name, lockStage(entry));

@@ -245,7 +245,7 @@ export function parseYaml(
   const tooBig = yamlLimitProblem(text, maxBytes);
   if (tooBig !== undefined) throw invalid(`the file ${tooBig}`);
   // The common plain files skip the full parser; lines are then unknown (`parseYamlDocument` has them).
-  const simple = coerceKeys === undefined ? parseSimpleYaml(text) : undefined;
+  const simple = parseSimpleYaml(text, coerceKeys);
   if (simple !== undefined) return { value: simple, lineOf: () => undefined };
   return parseYamlDocument(text, invalid, coerceKeys);
 }

@@ -62,7 +62,10 @@ function contentLines(text: string): Line[] {
 class Reader {
   private at = 0;
 
-  constructor(private readonly lines: Line[]) {}
+  constructor(
+    private readonly lines: Line[],
+    private readonly textKeys: ReadonlySet<string> | undefined,
+  ) {}
 
   document(): ParamValue {
     if (this.lines.length === 0) return null;
@@ -105,6 +108,8 @@ class Reader {
         (rest !== "" && !rest.startsWith(" "))
       )
         throw new NotSimple();
+      // Keys whose values the caller keeps as text (hashes): left to the full parser.
+      if (this.textKeys?.has(key)) throw new NotSimple();
       this.at++;
       map[key] = rest === "" ? this.nested(indent, true) : scalar(rest.trim());
     }
@@ -146,10 +151,13 @@ class Reader {
   }
 }
 
-/** The document's value, or undefined when the text is not in the simple subset. */
-export function parseSimpleYaml(text: string): ParamValue | undefined {
+/**
+ * The document's value, or undefined when the text is not in the simple subset or holds one of
+ * `textKeys` (whose values the full parser keeps as text).
+ */
+export function parseSimpleYaml(text: string, textKeys?: ReadonlySet<string>): ParamValue | undefined {
   try {
-    return new Reader(contentLines(text)).document();
+    return new Reader(contentLines(text), textKeys).document();
   } catch (err) {
     if (err instanceof NotSimple) return undefined;
     throw err;
