@@ -20,8 +20,20 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     fileURLToPath(new URL("./cli.cjs", import.meta.url)),
     /^[a-z-]{1,20}$/.test(command) ? command : "other",
   ) as typeof Cli;
+  // A connection that vanishes mid-operation can leave a promise that never settles; Node would then
+  // exit 0 having finished nothing. Nothing left to wait for before the command ended is a failure.
+  let ended = false;
+  process.on("beforeExit", () => {
+    if (ended) return;
+    ended = true;
+    process.stderr.write(
+      "ERROR: the command stopped before it finished (a connection was lost and an operation never completed): run it again; nothing half-written is kept\n",
+    );
+    process.exitCode = 1;
+  });
   // Adapter packages are ES modules, imported from here: code run through `vm` cannot import().
   void cli.main(args, { importPackage: (name) => import(name) }).then((code) => {
+    ended = true;
     process.exitCode = code;
   });
 }
