@@ -7,10 +7,10 @@
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { writeFileAtomic } from "../atomic-write.js";
-import { parseLockFile } from "../formats/dvc-lock.js";
 import { type LockStageWrite, runCacheEntryText, runCacheKeys } from "../formats/lock-writer.js";
 import type { LockStage, PipelineStage } from "../formats/pipeline.js";
 import type { Project } from "../project/project.js";
+import { readRunCacheEntry } from "../transfer/run-cache.js";
 import { isCallback } from "./status.js";
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -79,21 +79,13 @@ export async function findRun(project: Project, inputs: LockStageWrite): Promise
   for (const { name } of dated) {
     const text = await readFile(join(folder, name), "utf8").catch(() => undefined);
     if (text === undefined) continue;
-    let stage: LockStage | undefined;
+    let stage: LockStage;
     try {
-      stage = parseLockFile(`schema: '2.0'\nstages:\n  run:\n${indent(text)}`, "run cache").stages.get("run");
+      stage = readRunCacheEntry(text, "run cache");
     } catch {
       continue;
     }
-    if (stage && stage.outs.length === wanted.size && stage.outs.every((o) => wanted.has(o.path) && o.md5))
-      return stage;
+    if (stage.outs.length === wanted.size && stage.outs.every((o) => wanted.has(o.path))) return stage;
   }
   return undefined;
-}
-
-function indent(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => (line ? `    ${line}` : line))
-    .join("\n");
 }

@@ -91,6 +91,11 @@ export function runCacheEntryPath(project: Project, entry: RunCacheEntry): strin
  * names the entry in the message.
  */
 export function checkRunCacheEntry(text: string, where: string): void {
+  readRunCacheEntry(text, where);
+}
+
+/** The stage entry a run-cache entry holds; throws MlvError EFORMAT as `checkRunCacheEntry` says. */
+export function readRunCacheEntry(text: string, where: string): LockStage {
   // An entry is a stage's body in dvc.lock: read it as the one stage of a lock file.
   const body = text
     .split("\n")
@@ -112,6 +117,7 @@ export function checkRunCacheEntry(text: string, where: string): void {
     throw new MlvError("EFORMAT", `${where}: not a run-cache entry: it names no output with a hash`, {
       data: { file: where },
     });
+  return stage;
 }
 
 /** The well-named entries of the cache's run cache; anything else there (temporary files, strays) is left out. */
