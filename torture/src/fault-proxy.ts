@@ -79,6 +79,8 @@ export { seededRandom };
 
 /** Data held by a pipe before the source is paused (TCP backpressure towards the sender). */
 const HIGH_WATER = 256 * 1024;
+/** How long a reset waits behind the bytes written before it (see `kill`). */
+const RESET_DELAY_MS = 30;
 
 /** One connection: the client side, the server side and the fault it carries. */
 interface Conn {
@@ -149,8 +151,9 @@ export async function startFaultProxy(
     for (const s of [c.client, c.server]) {
       s.pause();
       if (!rst || s.destroyed || s.readyState === "opening") s.destroy();
-      // A reset right behind a write goes out as a plain close: let the bytes already written leave first.
-      else later(0, () => s.resetAndDestroy());
+      // A reset right behind the last bytes reaches a Node client in the same poll as them, and libuv
+      // then reports the hang-up as a clean end: let the client read what was written first.
+      else later(RESET_DELAY_MS, () => s.resetAndDestroy());
     }
   };
 

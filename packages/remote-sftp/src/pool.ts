@@ -13,6 +13,9 @@ import type { Client, SFTPWrapper } from "ssh2";
 import { connect, resolveTarget, type Target } from "./connect.js";
 import type { SftpSettings } from "./settings.js";
 
+/** ssh2's messages for a channel the server would not open (e.g. beyond its MaxSessions). */
+const REFUSED_CHANNEL = /channel open|open failed|administratively/i;
+
 export interface Session {
   sftp: SFTPWrapper;
   /** Operations using it now. */
@@ -72,7 +75,7 @@ export class SessionPool {
         } catch (err) {
           this.opening--;
           // The server allows fewer sessions than max_sessions: use what we have.
-          if (this.sessions.length > 0 && /channel open|open failed|administratively/i.test((err as Error).message)) {
+          if (this.sessions.length > 0 && REFUSED_CHANNEL.test((err as Error).message)) {
             this.limit = Math.max(1, this.sessions.length + this.opening);
             continue;
           }
@@ -138,7 +141,7 @@ export class SessionPool {
   private async open(): Promise<Session> {
     const client = await this.connection();
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) =>
-      client.sftp((err, s) => (err ? reject(err) : resolve(s))),
+      client.sftp((err, s) => (err ? reject(sessionError(this.remote, err)) : resolve(s))),
     );
     const internals = sftp as unknown as {
       _maxReadLen?: unknown;
@@ -189,4 +192,18 @@ export class SessionPool {
       client.end();
     });
   }
+}
+
+/** Why an SFTP session could not be opened: the server refused the channel, or the connection went away. */
+function sessionError(remote: string, err: Error): Error {
+  if (REFUSED_CHANNEL.test(err.message))
+    return new RemoteError("ESSH", `remote ${remote}: the server refused an SFTP session (${err.message})`, {
+      cause: err,
+      data: { remote },
+    });
+  return new RemoteUnreachableError(
+    remote,
+    `the connection was lost while opening an SFTP session (${err.message}); run the command again`,
+    err,
+  );
 }
