@@ -4,7 +4,7 @@ import {
   DEFAULT_ADAPTER_PACKAGES,
   forEachRemote,
   openRemote,
-  type Remote,
+  type ReadableRemote,
   type TrackedOut,
 } from "@mlv/core";
 
@@ -46,7 +46,7 @@ export function perRemote<T>(
   config: Config,
   outs: TrackedOut[],
   explicit: string | undefined,
-  fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
+  fn: (remote: ReadableRemote, outs: TrackedOut[], name: string) => Promise<T>,
 ): Promise<T[]> {
   return forEachRemote(config, outs, explicit, ADAPTERS, fn);
 }

@@ -1,7 +1,7 @@
 import { isAbsolute } from "node:path";
 import type { Config } from "./config.js";
 import { AdapterNotFoundError, MlvError, NoDefaultRemoteError } from "./errors.js";
-import type { Remote, RemoteAdapter, RemoteConfig } from "./remote.js";
+import type { ReadableRemote, RemoteAdapter, RemoteConfig } from "./remote.js";
 
 /** A way to load an adapter package: an import relative to whoever ships the built-ins. */
 export type AdapterLoader = () => Promise<unknown>;
@@ -25,6 +25,8 @@ export const DEFAULT_ADAPTER_PACKAGES: Readonly<Record<string, string>> = Object
   azure: "@mlv/remote-azure",
   ssh: "@mlv/remote-sftp",
   sftp: "@mlv/remote-sftp",
+  http: "@mlv/remote-http",
+  https: "@mlv/remote-http",
 });
 
 /** The scheme of a remote URL; plain paths and `file://` are "local". */
@@ -90,7 +92,7 @@ export async function openRemote(
   config: Config,
   name: string | undefined,
   sources: AdapterSources = {},
-): Promise<{ name: string; remote: Remote; config: RemoteConfig }> {
+): Promise<{ name: string; remote: ReadableRemote; config: RemoteConfig }> {
   const remoteName = name ?? config.defaultRemote();
   if (!remoteName) throw new NoDefaultRemoteError();
   const remoteConfig = config.remote(remoteName);

@@ -217,6 +217,18 @@ export class ObjectNotFoundError extends RemoteError {
   }
 }
 
+/** A command that writes (push, gc -c) was pointed at a remote whose storage is only read. */
+export class ReadOnlyRemoteError extends RemoteError {
+  constructor(name: string, displayUrl: string, action: string) {
+    super(
+      "EREADONLY",
+      `remote '${name}' (${displayUrl}) is read-only: it cannot be written, so '${action}' cannot use it. ` +
+        "Choose a writable remote with '-r NAME', or set one for this output with its 'remote:' key",
+      { data: { remote: name, url: displayUrl } },
+    );
+  }
+}
+
 export class RemoteUnreachableError extends RemoteError {
   constructor(remote: string, detail: string, cause?: unknown) {
     super("EUNREACHABLE", `remote ${remote} cannot be reached: ${detail}`, {

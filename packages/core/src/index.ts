@@ -168,7 +168,16 @@ export {
 export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
 export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
 export { type InitOptions, Project, type ProjectOpenOptions } from "./project/project.js";
-export type { ByteRange, Remote, RemoteAdapter, RemoteCapabilities, RemoteConfig } from "./remote.js";
+export type {
+  ByteRange,
+  ObjectInfo,
+  ReadableRemote,
+  Remote,
+  RemoteAdapter,
+  RemoteCapabilities,
+  RemoteConfig,
+} from "./remote.js";
+export { isWritable } from "./remote.js";
 export { checkByteRange, emptyReadable } from "./remote-ranges.js";
 export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix } from "./remote-temps.js";
 export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";

@@ -5,11 +5,17 @@ import type { Readable } from "node:stream";
  * remote's URL. Adapters implement these primitives only; what to transfer, in which order, with
  * which concurrency, retries and verification is decided once, in core.
  *
+ * The contract has two levels. `ReadableRemote` is what any storage offers (a plain web server,
+ * a public dataset): existence, reads, and a listing when the storage has one. `Remote` adds
+ * writes and deletes. An adapter whose storage cannot be written returns a `ReadableRemote`; core
+ * then refuses `push` and `gc -c` up front with one `EREADONLY` error, and everything that only
+ * reads (pull, fetch, status -c, import-url) works.
+ *
  * Keys always use "/" and never start with "/". Errors are MlvErrors from ../errors: a missing
  * object is ObjectNotFoundError; auth failures PermissionDeniedError; throttling ThrottledError;
  * network failures RemoteUnreachableError (or any RemoteError with `transient: true`).
  */
-export interface Remote {
+export interface ReadableRemote {
   /** The URL shown to people, with any credentials removed. */
   readonly displayUrl: string;
   /** Optional extras; core checks them before it calls an optional method. */
@@ -21,10 +27,11 @@ export interface Remote {
   /**
    * Every object key starting with `prefix` (a plain string prefix, not only a folder), in any
    * order. Pages through large listings lazily. A prefix matching nothing yields nothing.
-   * Storage that cannot list (a plain web server) throws an MlvError with code `EUNSUPPORTED`:
-   * what needs a listing (`gc -c`, the run cache) is then skipped or refused, the rest works.
+   * Storage that cannot list (a plain web server) leaves it out (or throws an MlvError with code
+   * `EUNSUPPORTED`): what needs a listing (`gc -c`, the run cache, importing a folder) is then
+   * skipped or refused, and existence is checked object by object.
    */
-  list(prefix: string): AsyncIterable<string>;
+  list?(prefix: string): AsyncIterable<string>;
 
   /**
    * The bytes of `key` as a stream. Throws ObjectNotFoundError if it does not exist. With `range`
@@ -33,6 +40,27 @@ export interface Remote {
    */
   read(key: string, range?: ByteRange): Promise<Readable>;
 
+  /**
+   * Download to a local file (capability `readFile`), which the adapter creates or truncates.
+   * Core hands it a temporary path and verifies the bytes before renaming it into place.
+   */
+  readFile?(key: string, localPath: string): Promise<void>;
+
+  /**
+   * What the storage says about one object without reading it: its size and the storage's own
+   * fingerprint (an S3/GCS/Azure ETag, an HTTP ETag or Content-MD5). Used to tell whether a
+   * URL imported with `import-url` changed. Throws ObjectNotFoundError if it does not exist.
+   */
+  stat?(key: string): Promise<ObjectInfo>;
+
+  /** Release connections. Called once when core is done with the remote. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Storage that can also be written. Writes are atomic; deletes are idempotent.
+ */
+export interface Remote extends ReadableRemote {
   /**
    * Store `body` under `key`, replacing any object there. Atomic: readers see the old object or
    * none, then the whole new one, never a partial one, even if the write fails midway.
@@ -48,15 +76,22 @@ export interface Remote {
    * multipart upload straight from the cache. Same atomicity as write().
    */
   writeFile?(key: string, localPath: string, size: number): Promise<void>;
+}
 
-  /**
-   * Download to a local file (capability `readFile`), which the adapter creates or truncates.
-   * Core hands it a temporary path and verifies the bytes before renaming it into place.
-   */
-  readFile?(key: string, localPath: string): Promise<void>;
+/** Whether `remote` can be written (push, gc -c), as opposed to read only. */
+export function isWritable(remote: ReadableRemote): remote is Remote {
+  const r = remote as Partial<Remote>;
+  return typeof r.write === "function" && typeof r.delete === "function";
+}
 
-  /** Release connections. Called once when core is done with the remote. */
-  close?(): Promise<void>;
+/** What `stat` reports. Fields the storage does not provide are left out. */
+export interface ObjectInfo {
+  /** Bytes, when the storage says. */
+  size?: number;
+  /** The storage's entity tag, exactly as DVC records it (`etag` in a `.dvc` dependency). */
+  etag?: string;
+  /** A fingerprint that is not an ETag in DVC's terms (an HTTP server's ETag or Content-MD5: `checksum`). */
+  checksum?: string;
 }
 
 /** A part of an object: `length` bytes from `offset` (to the end when `length` is omitted). */
@@ -110,5 +145,5 @@ export interface RemoteAdapter {
   /** Config keys whose values are secrets: never printed. */
   secretOptions?: string[];
   /** Create a client. Must not do I/O until a method is called. */
-  create(config: RemoteConfig): Remote | Promise<Remote>;
+  create(config: RemoteConfig): ReadableRemote | Remote | Promise<ReadableRemote | Remote>;
 }

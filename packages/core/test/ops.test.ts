@@ -26,7 +26,7 @@ import { describe, expect, it } from "vitest";
 import type { AdapterSources } from "../src/adapters.js";
 import { Repo } from "../src/api/repo.js";
 import { ObjectNotFoundError, RemoteUnreachableError } from "../src/errors.js";
-import type { ByteRange, Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
+import type { ByteRange, ReadableRemote, Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
 import { workFolder } from "./work-folder.js";
 
 const work = workFolder("mlv-ops-");
@@ -406,13 +406,13 @@ describe("checkout", () => {
   it("refuses to overwrite changes that are not in the cache unless forced", async () => {
     const ws = new Workspace("checkout-unsaved");
     const repo = await ws.init();
-    ws.write("notes.txt", "recorded");
-    await repo.add(["notes.txt"]);
-    ws.write("notes.txt", "edited, never added");
+    ws.write("0-notes.txt", "recorded");
+    await repo.add(["0-notes.txt"]);
+    ws.write("0-notes.txt", "edited, never added");
     await expect(repo.checkout()).rejects.toMatchObject({ code: "EUNSAVED" });
-    expect(ws.read("notes.txt")).toBe("edited, never added");
-    expect(await repo.checkout({ force: true })).toMatchObject({ modified: ["notes.txt"], failed: [] });
-    expect(ws.read("notes.txt")).toBe("recorded");
+    expect(ws.read("0-notes.txt")).toBe("edited, never added");
+    expect(await repo.checkout({ force: true })).toMatchObject({ modified: ["0-notes.txt"], failed: [] });
+    expect(ws.read("0-notes.txt")).toBe("recorded");
     await repo.close();
   });
 
@@ -425,6 +425,91 @@ describe("checkout", () => {
     rmSync(join(ws.dir, "model.bin"));
     expect(await repo.checkout()).toEqual({ added: [], modified: [], failed: ["model.bin"], dirs: [] });
     expect(ws.exists("model.bin")).toBe(false);
+    await repo.close();
+  });
+});
+
+/**
+ * A plain web server's view of a folder remote: exists and reads, no listing, no writes. Remotes
+ * whose folder name ends in "-ro" are served this way, the others as the writable folder remote.
+ */
+const readOnlyAware: AdapterSources = {
+  builtins: {
+    local: async () => ({
+      default: {
+        ...folderAdapter,
+        create(config: RemoteConfig): ReadableRemote {
+          const folder = folderAdapter.create(config) as FolderRemote;
+          if (!config.url.endsWith("-ro")) return folder;
+          return {
+            displayUrl: `https://example.org/${config.name}`,
+            capabilities: {},
+            exists: (k) => folder.exists(k),
+            read: (k, r) => folder.read(k, r),
+          };
+        },
+      },
+    }),
+  },
+};
+
+describe("read-only remotes", () => {
+  /** A project with data pushed to `<name>-ro` through the writable view, then opened read-only. */
+  const published = async (name: string) => {
+    const ws = new Workspace(name, join(work, `${name}-ro`));
+    const repo = await ws.init();
+    ws.write("model.bin", "weights");
+    ws.write("data/a.txt", "alpha");
+    await repo.add(["model.bin", "data"]);
+    await repo.push({ adapters });
+    return { ws, repo };
+  };
+
+  it("answer status -c object by object, and fetch and pull from them", async () => {
+    const { ws, repo } = await published("ro-pull");
+    await repo.close();
+    const { copy, repo: clone } = await ws.clone("ro-pull-clone");
+    expect((await clone.status({ cloud: true, adapters: readOnlyAware })).map((e) => [e.path, e.state])).toEqual([
+      ["data", "deleted"],
+      ["model.bin", "deleted"],
+    ]);
+    const pulled = await clone.pull({ adapters: readOnlyAware });
+    expect(pulled.fetched).toMatchObject({ transferred: 3, failed: [], missing: [] });
+    expect(copy.read("data/a.txt")).toBe("alpha");
+    expect(await clone.status({ cloud: true, adapters: readOnlyAware })).toEqual([]);
+    await clone.close();
+  });
+
+  it("refuse push before anything moves, even to the writable remote of another output", async () => {
+    const { ws, repo } = await published("ro-push");
+    ws.write("model.bin", "weights, second version");
+    ws.write("0-notes.txt", "notes");
+    await repo.add(["model.bin", "0-notes.txt"]);
+    // 0-notes.txt (listed first) goes to a writable remote of its own; model.bin to the read-only default.
+    const writable = join(work, "ro-push-other");
+    ws.write(".dvc/config", `${ws.read(".dvc/config")}['remote "other"']\n    url = ${writable}\n`);
+    ws.write(
+      "0-notes.txt.dvc",
+      ws.read("0-notes.txt.dvc").replace("  path: 0-notes.txt", "  path: 0-notes.txt\n  remote: other"),
+    );
+    await repo.close();
+    const reopened = await Repo.open(ws.dir);
+    const before = filesBelow(ws.remoteDir);
+    const refused = await reopened.push({ adapters: readOnlyAware }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "EREADONLY" });
+    expect(String(refused)).toMatch(/remote 'storage' \(https:\/\/example.org\/storage\) is read-only/);
+    expect(filesBelow(ws.remoteDir)).toEqual(before);
+    expect(filesBelow(writable)).toEqual([]);
+    await reopened.close();
+  });
+
+  it("refuse gc -c before deleting anything, in the cache or on the remote", async () => {
+    const { ws, repo } = await published("ro-gc");
+    ws.write("model.bin", "weights, second version");
+    await repo.add(["model.bin"]);
+    const cached = filesBelow(ws.cache);
+    await expect(repo.gc({ cloud: true, adapters: readOnlyAware })).rejects.toMatchObject({ code: "EREADONLY" });
+    expect(filesBelow(ws.cache)).toEqual(cached);
     await repo.close();
   });
 });

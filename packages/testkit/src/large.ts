@@ -8,15 +8,16 @@ import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { isWritable, type Remote } from "@mlv/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreatedRemote } from "./index.js";
+import type { CreatedRemote } from "./harness.js";
 
 const MiB = 1024 * 1024;
 
 export interface LargeObjectOptions<T extends CreatedRemote = CreatedRemote> {
   /**
-   * Create a client for a fresh, empty remote, tuned as the adapter needs (part sizes, timeouts).
-   * It may return more than `{ remote, cleanup }`: the whole object is handed to `afterWrite`.
+   * Create a client for a fresh, empty, writable remote, tuned as the adapter needs (part sizes,
+   * timeouts). It may return more than `{ remote, cleanup }`: the whole object is handed to `afterWrite`.
    */
   create: () => Promise<T> | T;
   /** Size of the object. Default 200 MiB. */
@@ -75,6 +76,11 @@ export function describeLargeObjectRoundTrip<T extends CreatedRemote>(
       md5 = await writePseudoRandomFile(source, bytes);
       key = `files/md5/${md5.slice(0, 2)}/${md5.slice(2)}`;
       created = await options.create();
+      if (!isWritable(created.remote)) {
+        throw new Error(
+          `${name}: create() returned a read-only remote (it has no write() and delete()); the round trip needs to upload`,
+        );
+      }
     }, timeout);
 
     afterAll(async () => {
@@ -83,7 +89,7 @@ export function describeLargeObjectRoundTrip<T extends CreatedRemote>(
       try {
         if (done !== undefined) {
           try {
-            await done.remote.delete(key);
+            if (isWritable(done.remote)) await done.remote.delete(key);
           } finally {
             try {
               await done.remote.close?.();
@@ -101,7 +107,7 @@ export function describeLargeObjectRoundTrip<T extends CreatedRemote>(
       `comes back byte for byte, streamed both ways without holding it in memory`,
       async () => {
         if (created === undefined) throw new Error("create() did not return a remote");
-        const { remote } = created;
+        const remote = created.remote as Remote; // beforeAll refused a read-only one
         const viaFile = remote.capabilities.writeFile === true && remote.capabilities.readFile === true;
         const upload = viaFile
           ? () => remote.writeFile!(key, source, bytes)

@@ -5,7 +5,7 @@
  */
 import { Readable } from "node:stream";
 import { ObjectNotFoundError, type Remote, type RemoteCapabilities } from "@mlv/core";
-import { describeRemoteConformance } from "../src/index.js";
+import { describeRemoteConformance, describeWritableRemoteConformance } from "../src/index.js";
 
 class MemoryRemote implements Remote {
   readonly capabilities: RemoteCapabilities = { traverse: true, defaultJobs: 8 };
@@ -59,4 +59,27 @@ describeRemoteConformance("in-memory reference, one remote for the suite", {
   create: () => ({ remote: new MemoryRemote("mem://shared") }),
   isolation: "suite",
   largeObjectBytes: 6 * 1024 * 1024 + 1,
+});
+
+/** A store that can write but not list, as a web server accepting PUT and DELETE. */
+function unlisted(displayUrl: string): Remote {
+  const inner = new MemoryRemote(displayUrl);
+  return {
+    displayUrl,
+    capabilities: {},
+    exists: (key) => inner.exists(key),
+    read: (key) => inner.read(key),
+    write: (key, body, size) => inner.write(key, body, size),
+    delete: (key) => inner.delete(key),
+  };
+}
+
+describeRemoteConformance("in-memory, without a listing", {
+  create: () => ({ remote: unlisted("mem://unlisted") }),
+});
+
+describeWritableRemoteConformance("in-memory, without a listing, writes alone, one remote for the suite", {
+  create: () => ({ remote: unlisted("mem://unlisted-shared") }),
+  isolation: "suite",
+  largeObjectBytes: 2 * 1024 * 1024 + 1,
 });

@@ -6,16 +6,16 @@
 import { type AdapterSources, openRemote } from "../adapters.js";
 import { collectOuts, selectTargets } from "../data-index/index.js";
 import { isImport, type TrackedOut } from "../data-index/types.js";
-import { MlvError } from "../errors.js";
+import { MlvError, ReadOnlyRemoteError } from "../errors.js";
 import { fetchImports } from "../external/fetch-imports.js";
 import { type AddOutcome, add } from "../ops/add.js";
 import { type CheckoutResult, checkout } from "../ops/checkout.js";
-import { type GcResult, gc } from "../ops/gc.js";
+import { type GcResult, gc, unlistable } from "../ops/gc.js";
 import type { OperationOptions } from "../ops/progress.js";
 import { outsInScope, type RevisionScope } from "../ops/revisions.js";
 import { projectStatus, type StatusEntry, statusEntries } from "../ops/status.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import { isWritable, type ReadableRemote, type Remote } from "../remote.js";
 import { type CloudState, cloudStatus } from "../transfer/cloud-status.js";
 import { fetch, fetchDirManifests } from "../transfer/fetch.js";
 import { push } from "../transfer/push.js";
@@ -99,7 +99,7 @@ export function perRemote<T>(
   project: Project,
   outs: TrackedOut[],
   options: RemoteOptions,
-  fn: (remote: Remote, outs: TrackedOut[], name: string) => Promise<T>,
+  fn: (remote: ReadableRemote, outs: TrackedOut[], name: string) => Promise<T>,
 ): Promise<T[]> {
   return forEachRemote(project.config, outs, options.remote, options.adapters ?? {}, fn);
 }
@@ -139,7 +139,6 @@ async function transfer(
   outs: TrackedOut[],
   options: RepoTransferOptions,
 ): Promise<TransferResult> {
-  const op = verb === "push" ? push : fetch;
   const { jobs, onProgress, signal } = options;
   // Imported data comes from its source repository, not from this project's remotes (as in DVC).
   const imports = verb === "fetch" ? outs.filter(isImport) : [];
@@ -147,9 +146,18 @@ async function transfer(
   const results: TransferResult[] = [];
   if (own.length > 0 || imports.length === 0)
     results.push(
-      ...(await perRemote(project, own, options, (remote, group) =>
-        op(project, group, remote, { jobs, onProgress, signal }),
-      )),
+      ...(verb === "push"
+        ? await forEachRemote(
+            project.config,
+            own,
+            options.remote,
+            options.adapters ?? {},
+            (remote, group) => push(project, group, remote, { jobs, onProgress, signal }),
+            "mlv push",
+          )
+        : await perRemote(project, own, options, (remote, group) =>
+            fetch(project, group, remote, { jobs, onProgress, signal }),
+          )),
     );
   if (imports.length > 0)
     results.push(await fetchImports(project, imports, { adapters: options.adapters, jobs, onProgress }));
@@ -229,12 +237,21 @@ export async function collect(project: Project, options: RepoGcOptions): Promise
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
   const opened = options.cloud ? await openRemote(project.config, options.remote, options.adapters) : undefined;
+  if (opened && !isWritable(opened.remote)) {
+    await opened.remote.close?.();
+    throw new ReadOnlyRemoteError(opened.name, opened.remote.displayUrl, "mlv gc -c");
+  }
+  const remote = opened?.remote as Remote | undefined;
+  if (remote && remote.list === undefined) {
+    await remote.close?.();
+    throw unlistable(remote);
+  }
   try {
     const result = await project.locked("mlv gc", async () => {
       // The workspace's outputs are always kept; the revisions chosen add theirs.
       const outs = await outsInScope(project, await collectOuts(project), options);
       await fetchMissingListings(project, outs, options);
-      return gc(project, outs, opened?.remote, { jobs: options.jobs, dry: options.dry, signal });
+      return gc(project, outs, remote, { jobs: options.jobs, dry: options.dry, signal });
     });
     const removed = result.removedLocal + result.removedRemote;
     onProgress?.({ phase: "gc", files: removed, totalFiles: removed, bytes: 0, totalBytes: 0 });

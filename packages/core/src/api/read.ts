@@ -18,7 +18,7 @@ import { md5Hex } from "../hash/md5.js";
 import { verifyingStream } from "../hash/verify.js";
 import { toPosix } from "../paths.js";
 import { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 
 export interface OpenOptions {
   /** The mlv/DVC repository: a local folder (or any folder inside it). Default `process.cwd()`. */
@@ -120,7 +120,7 @@ class Reader {
   }
 
   /** The remote to read from: `options.remote`, else the revision's default remote. */
-  async remote(): Promise<{ name: string; remote: Remote }> {
+  async remote(): Promise<{ name: string; remote: ReadableRemote }> {
     const config = await this.config();
     return openRemote(config, this.options.remote?.toLowerCase(), this.options.adapters);
   }
@@ -208,7 +208,7 @@ class Reader {
     keepOpen = false,
   ): Promise<T> {
     const key = objectKey(oid, hashName);
-    let opened: { name: string; remote: Remote };
+    let opened: { name: string; remote: ReadableRemote };
     try {
       opened = await this.remote();
     } catch (err) {

@@ -14,7 +14,7 @@ import type { Out } from "../formats/pointer.js";
 import { short } from "../git/objects.js";
 import { md5Hex } from "../hash/md5.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 import { fetch } from "../transfer/fetch.js";
 import type { TransferResult } from "../transfer/result.js";
 import type { Item } from "./locate.js";
@@ -24,16 +24,12 @@ import { type Source, type SourceOptions, sourceCacheDir, sourceConfig } from ".
 export type DataOrigin = "git" | "cache" | "remote" | "cache+remote";
 
 /** A source cache read as a remote: `read` gives the object or ObjectNotFoundError; nothing is written. */
-function cacheAsRemote(cacheDir: string): Remote {
+function cacheAsRemote(cacheDir: string): ReadableRemote {
   const pathOf = (key: string) => join(cacheDir, ...key.split("/"));
-  const readOnly = async (): Promise<never> => {
-    throw new MlvError("EREADONLY", `the source cache '${cacheDir}' is only read`);
-  };
   return {
     displayUrl: cacheDir,
     capabilities: { readFile: true },
     exists: async (key) => existsSync(pathOf(key)),
-    async *list() {},
     read: async (key) => {
       if (!existsSync(pathOf(key))) throw new ObjectNotFoundError(cacheDir, key);
       return createReadStream(pathOf(key));
@@ -46,8 +42,6 @@ function cacheAsRemote(cacheDir: string): Remote {
         throw err;
       }
     },
-    write: readOnly,
-    delete: readOnly,
   };
 }
 
@@ -88,7 +82,7 @@ async function fetchFromSource(
     if (result.transferred > 0) origins.add("cache");
     if (!incomplete(result)) return;
   }
-  let opened: { name: string; remote: Remote };
+  let opened: { name: string; remote: ReadableRemote };
   try {
     opened = options.connect
       ? await options.connect(config)

@@ -17,10 +17,10 @@ import { GitHistory } from "../git/history.js";
 import { loadGit } from "../git/load.js";
 import { short } from "../git/objects.js";
 import type { ProgressListener } from "../ops/progress.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 
 /** Opens the default remote of a configuration (the CLI passes its own, which knows the built-in adapters). */
-export type RemoteFactory = (config: Config) => Promise<{ name: string; remote: Remote }>;
+export type RemoteFactory = (config: Config) => Promise<{ name: string; remote: ReadableRemote }>;
 
 export interface SourceOptions {
   /** A branch, tag or commit of the source repository; default its HEAD. */

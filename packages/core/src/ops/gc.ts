@@ -106,6 +106,15 @@ function missingListings(dirs: UsedObject[]): MlvError {
   );
 }
 
+/** `gc -c` finds what to delete by listing the remote: storage without a listing cannot be cleaned. */
+export function unlistable(remote: Remote): MlvError {
+  return new MlvError(
+    "EUNSUPPORTED",
+    `remote ${remote.displayUrl} cannot list its objects, so 'mlv gc -c' cannot tell unused ones: clean it with the storage's own tools, or run 'mlv gc' without -c`,
+    { data: { remote: remote.displayUrl } },
+  );
+}
+
 /**
  * The gc plan that keeps what `outs` use (a folder: its `.dir` and every file it lists) and deletes
  * everything else from the cache and, with a remote, from the remote too. Refused (EMISSINGDIR)
@@ -125,9 +134,11 @@ export async function planGc(project: Project, outs: TrackedOut[], remote?: Remo
   const local = [unusedIn("md5", project.cache.objectsDir), unusedIn("md5-dos2unix", project.cache.root)];
   const onRemote: ObjectBatch[] = [];
   if (remote) {
+    const list = remote.list?.bind(remote);
+    if (list === undefined) throw unlistable(remote);
     for (const [hashName, prefix] of REMOTE_PREFIXES) {
       const unused: string[] = [];
-      for await (const key of remote.list(prefix)) {
+      for await (const key of list(prefix)) {
         const rel = key.slice(prefix.length).split("/");
         if (rel.length !== 2 || !HEX2.test(rel[0]!) || !REST.test(rel[1]!)) continue;
         const oid = rel[0]! + rel[1]!;

@@ -24,7 +24,7 @@ import { add } from "../ops/add.js";
 import { checkout } from "../ops/checkout.js";
 import { toPosix } from "../paths.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 import { fetch } from "../transfer/fetch.js";
 import { fetchRunCache } from "../transfer/run-cache.js";
 import { isInCache } from "../workspace/hasher.js";
@@ -175,14 +175,14 @@ class HeldLock {
  * An output goes to its own `remote:`, the others to the default remote.
  */
 class Puller {
-  private readonly remotes = new Map<string, Promise<Remote>>();
+  private readonly remotes = new Map<string, Promise<ReadableRemote>>();
 
   constructor(
     private readonly project: Project,
     private readonly options: ReproOptions,
   ) {}
 
-  private remote(name: string | undefined): Promise<Remote> {
+  private remote(name: string | undefined): Promise<ReadableRemote> {
     const key = name ?? "";
     let opened = this.remotes.get(key);
     if (!opened) {

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { objectKey } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 import { defaultJobs, remoteContains } from "./remote-contains.js";
 import { type UsedObject, usedObjects } from "./used-objects.js";
 
@@ -16,7 +16,7 @@ export type CloudState = "new" | "deleted" | "missing";
 export async function cloudStatus(
   project: Project,
   outs: TrackedOut[],
-  remote: Remote,
+  remote: ReadableRemote,
   jobs?: number,
 ): Promise<{ path: string; state: CloudState }[]> {
   // `push: false` outputs never go to the remote, so they are not compared with it (as DVC).

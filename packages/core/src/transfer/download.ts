@@ -11,14 +11,14 @@ import { parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File, md5Hex } from "../hash/md5.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 import { withRetry } from "./retry.js";
 import type { UsedObject } from "./used-objects.js";
 
 /** Fetch one object from the remote into a temporary file beside its place in the cache. */
 export async function downloadToTemp(
   project: Project,
-  remote: Remote,
+  remote: ReadableRemote,
   o: UsedObject,
 ): Promise<{ tmp: string; dest: string }> {
   const key = objectKey(o.oid, o.hashName);
@@ -36,7 +36,7 @@ export async function downloadToTemp(
 }
 
 /** The error for a downloaded object whose bytes hash to `actual` instead of its id. */
-export function corrupt(remote: Remote, o: UsedObject, actual: string): MlvError {
+export function corrupt(remote: ReadableRemote, o: UsedObject, actual: string): MlvError {
   const key = objectKey(o.oid, o.hashName);
   return new MlvError(
     "ECORRUPT",
@@ -46,7 +46,7 @@ export function corrupt(remote: Remote, o: UsedObject, actual: string): MlvError
 }
 
 /** Download one object into the cache: temporary file, hash verified, then renamed into place. Its size. */
-export async function download(project: Project, remote: Remote, o: UsedObject): Promise<number> {
+export async function download(project: Project, remote: ReadableRemote, o: UsedObject): Promise<number> {
   const { tmp } = await downloadToTemp(project, remote, o);
   try {
     let actual: string;
@@ -75,7 +75,7 @@ const RANGES_IN_FLIGHT = 4;
  * comes from a pointer file, which may be wrong: if the object turns out shorter, longer or other
  * than that, it is downloaded whole the plain way instead, which does not depend on it.
  */
-export async function downloadBig(project: Project, remote: Remote, o: UsedObject, size: number): Promise<number> {
+export async function downloadBig(project: Project, remote: ReadableRemote, o: UsedObject, size: number): Promise<number> {
   try {
     return await withRetry(() => downloadResumable(project, remote, o, size));
   } catch (err) {
@@ -87,7 +87,7 @@ export async function downloadBig(project: Project, remote: Remote, o: UsedObjec
 }
 
 /** Whether `o` (of `size` bytes, when known) is downloaded by `downloadBig`. */
-export function isResumable(remote: Remote, o: UsedObject, size: number | undefined): size is number {
+export function isResumable(remote: ReadableRemote, o: UsedObject, size: number | undefined): size is number {
   return (
     remote.capabilities.rangedRead === true && o.hashName === "md5" && size !== undefined && size >= RESUMABLE_FROM
   );
@@ -102,7 +102,7 @@ export function isResumable(remote: Remote, o: UsedObject, size: number | undefi
  */
 export async function downloadResumable(
   project: Project,
-  remote: Remote,
+  remote: ReadableRemote,
   o: UsedObject,
   size: number,
 ): Promise<number> {
@@ -134,7 +134,7 @@ export async function downloadResumable(
 }
 
 /** Hash the first `have` bytes of `partial`, then fetch and append the object's bytes up to `size`. The md5 of all. */
-async function appendRanges(remote: Remote, key: string, partial: string, have: number, size: number): Promise<string> {
+async function appendRanges(remote: ReadableRemote, key: string, partial: string, have: number, size: number): Promise<string> {
   const hash = createHash("md5");
   if (have > 0) for await (const chunk of createReadStream(partial, { end: have - 1 })) hash.update(chunk);
   const file = await open(partial, have > 0 ? "r+" : "w");
@@ -165,7 +165,7 @@ async function appendRanges(remote: Remote, key: string, partial: string, have: 
 }
 
 /** Exactly `length` bytes of `key` from `offset`; fewer is a dropped transfer (transient: retried, resumed). */
-async function readRange(remote: Remote, key: string, offset: number, length: number): Promise<Buffer> {
+async function readRange(remote: ReadableRemote, key: string, offset: number, length: number): Promise<Buffer> {
   const stream = await remote.read(key, { offset, length });
   const bytes = Buffer.allocUnsafe(length);
   let got = 0;

@@ -9,7 +9,7 @@ import type { TrackedOut } from "../data-index/types.js";
 import type { MlvError } from "../errors.js";
 import type { VerifyTask } from "../hash/pool.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 import { corrupt, download, downloadBig, downloadToTemp, isResumable } from "./download.js";
 import { defaultJobs } from "./remote-contains.js";
 import { describe, type TransferOptions, type TransferResult } from "./result.js";
@@ -37,7 +37,7 @@ function noteFailure(result: TransferResult, o: UsedObject, err: unknown): void 
 export async function planFetch(
   project: Project,
   outs: TrackedOut[],
-  remote: Remote,
+  remote: ReadableRemote,
   options: Pick<TransferOptions, "signal"> = {},
 ): Promise<FetchPlan> {
   const planning: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
@@ -71,7 +71,7 @@ const VERIFY_BATCH = 64;
 /** Carry out a fetch plan: download each object, verify it, and commit it to the cache. */
 export async function applyFetch(
   project: Project,
-  remote: Remote,
+  remote: ReadableRemote,
   plan: FetchPlan,
   options: TransferOptions = {},
 ): Promise<TransferResult> {
@@ -151,7 +151,7 @@ export async function applyFetch(
 export async function fetch(
   project: Project,
   outs: TrackedOut[],
-  remote: Remote,
+  remote: ReadableRemote,
   options: TransferOptions = {},
 ): Promise<TransferResult> {
   return applyFetch(project, remote, await planFetch(project, outs, remote, options), options);
@@ -161,7 +161,7 @@ export async function fetch(
  * Download the `.dir` objects of `outs` that the cache lacks, verified, and no file: what reading
  * tracked folders' file lists needs. Folders whose `.dir` cannot be had are left out quietly.
  */
-export async function fetchDirManifests(project: Project, outs: TrackedOut[], remote: Remote): Promise<void> {
+export async function fetchDirManifests(project: Project, outs: TrackedOut[], remote: ReadableRemote): Promise<void> {
   await usedObjects(
     project,
     outs.filter((o) => o.isDir),

@@ -1,10 +1,10 @@
 import { availableParallelism } from "node:os";
 import pMap from "p-map";
-import type { Remote } from "../remote.js";
+import type { ReadableRemote } from "../remote.js";
 import { withRetry } from "./retry.js";
 
 /** DVC's default: 4 transfers per core, unless the remote says better. */
-export function defaultJobs(remote: Remote): number {
+export function defaultJobs(remote: ReadableRemote): number {
   return remote.capabilities.defaultJobs ?? 4 * availableParallelism();
 }
 
@@ -15,7 +15,7 @@ const LIST_PAGE = 1000;
  * DVC does (spec §4.3): estimate the remote's size from one small prefix, then list everything
  * when that is cheaper than asking about each object.
  */
-export async function remoteContains(remote: Remote, keys: string[], jobs: number): Promise<Set<string>> {
+export async function remoteContains(remote: ReadableRemote, keys: string[], jobs: number): Promise<Set<string>> {
   const found = new Set<string>();
   const wanted = [...new Set(keys)];
   if (wanted.length === 0) return found;
@@ -28,7 +28,8 @@ export async function remoteContains(remote: Remote, keys: string[], jobs: numbe
       { concurrency: jobs },
     );
   };
-  if (wanted.length === 1 || !remote.capabilities.traverse) {
+  const listKeys = remote.list?.bind(remote);
+  if (wanted.length === 1 || !remote.capabilities.traverse || listKeys === undefined) {
     await existsEach(wanted);
     return found;
   }
@@ -40,7 +41,7 @@ export async function remoteContains(remote: Remote, keys: string[], jobs: numbe
   for (const [root, list] of byRoot) {
     const sample = 16 ** 3;
     let count = 0;
-    for await (const _ of remote.list(`${root}00/0`)) count++;
+    for await (const _ of listKeys(`${root}00/0`)) count++;
     const remoteSize = count === 0 ? sample : count * sample;
     const pages = remoteSize / LIST_PAGE;
     const weight = remoteSize > 500_000 ? pages * 5 : pages;
@@ -54,7 +55,7 @@ export async function remoteContains(remote: Remote, keys: string[], jobs: numbe
     await pMap(
       prefixes,
       async (prefix) => {
-        for await (const key of remote.list(prefix)) if (want.has(key)) found.add(key);
+        for await (const key of listKeys(prefix)) if (want.has(key)) found.add(key);
       },
       { concurrency: jobs },
     );

@@ -24,7 +24,7 @@ import { MlvError, translateFsError } from "../errors.js";
 import { parseLockFile } from "../formats/dvc-lock.js";
 import type { LockStage } from "../formats/pipeline.js";
 import type { Project } from "../project/project.js";
-import type { Remote } from "../remote.js";
+import { isWritable, type ReadableRemote } from "../remote.js";
 import { defaultJobs } from "./remote-contains.js";
 import { describe, type TransferOptions, type TransferResult } from "./result.js";
 import { withRetry } from "./retry.js";
@@ -137,11 +137,13 @@ export async function localRunCacheEntries(project: Project): Promise<RunCacheEn
 }
 
 /** Every key below `runs/` on the remote, or undefined when the remote cannot list. */
-async function remoteRunCacheKeys(remote: Remote): Promise<string[] | undefined> {
+async function remoteRunCacheKeys(remote: ReadableRemote): Promise<string[] | undefined> {
+  const list = remote.list?.bind(remote);
+  if (list === undefined) return undefined;
   try {
     return await withRetry(async () => {
       const keys: string[] = [];
-      for await (const key of remote.list(RUN_CACHE_PREFIX)) keys.push(key);
+      for await (const key of list(RUN_CACHE_PREFIX)) keys.push(key);
       return keys;
     });
   } catch (err) {
@@ -175,9 +177,11 @@ function emptyResult(): RunCacheResult {
  */
 export async function pushRunCache(
   project: Project,
-  remote: Remote,
+  remote: ReadableRemote,
   options: TransferOptions = {},
 ): Promise<RunCacheResult> {
+  // As with storage that cannot list, a run cache that cannot be written is skipped, not an error.
+  if (!isWritable(remote)) return { ...emptyResult(), unsupported: true };
   const result = emptyResult();
   const local = await localRunCacheEntries(project);
   if (local.length === 0) return result;
@@ -228,7 +232,7 @@ export async function pushRunCache(
  */
 export async function fetchRunCache(
   project: Project,
-  remote: Remote,
+  remote: ReadableRemote,
   options: TransferOptions = {},
 ): Promise<RunCacheResult> {
   const result = emptyResult();
@@ -297,7 +301,7 @@ async function withRunCacheRemote(
   project: Project,
   command: string,
   options: RunCacheTransferOptions,
-  fn: (remote: Remote) => Promise<RunCacheResult>,
+  fn: (remote: ReadableRemote) => Promise<RunCacheResult>,
 ): Promise<RunCacheResult> {
   options.signal?.throwIfAborted();
   return project.locked(command, async () => {
