@@ -25,7 +25,7 @@ import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
 import type { AdapterSources } from "../src/adapters.js";
 import { Repo } from "../src/api/repo.js";
-import { ObjectNotFoundError, RemoteUnreachableError } from "../src/errors.js";
+import { ObjectNotFoundError, RemoteError, RemoteUnreachableError } from "../src/errors.js";
 import type { ByteRange, ReadableRemote, Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
 import { workFolder } from "./work-folder.js";
 
@@ -440,6 +440,14 @@ const readOnlyAware: AdapterSources = {
         ...folderAdapter,
         create(config: RemoteConfig): ReadableRemote {
           const folder = folderAdapter.create(config) as FolderRemote;
+          if (config.url.endsWith("-refuses")) {
+            // A server that takes uploads in principle and answers each with "read-only".
+            folder.write = async (key) => {
+              folder.writes.push(key);
+              throw new RemoteError("EREADONLY", "the server does not accept uploads (HTTP 405)");
+            };
+            return folder;
+          }
           if (!config.url.endsWith("-ro")) return folder;
           return {
             displayUrl: `https://example.org/${config.name}`,
@@ -501,6 +509,19 @@ describe("read-only remotes", () => {
     expect(filesBelow(ws.remoteDir)).toEqual(before);
     expect(filesBelow(writable)).toEqual([]);
     await reopened.close();
+  });
+
+  it("stop a push at the first upload the storage refuses as read-only", async () => {
+    const ws = new Workspace("ro-refuses", join(work, "ro-refuses-refuses"));
+    const repo = await ws.init();
+    ws.write("big.bin", "x".repeat(5000));
+    ws.write("data/a.txt", "alpha");
+    ws.write("data/b.txt", "beta, a little longer");
+    await repo.add(["big.bin", "data"]);
+    await expect(repo.push({ adapters: readOnlyAware })).rejects.toThrow(/does not accept uploads/);
+    // One small file was offered, alone; nothing else was tried.
+    expect(ws.remote.writes).toEqual([objectKey(md5("alpha"))]);
+    await repo.close();
   });
 
   it("refuse gc -c before deleting anything, in the cache or on the remote", async () => {

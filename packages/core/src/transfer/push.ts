@@ -103,6 +103,8 @@ export async function applyPush(
   let files = 0;
   let bytes = 0;
   const failedKeys = new Set<string>();
+  // Storage that turns out to refuse writes (EREADONLY) ends the push: every other upload would fail the same way.
+  let refused: MlvError | undefined;
   const upload = async (key: string, o: UsedObject, size: number) => {
     const local = project.cache.path(o.oid, o.hashName);
     const expected = o.oid.replace(/\.dir$/, "");
@@ -126,6 +128,10 @@ export async function applyPush(
       });
       result.transferred++;
     } catch (err) {
+      if (err instanceof MlvError && err.code === "EREADONLY") {
+        refused ??= err;
+        return;
+      }
       failedKeys.add(key);
       result.failed.push({ path: o.path, message: describe(err) });
     }
@@ -136,8 +142,20 @@ export async function applyPush(
   // Items are taken from the iterator as slots free up: no promise per object up front. Once
   // aborted, no new upload starts; those under way finish before the call rejects.
   const uploadPlanned = ([key, { object, size }]: [string, PlannedUpload]) =>
-    options.signal?.aborted ? undefined : upload(key, object, size);
-  await pMap(plan.uploads, uploadPlanned, { concurrency: jobs });
+    options.signal?.aborted || refused ? undefined : upload(key, object, size);
+  // The smallest file goes up alone first: storage that refuses writes (a web server answering
+  // 405) says so on one small request, before any other upload starts.
+  const first = smallest(plan.uploads);
+  if (first) await uploadPlanned(first);
+  if (refused) throw refused;
+  await pMap(
+    (function* () {
+      for (const entry of plan.uploads) if (entry[0] !== first?.[0]) yield entry;
+    })(),
+    uploadPlanned,
+    { concurrency: jobs },
+  );
+  if (refused) throw refused;
   options.signal?.throwIfAborted();
 
   for (const { dir, files: listed } of plan.listings) {
@@ -158,9 +176,17 @@ export async function applyPush(
       continue;
     }
     await upload(objectKey(dir.oid, dir.hashName), dir, statSync(project.cache.path(dir.oid, dir.hashName)).size);
+    if (refused) throw refused;
   }
   result.skipped = Math.max(0, plan.objects.length - result.transferred - result.failed.length - result.missing.length);
   return result;
+}
+
+/** The planned upload with the fewest bytes. */
+function smallest(uploads: Map<string, PlannedUpload>): [string, PlannedUpload] | undefined {
+  let best: [string, PlannedUpload] | undefined;
+  for (const entry of uploads) if (!best || entry[1].size < best[1].size) best = entry;
+  return best;
 }
 
 /** `mlv push`: upload what `outs` use and the remote lacks. */
