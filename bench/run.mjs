@@ -38,7 +38,7 @@ const PEAK_TARGET_MIB = 200;
 /** The S3 cases (6-9) hold SDK buffers and multipart parts: their peak memory target. */
 const S3_PEAK_TARGET_MIB = 300;
 const S3_BUCKET = "mlv-bench";
-const LAST_CASE = 17;
+const LAST_CASE = 18;
 /** Files of the pipeline case (17) when --files is not given. */
 const PIPELINE_FILES = 20000;
 const FILES_PER_FOLDER = 500;
@@ -52,7 +52,8 @@ const USAGE = `usage: node bench/run.mjs [--files N] [--big-mib N] [--only case1
   --big-mib N   size of the big file in cases 1, 8 and 9, in MiB (default 1024)
   --only LIST   run only these cases: case1..case${LAST_CASE} (or 1..${LAST_CASE}), comma-separated
                 (cases 6-9 start a moto S3 server, python3 -m moto.server, and compare with awscli;
-                case 17 needs the real DVC: bash ../shared/dvc/install.sh, or DVC_BIN)
+                case 17 needs the real DVC: bash ../shared/dvc/install.sh, or DVC_BIN;
+                case 18 starts nginx and compares with curl and the real DVC)
   --repeat N    measure each command N times and report the median (default 1)
   --keep        keep the temporary folder (for debugging)
   --node-arg A  pass a flag to the node process that runs mlv (repeatable), e.g.
@@ -263,6 +264,7 @@ const needTree = [2, 3, 4, 5, 6, 7].some(selected);
 const needS3Tree = [6, 7].some(selected);
 const needS3Big = [8, 9].some(selected);
 const needPipeline = selected(17);
+const needHttp = selected(18);
 const pipelineFiles = opts.filesGiven ? opts.files : PIPELINE_FILES;
 const bigBytes = opts.bigMib * MiB;
 // On-disk estimate: a 1-8 KiB file takes 1-2 blocks of 4 KiB, plus its directory entry; count 8 KiB.
@@ -270,16 +272,23 @@ const bigBytes = opts.bigMib * MiB;
 // cases (moto keeps awscli's and mlv's uploads, in memory or spilled to its temporary folder); the
 // big file case needs three (file, cache, cp copy), five for S3, and is cleaned up before the tree.
 // The pipeline (case 17) has two copies of its files (workspace, cache) while the tree is still there.
+// The HTTP case (18) holds four copies of the big file (cache, server, clone's cache and workspace),
+// then seven of its 20,000 small files (workspace, cache, server, two clones' caches and workspaces).
 const needBytes =
   Math.max(
     needCase1 ? 3 * bigBytes : 0,
     needS3Big ? 5 * bigBytes : 0,
+    needHttp ? 4 * bigBytes : 0,
     needTree ? (needS3Tree ? 6 : 4) * opts.files * 8192 : 0,
   ) +
   (needPipeline ? 2 * pipelineFiles * 8192 : 0) +
+  (needHttp ? 7 * 20000 * 8192 : 0) +
   512 * MiB;
 const needInodes =
-  (needTree ? 4 * Math.ceil(opts.files * 1.02) : 0) + (needPipeline ? 2 * pipelineFiles + 1000 : 0) + 10000;
+  (needTree ? 4 * Math.ceil(opts.files * 1.02) : 0) +
+  (needPipeline ? 2 * pipelineFiles + 1000 : 0) +
+  (needHttp ? 7 * 21000 : 0) +
+  10000;
 {
   const fs = statfsSync(tmpRoot);
   const freeBytes = fs.bavail * fs.bsize;
@@ -890,6 +899,15 @@ if (!failed && selected(17)) {
   runPipelineCase({
     ...{ opts, pipelineFiles, runCase, record, rows, measure, mlvMeasure, shMeasure, mlv, sh, log, BenchError },
     ...{ base, mlvEnv, warmTree, q, mlvBin },
+  });
+}
+
+// -- case 18: pull over HTTP from a local nginx, against curl and the real DVC (bench/http.mjs) ---
+if (!failed && selected(18)) {
+  const { runHttpCase } = await import("./http.mjs");
+  await runHttpCase({
+    ...{ runCase, record, measure, mlvMeasure, shMeasure, mlv, sh, log, BenchError, base, mlvEnv, q },
+    ...{ bigBytes, fmtBytes, writeRandomFile, repeat: opts.repeat },
   });
 }
 

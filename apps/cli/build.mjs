@@ -29,5 +29,12 @@ await build({
   ...common,
   entryPoints: [src("cli.ts")],
   outfile: dist("cli.cjs"),
-  external: ["@mlv/remote-s3", "@mlv/remote-gcs", "@mlv/remote-azure", "@mlv/remote-sftp", "mlv-remote-*"],
+  external: [
+    "@mlv/remote-s3",
+    "@mlv/remote-gcs",
+    "@mlv/remote-azure",
+    "@mlv/remote-sftp",
+    "@mlv/remote-http",
+    "mlv-remote-*",
+  ],
 });

@@ -21,6 +21,7 @@ export type {
 } from "./api/operations.js";
 export { type GetUrlOptions, getUrl, type OpenOptions, open, type ReadOptions, read } from "./api/read.js";
 export { Repo } from "./api/repo.js";
+export { askSecret } from "./ask-secret.js";
 export { type HashName, type LinkType, ObjectCache, objectKey, parseLinkTypes } from "./cache/object-cache.js";
 export { Config, type ConfigLevel, type ConfigValue, redactUrl } from "./config.js";
 export { HistoryOuts, type OutsAtRevisionOptions, outsAtRevision } from "./data-index/history-outs.js";
@@ -34,6 +35,25 @@ export { type ImportOptions, type ImportResult, importData } from "./external/im
 export { type ImportSource, importOf, importPointerText } from "./external/import-pointer.js";
 export { isGitUrl, type RemoteFactory, type SourceOptions } from "./external/source.js";
 export { type UpdateOptions, type UpdateResult, update } from "./external/update.js";
+export { downloadUrl, type GetUrlDataOptions, type GetUrlDataResult } from "./external/url-get.js";
+export {
+  type ImportUrlOptions,
+  type ImportUrlResult,
+  importUrl,
+  isUrlImport,
+  type UrlImportDep,
+  type UrlUpdateOptions,
+  type UrlUpdateResult,
+  urlImportOf,
+} from "./external/url-import.js";
+export {
+  type DepHash,
+  type DepHashName,
+  depHashNameOf,
+  metaTreeOid,
+  openUrl,
+  parseFsConfig,
+} from "./external/url-source.js";
 export { parseLockFile } from "./formats/dvc-lock.js";
 export { loadPipelineFile, type ParsingOptions, type PipelineLoadOptions } from "./formats/dvc-yaml.js";
 export {

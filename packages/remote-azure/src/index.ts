@@ -19,6 +19,7 @@ import {
   checkByteRange,
   emptyReadable,
   MlvError,
+  type ObjectInfo,
   ObjectNotFoundError,
   PermissionDeniedError,
   type Remote,
@@ -398,6 +399,26 @@ export class AzureRemote implements Remote {
       if (this.isBlobMissing(err)) return false;
       throw this.failure(err, "check", key);
     }
+  }
+
+  /**
+   * Size and ETag of a blob. The ETag is recorded as DVC records it: adlfs gives the blob's ETag and
+   * DVC keeps it in double quotes (adding them when missing), e.g. `"0x8DBF6C1A2B3C4D5"`.
+   */
+  async stat(key: string): Promise<ObjectInfo> {
+    const container = await this.container();
+    let props: Awaited<ReturnType<ReturnType<ContainerClient["getBlobClient"]>["getProperties"]>>;
+    try {
+      props = await container.getBlobClient(this.base + key).getProperties();
+    } catch (err) {
+      if (this.isBlobMissing(err)) throw new ObjectNotFoundError(this.displayUrl, key, err);
+      throw this.failure(err, "check", key);
+    }
+    if (isFolder(props.metadata)) throw new ObjectNotFoundError(this.displayUrl, key);
+    const info: ObjectInfo = {};
+    if (props.contentLength !== undefined) info.size = props.contentLength;
+    if (props.etag !== undefined) info.etag = props.etag.startsWith('"') ? props.etag : `"${props.etag}"`;
+    return info;
   }
 
   async *list(prefix: string): AsyncIterable<string> {

@@ -26,6 +26,7 @@ import {
   checkByteRange,
   emptyReadable,
   MlvError,
+  type ObjectInfo,
   ObjectNotFoundError,
   PermissionDeniedError,
   type Remote,
@@ -211,6 +212,24 @@ export class GcsRemote implements Remote {
     } catch (err) {
       throw this.failure(err, "check", key);
     }
+  }
+
+  /**
+   * Size and ETag of an object. The ETag is recorded as DVC records it: gcsfs gives the JSON API's
+   * `etag` (base64, e.g. `CKih16GjycICEAE=`) and DVC stores its bytes in hex (`08a8a1...1001`).
+   */
+  async stat(key: string): Promise<ObjectInfo> {
+    let metadata: { size?: string | number; etag?: string };
+    try {
+      [metadata] = await (await this.file(key)).getMetadata();
+    } catch (err) {
+      // "read": a 404 about the object is a missing object, one about the bucket a configuration error.
+      throw this.failure(err, "read", key);
+    }
+    const info: ObjectInfo = {};
+    if (metadata.size !== undefined) info.size = Number(metadata.size);
+    if (typeof metadata.etag === "string") info.etag = Buffer.from(metadata.etag, "base64").toString("hex");
+    return info;
   }
 
   async *list(prefix: string): AsyncIterable<string> {

@@ -5,7 +5,7 @@ import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { ByteRange, Remote, RemoteCapabilities } from "@mlv/core";
+import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities } from "@mlv/core";
 import { checkByteRange, emptyReadable, RemoteError } from "@mlv/core";
 import { type ErrorContext, isNotFound, notFound, translate } from "./errors.js";
 import { iniRegion, type S3Settings } from "./options.js";
@@ -213,6 +213,27 @@ export class S3Remote implements Remote {
       if (isNotFound(err)) return false;
       throw translate(err, this.ctx, "check", key);
     }
+  }
+
+  /**
+   * Size and ETag from a HEAD. The ETag is recorded as DVC records it (through s3fs): without its
+   * quotes, e.g. `e5ebd4c0...` for a single-part upload, `9b2cf535...-3` for a multipart one.
+   */
+  async stat(key: string): Promise<ObjectInfo> {
+    const { client, sdk } = await this.load();
+    let head: import("@aws-sdk/client-s3").HeadObjectCommandOutput;
+    try {
+      head = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.k(key), ...this.ssec }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) throw notFound(this.ctx, key, err);
+      throw translate(err, this.ctx, "check", key);
+    }
+    const info: ObjectInfo = {};
+    if (head.ContentLength !== undefined) info.size = head.ContentLength;
+    if (head.ETag !== undefined) info.etag = head.ETag.replace(/^"+|"+$/g, "");
+    return info;
   }
 
   async *list(prefix: string): AsyncIterable<string> {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, PermissionDeniedError, RemoteError, RemoteUnreachableError } from "@mlv/core";
+import { askSecret, ConfigError, PermissionDeniedError, RemoteError, RemoteUnreachableError } from "@mlv/core";
 import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey } from "ssh2";
 import {
   type HostKeyVerdict,
@@ -17,7 +17,6 @@ import {
   readKnownHosts,
   verifyHostKey,
 } from "./known-hosts.js";
-import { askSecret } from "./prompt.js";
 import { DEFAULT_TIMEOUT_S, type SftpSettings } from "./settings.js";
 import { expandPath, localUser, lookupHost } from "./ssh-config.js";
 

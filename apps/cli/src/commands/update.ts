@@ -2,7 +2,7 @@ import { Repo, update } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint } from "../output.js";
-import { connect } from "../remotes.js";
+import { ADAPTERS, connect } from "../remotes.js";
 import { positiveInt } from "./options.js";
 
 interface Opts {
@@ -15,7 +15,9 @@ interface Opts {
 
 export function register(program: Command, ctx: Context): void {
   withGlobals(program.command("update"))
-    .description("Move imports to the newest commit of their recorded revision (or to --rev) and download the data")
+    .description(
+      "Move imports to the newest commit of their recorded revision (or to --rev), or to the current version of their URL, and download the data",
+    )
     .argument("<targets...>", ".dvc files of imports (or their data's paths)")
     .option("--rev <rev>", "the branch, tag or commit to move to (recorded in the .dvc file)")
     .option("-j, --jobs <n>", "parallel downloads", (v) => positiveInt(v, "--jobs"))
@@ -29,18 +31,27 @@ export function register(program: Command, ctx: Context): void {
           jobs: opts.jobs,
           force: opts.force,
           connect: (config) => connect(config, undefined),
+          adapters: ADAPTERS,
           onProgress: out.progress,
         }),
       );
       out.stopProgress();
       for (const r of results) {
-        if (!r.changed) out.info(`Stage '${out.path(repo.root, r.pointer)}' didn't change, skipping`);
+        if (r.kind === "url") {
+          if (opts.rev !== undefined)
+            out.warn(
+              `--rev does not apply to '${out.path(repo.root, r.pointer)}': it imports a URL, not a git repository`,
+            );
+          if (!r.changed) out.info(`'${out.path(repo.root, r.pointer)}' didn't change, skipping`);
+          else out.info(`Importing '${r.source.shown}' -> '${out.path(repo.root, r.path)}'`);
+        } else if (!r.changed) out.info(`Stage '${out.path(repo.root, r.pointer)}' didn't change, skipping`);
         else {
           out.info(`Importing '${r.source.path} (${r.source.url})' -> '${out.path(repo.root, r.path)}'`);
           out.debug(`${r.previousRevLock ?? "(none)"} -> ${r.revLock}, data from ${r.origin}`);
         }
       }
-      const changed = results.filter((r) => r.changed).map((r) => r.pointer);
+      // DVC gives no git hint after updating a URL import.
+      const changed = results.filter((r) => r.changed && r.kind === "repo").map((r) => r.pointer);
       const scm = await repo.scm();
       gitHint(out, repo, { gitFiles: changed, autostaged: false, git: scm !== null });
     });

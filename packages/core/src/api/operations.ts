@@ -7,7 +7,8 @@ import { type AdapterSources, openRemote } from "../adapters.js";
 import { collectOuts, selectTargets } from "../data-index/index.js";
 import { isImport, type TrackedOut } from "../data-index/types.js";
 import { MlvError, ReadOnlyRemoteError } from "../errors.js";
-import { fetchImports } from "../external/fetch-imports.js";
+import { fetchImports, pullUrlImports } from "../external/fetch-imports.js";
+import { isUrlImport } from "../external/url-import.js";
 import { type AddOutcome, add } from "../ops/add.js";
 import { type CheckoutResult, checkout } from "../ops/checkout.js";
 import { type GcResult, gc, unlistable } from "../ops/gc.js";
@@ -195,7 +196,19 @@ export async function pullInto(project: Project, options: RepoPullOptions): Prom
   return project.locked("mlv pull", async () => {
     const outs = await targetsOf(project, options);
     const fetchOuts = await outsInScope(project, outs, options, options.targets, options.cwd ?? project.root);
-    const fetched = await transfer(project, "fetch", fetchOuts, options);
+    // An output imported with `import-url --no-download` has no version yet: pull takes it from its source.
+    const fromSource = (o: TrackedOut) => !o.out.md5 && o.pointer !== undefined && isUrlImport(o.pointer);
+    let fetched = await transfer(
+      project,
+      "fetch",
+      fetchOuts.filter((o) => !fromSource(o)),
+      options,
+    );
+    const notDownloaded = fetchOuts.filter(fromSource);
+    if (notDownloaded.length > 0) {
+      const { jobs, adapters, onProgress } = options;
+      fetched = mergeResults([fetched, await pullUrlImports(project, notDownloaded, { jobs, adapters, onProgress })]);
+    }
     const result = await checkout(project, outs, {
       force: options.force,
       onProgress: options.onProgress,

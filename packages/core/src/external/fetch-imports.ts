@@ -1,12 +1,19 @@
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { AdapterSources } from "../adapters.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
 import { short } from "../git/objects.js";
+import type { ProgressListener } from "../ops/progress.js";
 import type { Project } from "../project/project.js";
 import { describe, type TransferResult } from "../transfer/result.js";
 import { intoCache } from "./fetch-from-source.js";
 import { importOf } from "./import-pointer.js";
 import { locate } from "./locate.js";
 import { closeSource, openSource, type Source, type SourceOptions } from "./source.js";
+import { urlToPath } from "./url-download.js";
+import { isUrlImport, urlImportOf } from "./url-import.js";
+import { describeUrl, openUrl } from "./url-source.js";
 
 /** Whether the cache holds everything an output uses (a folder: its `.dir` and every file listed). */
 async function inCache(project: Project, o: TrackedOut): Promise<boolean> {
@@ -78,6 +85,47 @@ export async function fetchImports(
       for (const { o } of group.items) result.failed.push({ path: o.rel, message: describe(err) });
     } finally {
       if (source) await closeSource(source);
+    }
+  }
+  return result;
+}
+
+/**
+ * `pull` of URL imports written with `--no-download` (their output has no hash): as DVC does, the
+ * data is downloaded from the source URL straight into the workspace, and the `.dvc` file stays
+ * as it is (`status` then reports the output as modified until `update` records it). Outputs
+ * already in the workspace are left alone.
+ */
+export async function pullUrlImports(
+  project: Project,
+  outs: readonly TrackedOut[],
+  options: { jobs?: number; adapters?: AdapterSources; onProgress?: ProgressListener } = {},
+): Promise<TransferResult> {
+  const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [] };
+  for (const o of outs) {
+    if (o.out.md5 !== undefined || !o.pointer || !isUrlImport(o.pointer)) continue;
+    if (existsSync(o.abs)) {
+      result.skipped++;
+      continue;
+    }
+    try {
+      const dep = urlImportOf(o.pointer);
+      const wdir = resolve(dirname(o.ownerPath), o.pointer.wdir ?? ".");
+      const opened = await openUrl(dep.path, {
+        cwd: wdir,
+        config: project.config,
+        ...(dep.fsConfig ? { fsConfig: dep.fsConfig } : {}),
+        adapters: options.adapters,
+      });
+      try {
+        const entry = await describeUrl(opened);
+        const done = await urlToPath(opened.remote, dep.path, entry, o.abs, options);
+        result.transferred += done.files;
+      } finally {
+        await opened.remote.close?.();
+      }
+    } catch (err) {
+      result.failed.push({ path: o.rel, message: describe(err) });
     }
   }
   return result;

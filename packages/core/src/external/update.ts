@@ -1,4 +1,7 @@
-/** `mlv update` (spec §1.6): move imports to a newer commit of their source repository. */
+/**
+ * `mlv update` (spec §1.6): move imports to a newer commit of their source repository, and take
+ * the current version of URL imports (`import-url`) whose source changed.
+ */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -12,13 +15,18 @@ import { type DataOrigin, intoCache } from "./fetch-from-source.js";
 import { importOf, importPointerText, outWriteOf } from "./import-pointer.js";
 import { locate } from "./locate.js";
 import { closeSource, openSource, type SourceOptions } from "./source.js";
+import { isUrlImport, type UrlUpdateResult, updateUrlImport } from "./url-import.js";
 
 export interface UpdateOptions extends SourceOptions {
   /** Overwrite workspace changes to the imported data. */
   force?: boolean;
 }
 
-export interface UpdateResult {
+/** What `update` did to one import: of a git repository (`kind: "repo"`) or of a URL (`kind: "url"`). */
+export type UpdateResult = RepoUpdateResult | (UrlUpdateResult & { kind: "url" });
+
+export interface RepoUpdateResult {
+  kind: "repo";
   /** The pointer file, from the repository root. */
   pointer: string;
   /** The data, from the repository root. */
@@ -58,12 +66,18 @@ export async function update(
   for (const ownerPath of pointers) {
     const [tracked] = loadPointer(project, ownerPath);
     const pointer = tracked?.pointer ?? parsePointer(await readFile(ownerPath, "utf8"), project.relOf(ownerPath));
+    if (isUrlImport(pointer)) {
+      // A URL has no revisions: `rev` does not apply (DVC ignores it too).
+      results.push({ kind: "url", ...(await updateUrlImport(project, ownerPath, { ...options, cwd })) });
+      continue;
+    }
     const { path, source: def } = importOf(pointer);
     if (!tracked) throw new UsageError(`'${project.relOf(ownerPath)}' has no output`, {});
     const rev = options.rev ?? def.rev;
     const source = await openSource(def.url, rev, cwd);
     try {
       const base = {
+        kind: "repo" as const,
         pointer: project.relOf(ownerPath),
         path: tracked.rel,
         source: { path, url: def.url },

@@ -75,7 +75,12 @@ const RANGES_IN_FLIGHT = 4;
  * comes from a pointer file, which may be wrong: if the object turns out shorter, longer or other
  * than that, it is downloaded whole the plain way instead, which does not depend on it.
  */
-export async function downloadBig(project: Project, remote: ReadableRemote, o: UsedObject, size: number): Promise<number> {
+export async function downloadBig(
+  project: Project,
+  remote: ReadableRemote,
+  o: UsedObject,
+  size: number,
+): Promise<number> {
   try {
     return await withRetry(() => downloadResumable(project, remote, o, size));
   } catch (err) {
@@ -134,7 +139,13 @@ export async function downloadResumable(
 }
 
 /** Hash the first `have` bytes of `partial`, then fetch and append the object's bytes up to `size`. The md5 of all. */
-async function appendRanges(remote: ReadableRemote, key: string, partial: string, have: number, size: number): Promise<string> {
+async function appendRanges(
+  remote: ReadableRemote,
+  key: string,
+  partial: string,
+  have: number,
+  size: number,
+): Promise<string> {
   const hash = createHash("md5");
   if (have > 0) for await (const chunk of createReadStream(partial, { end: have - 1 })) hash.update(chunk);
   const file = await open(partial, have > 0 ? "r+" : "w");

@@ -49,7 +49,8 @@ export async function forEachRemote<T>(
     for (const [name, group] of groups) {
       const { remote, name: resolved } = await openRemote(config, name, sources);
       opened.push({ remote, name: resolved, group });
-      if (writeFor !== undefined && !isWritable(remote)) throw new ReadOnlyRemoteError(resolved, remote.displayUrl, writeFor);
+      if (writeFor !== undefined && !isWritable(remote))
+        throw new ReadOnlyRemoteError(resolved, remote.displayUrl, writeFor);
     }
     const results: T[] = [];
     for (const { remote, group, name } of opened) results.push(await fn(remote as Remote, group, name));

@@ -1,5 +1,5 @@
-/** Asking for a password or passphrase on the terminal (stderr), never echoing it. */
-import { ConfigError } from "@mlv/core";
+/** Asking for a remote's password or passphrase on the terminal (stderr), never echoing it: for adapters whose config sets `ask_password` or `ask_passphrase`. */
+import { ConfigError } from "./errors.js";
 
 /**
  * Ask for a secret when stdin is a terminal; otherwise throw a ConfigError that says which option
