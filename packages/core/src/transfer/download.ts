@@ -1,6 +1,5 @@
 /** One object from a remote into the cache: a temporary file beside its place, its hash verified, then renamed into place. */
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { createWriteStream, statSync } from "node:fs";
 import { chmod, open, readFile, truncate, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -10,6 +9,7 @@ import { MlvError, RemoteError, translateFsError } from "../errors.js";
 import { parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File, md5Hex } from "../hash/md5.js";
+import { TrailingFileMd5 } from "../hash/trailing-md5.js";
 import type { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
 import { withRetry } from "./retry.js";
@@ -146,12 +146,13 @@ async function appendRanges(
   have: number,
   size: number,
 ): Promise<string> {
-  const hash = createHash("md5");
-  if (have > 0) for await (const chunk of createReadStream(partial, { end: have - 1 })) hash.update(chunk);
   const file = await open(partial, have > 0 ? "r+" : "w");
+  const hash = new TrailingFileMd5(partial);
+  let hashed = false;
   try {
+    if (have > 0) hash.written(have);
     let next = have;
-    const inFlight: Promise<Buffer>[] = [];
+    const inFlight: Promise<Buffer[]>[] = [];
     const fetchNext = () => {
       if (next >= size) return;
       const start = next;
@@ -163,22 +164,25 @@ async function appendRanges(
     for (let i = 0; i < RANGES_IN_FLIGHT; i++) fetchNext();
     let at = have;
     while (inFlight.length > 0) {
-      const bytes = await inFlight.shift()!;
+      const chunks = await inFlight.shift()!;
       fetchNext();
-      await file.write(bytes, 0, bytes.length, at);
-      hash.update(bytes);
-      at += bytes.length;
+      // Written as the chunks arrived (no copy into one buffer); the hashing thread then reads them back.
+      await file.writev(chunks, at);
+      for (const chunk of chunks) at += chunk.length;
+      hash.written(at);
     }
+    hashed = true;
+    return await hash.digest();
   } finally {
+    if (!hashed) await hash.abandon();
     await file.close();
   }
-  return hash.digest("hex");
 }
 
-/** Exactly `length` bytes of `key` from `offset`; fewer is a dropped transfer (transient: retried, resumed). */
-async function readRange(remote: ReadableRemote, key: string, offset: number, length: number): Promise<Buffer> {
+/** Exactly `length` bytes of `key` from `offset`, as received; fewer is a dropped transfer (transient: retried, resumed). */
+async function readRange(remote: ReadableRemote, key: string, offset: number, length: number): Promise<Buffer[]> {
   const stream = await remote.read(key, { offset, length });
-  const bytes = Buffer.allocUnsafe(length);
+  const chunks: Buffer[] = [];
   let got = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     if (got + chunk.length > length) {
@@ -191,7 +195,7 @@ async function readRange(remote: ReadableRemote, key: string, offset: number, le
         },
       );
     }
-    chunk.copy(bytes, got);
+    chunks.push(chunk);
     got += chunk.length;
   }
   // Nothing at all from a range: the object ends before the size its pointer records (not worth a
@@ -202,5 +206,5 @@ async function readRange(remote: ReadableRemote, key: string, offset: number, le
       `${remote.displayUrl} ended '${key}' early: ${got} of ${length} bytes from offset ${offset}`,
       { transient: got > 0, data: { key, offset, length, got } },
     );
-  return bytes;
+  return chunks;
 }
