@@ -104,7 +104,16 @@ function cycleReport(root: string): string[] {
 const CORE_LAYERS: readonly (readonly string[])[] = [
   ["errors.ts", "paths.ts", "atomic-write.ts", "remote-temps.ts"],
   ["hash", "formats"],
-  ["config-schema.ts", "config.ts", "lock.ts", "cache", "remote.ts", "remote-ranges.ts", "adapters.ts"],
+  [
+    "config-schema.ts",
+    "config.ts",
+    "lock.ts",
+    "cache",
+    "remote.ts",
+    "remote-ranges.ts",
+    "ask-secret.ts",
+    "adapters.ts",
+  ],
   ["git", "workspace"],
   ["project"],
   ["data-index"],
