@@ -14,9 +14,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { freePort } from "./process.mjs";
 
 /** Azurite's well-known development account and key (public, documented by Microsoft). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -50,17 +50,6 @@ export function azuriteBlobBin(): string {
   const bin = pkg.bin["azurite-blob"];
   if (!bin) throw new Error(`${pkgPath} has no azurite-blob binary`);
   return join(dirname(pkgPath), bin);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
-    });
-  });
 }
 
 /** Any HTTP answer means the server is up. */

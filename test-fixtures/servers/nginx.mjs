@@ -23,9 +23,11 @@
 // is removed.
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, stopChild, waitForReply } from "./process.mjs";
+
+export { freePort };
 
 export const USER = "alice";
 export const PASSWORD = "s3cr3t:p@ss word";
@@ -55,75 +57,13 @@ function must(cmd, args, input) {
   return r.stdout;
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
-    });
-  });
-}
-
 /** Resolves once `port` answers an HTTP request; false after `ms` or when nginx exited. */
 function waitForHttp(port, ms, exited) {
-  const deadline = Date.now() + ms;
-  const once = () =>
-    new Promise((ok) => {
-      const sock = createConnection({ host: "127.0.0.1", port });
-      let got = "";
-      const done = (v) => {
-        sock.destroy();
-        ok(v);
-      };
-      sock.setTimeout(1000, () => done(false));
-      sock.on("connect", () => sock.write("HEAD /ro/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"));
-      sock.on("data", (d) => {
-        got += d.toString("latin1");
-        if (got.includes("\r\n")) done(got.startsWith("HTTP/1."));
-      });
-      sock.on("error", () => done(false));
-      sock.on("close", () => done(false));
-    });
-  return (async () => {
-    while (Date.now() < deadline) {
-      if (exited()) return false;
-      if (await once()) return true;
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    return false;
-  })();
-}
-
-/** The ids of a process's children (nginx's workers), from /proc. */
-function childrenOf(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function stopChild(child) {
-  return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok();
-    const timer = setTimeout(() => {
-      // The master did not stop its workers in time: end them, then it (never anything else).
-      for (const pid of childrenOf(child.pid)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
-      child.kill("SIGKILL");
-    }, 5000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      ok();
-    });
-    child.kill("SIGTERM"); // fast shutdown: the master stops its workers, then exits
+  return waitForReply(port, ms, exited, {
+    request: "HEAD /ro/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+    lineEnd: "\r\n",
+    ready: (reply) => reply.startsWith("HTTP/1."),
+    pauseMs: 30,
   });
 }
 
@@ -295,7 +235,7 @@ export async function startNginx(options = {}) {
           errorLog: () => (existsSync(errorLog) ? readFileSync(errorLog, "utf8") : "") + stderr,
           async stop() {
             process.off("exit", killOnExit);
-            await stopChild(child);
+            await stopChild(child, { killChildren: true });
             rmSync(dir, { recursive: true, force: true });
           },
         };
@@ -304,7 +244,7 @@ export async function startNginx(options = {}) {
         ? `nginx exited with ${child.exitCode ?? child.signalCode}: ${stderr.trim() || "(no output)"}`
         : `nginx did not answer on 127.0.0.1:${port} within ${timeoutMs} ms: ${stderr.trim()}`;
       process.off("exit", killOnExit);
-      await stopChild(child);
+      await stopChild(child, { killChildren: true });
       if (!/Address already in use|bind\(\)/i.test(stderr)) break;
     }
     throw new NginxUnavailableError(`cannot start ${nginx}: ${lastError}`);

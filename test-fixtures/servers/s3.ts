@@ -14,10 +14,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, request } from "node:http";
+import { request } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { freePort } from "./process.mjs";
+
+export { freePort };
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -42,19 +45,6 @@ export interface RunningS3Server {
 /** The server cannot run here (not installed, fails to start): the reason says which. */
 export class ServerUnavailableError extends Error {
   override name = "ServerUnavailableError";
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 function httpStatus(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {

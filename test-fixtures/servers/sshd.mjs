@@ -13,9 +13,11 @@
 // Only the sshd process started here is stopped, and only the folders made here are removed.
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { freePort, stopChild, waitForReply } from "./process.mjs";
+
+export { freePort };
 
 export const TEST_USER = "mlv-sftp-test";
 const CHROOT_BASE = "/var/lib/mlv-test-sshd";
@@ -41,19 +43,6 @@ function must(cmd, args) {
   const r = run(cmd, args);
   if (r.status !== 0) throw new SshdUnavailableError(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr.trim()}`);
   return r.stdout;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
-    });
-  });
 }
 
 /** Generate an ed25519 key pair at `path` (and `path.pub`); returns the public key line. */
@@ -95,44 +84,12 @@ function ensureTestUser() {
   return ids;
 }
 
-/** Resolves once `port` answers with an SSH banner; rejects after `ms`. */
+/** Resolves once `port` answers with an SSH banner; false after `ms` or when sshd exited. */
 function waitForBanner(port, ms, exited) {
-  const deadline = Date.now() + ms;
-  const once = () =>
-    new Promise((ok) => {
-      const sock = createConnection({ host: "127.0.0.1", port });
-      let got = "";
-      const done = (v) => {
-        sock.destroy();
-        ok(v);
-      };
-      sock.setTimeout(1000, () => done(false));
-      sock.on("data", (d) => {
-        got += d.toString("latin1");
-        if (got.includes("\n")) done(got.startsWith("SSH-2.0-"));
-      });
-      sock.on("error", () => done(false));
-      sock.on("close", () => done(false));
-    });
-  return (async () => {
-    while (Date.now() < deadline) {
-      if (exited()) return false;
-      if (await once()) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return false;
-  })();
-}
-
-function stopChild(child) {
-  return new Promise((ok) => {
-    if (child.exitCode !== null || child.signalCode !== null) return ok();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      ok();
-    });
-    child.kill("SIGTERM");
+  return waitForReply(port, ms, exited, {
+    lineEnd: "\n",
+    ready: (reply) => reply.startsWith("SSH-2.0-"),
+    pauseMs: 50,
   });
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, statSync, unlinkSync } from "node:fs";
-import { rename, unlink, writeFile } from "node:fs/promises";
+import { rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { translateFsError } from "./errors.js";
 import { isAlive } from "./remote-temps.js";
@@ -29,6 +29,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await unlink(tmp).catch(() => {});
     throw translateFsError(err, path);
   }
+}
+
+/** Replace `dest` (a file or a folder) by `staged` with renames: readers see the old data or the new, never a mix. */
+export async function replaceWith(staged: string, dest: string): Promise<void> {
+  const existing = await stat(dest).catch(() => undefined);
+  if (!existing) {
+    await rename(staged, dest);
+    return;
+  }
+  const old = tmpName(dirname(dest));
+  await rename(dest, old);
+  try {
+    await rename(staged, dest);
+  } catch (err) {
+    await rename(old, dest).catch(() => {});
+    throw err;
+  }
+  await rm(old, { recursive: true, force: true });
 }
 
 /**

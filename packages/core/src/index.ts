@@ -198,7 +198,8 @@ export type {
   RemoteConfig,
 } from "./remote.js";
 export { isWritable } from "./remote.js";
-export { checkByteRange, emptyReadable } from "./remote-ranges.js";
+export { isNetworkErrorCode, NETWORK_ERROR_CODES, TLS_ERROR_PATTERN } from "./remote-errors.js";
+export { checkByteRange, cutBytes, emptyReadable, runAll } from "./remote-ranges.js";
 export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix } from "./remote-temps.js";
 export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";
 export { fetch } from "./transfer/fetch.js";

@@ -111,6 +111,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
     "cache",
     "remote.ts",
     "remote-ranges.ts",
+    "remote-errors.ts",
     "ask-secret.ts",
     "adapters.ts",
   ],

@@ -18,6 +18,7 @@ import {
   ConfigError,
   checkByteRange,
   emptyReadable,
+  isNetworkErrorCode,
   MlvError,
   type ObjectInfo,
   ObjectNotFoundError,
@@ -337,20 +338,6 @@ const IDENTITY_ERRORS = new Set([
   "AuthenticationRequiredError",
 ]);
 const THROTTLE_CODES = new Set(["ServerBusy", "IngressOverAccountLimit", "EgressOverAccountLimit", "TooManyRequests"]);
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "ECONNABORTED",
-  "REQUEST_SEND_ERROR",
-  "UND_ERR_SOCKET",
-]);
 
 interface SdkError {
   name?: string;
@@ -738,7 +725,7 @@ export class AzureRemote implements Remote {
     if (status === 429 || status === 503 || (code !== undefined && THROTTLE_CODES.has(code)))
       return new ThrottledError(remote, `${what}: ${detail}`, cause);
     if (
-      (code !== undefined && NETWORK_CODES.has(code)) ||
+      isNetworkErrorCode(code) ||
       e.name === "AbortError" ||
       (status === undefined && /ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|socket hang up/i.test(e.message ?? ""))
     ) {

@@ -24,7 +24,9 @@ import {
   type ByteRange,
   ConfigError,
   checkByteRange,
+  cutBytes,
   emptyReadable,
+  isNetworkErrorCode,
   MlvError,
   type ObjectInfo,
   ObjectNotFoundError,
@@ -303,7 +305,8 @@ export class GcsRemote implements Remote {
         source.destroy();
         return emptyReadable();
       }
-      if (cut.skip > 0 || cut.sent > cut.limit) body = Readable.from(slice(source, cut), { objectMode: false });
+      if (cut.skip > 0 || cut.sent > cut.limit)
+        body = Readable.from(cutBytes(source, cut.skip, cut.limit), { objectMode: false });
     }
     // Hand out a stream of our own, so that a failure mid-way is an mlv error too.
     const out = new PassThrough({ highWaterMark: FILE_CHUNK });
@@ -489,24 +492,6 @@ interface Cut {
   sent: number;
 }
 
-/** The bytes of `body` after the first `skip`, at most `limit` of them; stops reading (and drops the body) once done. */
-async function* slice(body: Readable, { skip, limit }: Cut): AsyncGenerator<Buffer> {
-  let toSkip = skip;
-  let left = limit;
-  for await (const chunk of body) {
-    let piece = chunk as Buffer;
-    if (toSkip > 0) {
-      const dropped = Math.min(toSkip, piece.length);
-      toSkip -= dropped;
-      piece = piece.subarray(dropped);
-    }
-    if (piece.length > left) piece = piece.subarray(0, left);
-    left -= piece.length;
-    if (piece.length > 0) yield piece;
-    if (left === 0) return;
-  }
-}
-
 /** An auth client that adds no credentials (google-auth-library's PassThroughClient, as the SDK uses it). */
 function anonymousClient(): NonNullable<StorageOptions["authClient"]> {
   const sdkRequire = createRequire(import.meta.resolve("@google-cloud/storage"));
@@ -535,29 +520,14 @@ function httpStatus(err: unknown): number | undefined {
   return undefined;
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EHOSTDOWN",
-  "ENETDOWN",
-  "EPIPE",
-  "ECONNABORTED",
-  "EPROTO",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-
 /** The system error code of a network failure, looking through wrapped causes. */
 function networkCode(err: unknown): string | undefined {
   let e = err as ErrorLike | undefined;
   for (let depth = 0; e && depth < 4; depth++) {
-    for (const v of [e.code, e.errno]) if (typeof v === "string" && NETWORK_CODES.has(v)) return v;
+    for (const v of [e.code, e.errno]) {
+      // EPROTO (a TLS handshake cut short) as well: this adapter reports no TLS errors of its own.
+      if (typeof v === "string" && (isNetworkErrorCode(v) || v === "EPROTO")) return v;
+    }
     const msg = typeof e.message === "string" ? e.message : "";
     if (
       /socket hang up|premature close|network timeout|Unexpected connection closure/i.test(msg) &&

@@ -3,12 +3,14 @@
  * remote's URL and says which option to set; none shows a password or a header value.
  */
 import {
+  isNetworkErrorCode,
   MlvError,
   ObjectNotFoundError,
   PermissionDeniedError,
   RemoteError,
   RemoteUnreachableError,
   ThrottledError,
+  TLS_ERROR_PATTERN,
 } from "@mlv/core";
 import type { HttpSettings } from "./settings.js";
 
@@ -18,26 +20,6 @@ export interface Doing {
   op: "read" | "check" | "upload" | "delete" | "stat";
   key: string;
 }
-
-const NETWORK = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ECONNABORTED",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EADDRNOTAVAIL",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_DESTROYED",
-  "ERR_STREAM_PREMATURE_CLOSE",
-]);
-const TLS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|EPROTO|SSL/;
 
 /** The errno-like code of an error or of what it wraps (a dual-stack connect's AggregateError, causes). */
 function codeOf(err: unknown, depth = 0): string | undefined {
@@ -167,7 +149,7 @@ export function translate(err: unknown, s: HttpSettings, doing: Doing): Error {
   const remote = s.displayUrl;
   const host = s.origin.replace(/^[a-z]+:\/\//, "");
   const data = { remote, key: doing.key, code };
-  if (TLS.test(code)) {
+  if (TLS_ERROR_PATTERN.test(code)) {
     let why: string;
     if (code === "ERR_TLS_CERT_ALTNAME_INVALID") why = `its certificate is for another host name than ${host}`;
     else if (code === "CERT_HAS_EXPIRED") why = "its certificate has expired";
@@ -205,7 +187,7 @@ export function translate(err: unknown, s: HttpSettings, doing: Doing): Error {
       `'${doing.key}' from remote ${remote} ended before its announced length (${message})`,
       { cause: err, data, transient: true },
     );
-  if (NETWORK.has(code))
+  if (isNetworkErrorCode(code))
     return new RemoteUnreachableError(
       remote,
       `${what(doing)} failed: ${code} talking to ${host}: check the URL, that the server runs, and your network and proxy settings (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) (${message})`,

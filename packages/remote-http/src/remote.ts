@@ -7,7 +7,7 @@ import { type FileHandle, open, readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities } from "@mlv/core";
-import { askSecret, ConfigError, checkByteRange, emptyReadable, RemoteError } from "@mlv/core";
+import { askSecret, ConfigError, checkByteRange, cutBytes, emptyReadable, RemoteError, runAll } from "@mlv/core";
 import type { Dispatcher } from "undici";
 import { checksumOf, infoDict, infoFromHeaders, infoSize, mergeInfo } from "./checksum.js";
 import { type Doing, notFound, statusError, translate } from "./errors.js";
@@ -272,21 +272,8 @@ export class HttpRemote implements Remote {
     skip: number,
     limit: number,
   ): AsyncGenerator<Buffer> {
-    let toSkip = skip;
-    let left = limit;
     try {
-      for await (const chunk of body) {
-        let piece = chunk as Buffer;
-        if (toSkip > 0) {
-          const dropped = Math.min(toSkip, piece.length);
-          toSkip -= dropped;
-          piece = piece.subarray(dropped);
-        }
-        if (piece.length > left) piece = piece.subarray(0, left);
-        left -= piece.length;
-        if (piece.length > 0) yield piece;
-        if (left === 0) break;
-      }
+      yield* cutBytes(body, skip, limit);
     } catch (err) {
       throw translate(err, this.s, doing);
     } finally {
@@ -520,22 +507,4 @@ async function collect(body: AsyncIterable<unknown>, size: number): Promise<Buff
   if (at !== size)
     throw Object.assign(new Error(`${at} of ${size} bytes`), { code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" });
   return out;
-}
-
-/** Run tasks, at most `jobs` at once; on the first failure stop starting new ones, wait for the rest, rethrow. */
-async function runAll(tasks: (() => Promise<void>)[], jobs: number): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < tasks.length) {
-      const task = tasks[next++]!;
-      try {
-        await task();
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
-  if (failure !== undefined) throw failure.err;
 }

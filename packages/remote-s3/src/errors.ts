@@ -2,12 +2,14 @@
  * AWS SDK errors turned into @mlv/core's errors, which say what to check and never show a secret.
  */
 import {
+  isNetworkErrorCode,
   MlvError,
   ObjectNotFoundError,
   PermissionDeniedError,
   RemoteError,
   RemoteUnreachableError,
   ThrottledError,
+  TLS_ERROR_PATTERN,
 } from "@mlv/core";
 import { redact } from "./options.js";
 
@@ -58,25 +60,7 @@ const THROTTLE = new Set([
   "ProvisionedThroughputExceededException",
   "BandwidthLimitExceeded",
 ]);
-const NETWORK = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
-  "EPIPE",
-  "ECONNABORTED",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EADDRNOTAVAIL",
-  "UND_ERR_SOCKET",
-  "ERR_STREAM_PREMATURE_CLOSE",
-]);
 const TIMEOUT_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException", "NetworkingError"]);
-const TLS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|EPROTO|SSL/;
 
 function nameOf(e: SdkErrorLike): string {
   return e.Code ?? e.name ?? "";
@@ -152,7 +136,7 @@ export function translate(err: unknown, ctx: ErrorContext, action: string, key?:
     );
   if (THROTTLE.has(name) || status === 429 || status === 503)
     return new ThrottledError(remote, `${what}: ${name || status} (${detail})`, err);
-  if ((code && NETWORK.has(code)) || TIMEOUT_NAMES.has(name) || TIMEOUT_NAMES.has(code ?? ""))
+  if (isNetworkErrorCode(code) || TIMEOUT_NAMES.has(name) || TIMEOUT_NAMES.has(code ?? ""))
     return new RemoteUnreachableError(
       remote,
       `${what} failed: ${code ?? name} talking to ${where}: check 'endpointurl'${
@@ -160,7 +144,7 @@ export function translate(err: unknown, ctx: ErrorContext, action: string, key?:
       }, your network and proxy settings (${detail})`,
       err,
     );
-  if (TLS.test(code ?? "") || TLS.test(name))
+  if (TLS_ERROR_PATTERN.test(code ?? "") || TLS_ERROR_PATTERN.test(name))
     return new RemoteError(
       "ETLS",
       `remote ${remote}: the TLS connection to ${where} failed (${code ?? name}): give 'ssl_verify' the path of a CA bundle, or set it to false for a test server (${detail})`,

@@ -6,7 +6,7 @@ import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities } from "@mlv/core";
-import { checkByteRange, emptyReadable, RemoteError } from "@mlv/core";
+import { checkByteRange, cutBytes, emptyReadable, RemoteError, runAll } from "@mlv/core";
 import { type ErrorContext, isNotFound, notFound, translate } from "./errors.js";
 import { iniRegion, type S3Settings } from "./options.js";
 
@@ -338,7 +338,7 @@ export class S3Remote implements Remote {
     }
     const limit = range.length ?? Number.POSITIVE_INFINITY;
     if (skip === 0 && count !== undefined && count <= limit) return body;
-    return Readable.from(slice(body, skip, limit), { objectMode: false });
+    return Readable.from(cutBytes(body, skip, limit), { objectMode: false });
   }
 
   async write(key: string, body: Readable, size?: number): Promise<void> {
@@ -622,24 +622,6 @@ function truncated(remote: string, key: string, length: number, got?: number): R
   );
 }
 
-/** The bytes of `body` after the first `skip`, at most `limit` of them; stops reading (and drops the body) once done. */
-async function* slice(body: Readable, skip: number, limit: number): AsyncGenerator<Buffer> {
-  let toSkip = skip;
-  let left = limit;
-  for await (const chunk of body) {
-    let piece = chunk as Buffer;
-    if (toSkip > 0) {
-      const dropped = Math.min(toSkip, piece.length);
-      toSkip -= dropped;
-      piece = piece.subarray(dropped);
-    }
-    if (piece.length > left) piece = piece.subarray(0, left);
-    left -= piece.length;
-    if (piece.length > 0) yield piece;
-    if (left === 0) return;
-  }
-}
-
 function writeWhole(path: string, data: Buffer): Promise<void> {
   return new Promise((resolve, reject) => writeFileCb(path, data, (err) => (err ? reject(err) : resolve())));
 }
@@ -688,22 +670,4 @@ async function withLength(body: Readable, size: number, bad: () => Error): Promi
   });
   body.on("error", (err) => check.destroy(err));
   return body.pipe(check);
-}
-
-/** Run tasks, at most `jobs` at once; on the first failure stop starting new ones, wait for the rest, rethrow. */
-async function runAll(tasks: (() => Promise<void>)[], jobs: number): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < tasks.length) {
-      const task = tasks[next++]!;
-      try {
-        await task();
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
-  if (failure !== undefined) throw failure.err;
 }

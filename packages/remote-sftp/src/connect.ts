@@ -8,7 +8,14 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { askSecret, ConfigError, PermissionDeniedError, RemoteError, RemoteUnreachableError } from "@mlv/core";
+import {
+  askSecret,
+  ConfigError,
+  isNetworkErrorCode,
+  PermissionDeniedError,
+  RemoteError,
+  RemoteUnreachableError,
+} from "@mlv/core";
 import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey } from "ssh2";
 import {
   type HostKeyVerdict,
@@ -342,18 +349,6 @@ interface ErrorContext {
   fatal: unknown;
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EADDRNOTAVAIL",
-]);
-
 export function mapConnectError(err: Error & { level?: string; code?: string }, ctx: ErrorContext): Error {
   const { remote, target } = ctx;
   if (ctx.fatal) return ctx.fatal as Error;
@@ -376,7 +371,7 @@ export function mapConnectError(err: Error & { level?: string; code?: string }, 
     );
   if (err.level === "client-dns" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN")
     return new RemoteUnreachableError(remote, `cannot resolve host '${target.host}': check the URL's host name`, err);
-  if (err.code !== undefined && NETWORK_CODES.has(err.code))
+  if (isNetworkErrorCode(err.code))
     return new RemoteUnreachableError(
       remote,
       `cannot connect to ${target.host}:${target.port} (${err.code}): check that an SSH server runs there and the host and port are right`,

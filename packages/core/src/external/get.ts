@@ -3,9 +3,10 @@
  * checkout, copied out without needing a repository here.
  */
 import { existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, posix, resolve, sep } from "node:path";
+import { replaceWith } from "../atomic-write.js";
 import { type LinkType, tmpName } from "../cache/object-cache.js";
 import { MlvError, translateFsError } from "../errors.js";
 import { Project } from "../project/project.js";
@@ -56,23 +57,6 @@ async function scratchProject(): Promise<{ project: Project; dir: string }> {
   await mkdir(join(dir, ".dvc"));
   await writeFile(join(dir, ".dvc", "config"), "[core]\n    no_scm = True\n[cache]\n    dir = cache\n");
   return { project: await Project.open(dir), dir };
-}
-
-/** Replace `dest` by `staged` with renames: readers see the old data or the new, never a mix. */
-async function replaceWith(staged: string, dest: string): Promise<void> {
-  if (!existsSync(dest)) {
-    await rename(staged, dest);
-    return;
-  }
-  const old = tmpName(dirname(dest));
-  await rename(dest, old);
-  try {
-    await rename(staged, dest);
-  } catch (err) {
-    await rename(old, dest).catch(() => {});
-    throw err;
-  }
-  await rm(old, { recursive: true, force: true });
 }
 
 /** Copy fetched objects out of a cache to `dest`, whole or not at all. */

@@ -5,12 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { chmod, mkdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pMap from "p-map";
-import { tmpName } from "../atomic-write.js";
+import { replaceWith, tmpName } from "../atomic-write.js";
 import { MlvError, translateFsError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { md5File } from "../hash/md5.js";
@@ -182,22 +182,4 @@ export async function urlToPath(
     throw translateFsError(err, dest);
   }
   return { files: entry.files.length, size: bytes };
-}
-
-/** Replace `dest` by `staged` with renames: readers see the old data or the new, never a mix. */
-async function replaceWith(staged: string, dest: string): Promise<void> {
-  const existing = await stat(dest).catch(() => undefined);
-  if (!existing) {
-    await rename(staged, dest);
-    return;
-  }
-  const old = tmpName(dirname(dest));
-  await rename(dest, old);
-  try {
-    await rename(staged, dest);
-  } catch (err) {
-    await rename(old, dest).catch(() => {});
-    throw err;
-  }
-  await rm(old, { recursive: true, force: true });
 }
