@@ -156,6 +156,21 @@ describe.skipIf(noServer)("an https:// remote on nginx", () => {
     expect(pushed.stderr).toContain(`remote ${roUrl}: the server does not accept uploads by PUT (HTTP 405)`);
     expect(pushed.stderr).toContain("this remote is read-only");
     expect(served(w.localPath("ro", name))).toEqual(before);
+
+    // With DVC's default upload method (POST), the static tree answers 404: one error, one request.
+    s.write("extra2.txt", "also not on the server\n");
+    s.must("add", "extra2.txt");
+    s.must("remote", "modify", "--unset", "web", "method");
+    const posted = s.mlv("push");
+    expect(posted.code).toBe(1);
+    expect(posted.stderr.match(/takes no uploads by POST at this URL/g)).toHaveLength(1);
+    expect(
+      w
+        .accessLog()
+        .split("\n")
+        .filter((l) => l.startsWith(`POST /ro/${name}/`)),
+    ).toHaveLength(1);
+    expect(served(w.localPath("ro", name))).toEqual(before);
   });
 
   it("without the CA, the pull fails naming ssl_verify; ssl_verify false lets it through", () => {

@@ -99,9 +99,10 @@ export function statusError(
     );
   }
   if (doing.op === "upload" && (status === 404 || status === 410)) {
+    // A URL that cannot be uploaded to: as read-only as a 405 for push, which stops at the first one.
     const verb = typeof s.method === "string" ? s.method : "POST";
     return new RemoteError(
-      "EREMOTEIO",
+      "EREADONLY",
       `cannot ${what(doing)} on remote ${remote}: the server answered HTTP ${status} to ${verb}: it takes no uploads by ${verb} at this URL${
         verb === "POST"
           ? `; if it takes them by PUT (a WebDAV server: nginx, Apache), set 'mlv remote modify ${s.name} method put'`

@@ -66,6 +66,7 @@ describe.skipIf(noServer)("a read-only server", () => {
         );
       } else {
         // nginx answers POST to a missing file with 404, to an existing one with 405.
+        expect(err.code).toBe("EREADONLY");
         expect(err.message).toContain(`remote ${folder!.url}`);
         expect(err.message).toContain("set 'mlv remote modify web method put'");
       }
@@ -110,6 +111,7 @@ describe.skipIf(noServer)("the upload method", () => {
     const folder = newFolder("rw");
     const post = open(folder.url);
     const err = await failure(post.write(KEY, Readable.from([Buffer.from("hello")]), 5));
+    expect(err.code).toBe("EREADONLY");
     expect(err.message).toBe(
       `cannot upload '${KEY}' on remote ${folder.url}: the server answered HTTP 404 to POST: it takes no uploads by POST at this URL; if it takes them by PUT (a WebDAV server: nginx, Apache), set 'mlv remote modify web method put'; otherwise check the URL, or use another remote to push to`,
     );
