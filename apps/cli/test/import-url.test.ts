@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { BlobServiceClient } from "@azure/storage-blob";
-import type { Remote } from "@mlv/core";
+import { type Remote, RemoteError } from "@mlv/core";
 import azureAdapter from "@mlv/remote-azure";
 import gcsAdapter from "@mlv/remote-gcs";
 import s3Adapter from "@mlv/remote-s3";
@@ -302,7 +302,15 @@ describe("Google Cloud Storage and Azure (emulators)", () => {
     body: string,
   ) => {
     const remote = (await adapter.create({ name: "setup", url, options })) as Remote;
-    await remote.write(key, Readable.from([Buffer.from(body)]), body.length);
+    // Retried when transient, as mlv's own transfers are: an emulator may drop the first connection.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await remote.write(key, Readable.from([Buffer.from(body)]), body.length);
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof RemoteError && err.transient)) throw err;
+      }
+    }
     await remote.close?.();
   };
 
