@@ -94,6 +94,7 @@ export * from "./git/revisions.js";
 export { md5File, md5Hex } from "./hash/md5.js";
 export { type AddOptions, type AddOutcome, type AddResult, add } from "./ops/add.js";
 export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/checkout.js";
+export { type ConfigChange, recordConfigChange } from "./ops/config-change.js";
 export { type DiffEntry, type DiffModifiedEntry, type DiffOptions, type DiffResult, diff } from "./ops/diff.js";
 export { type GcOptions, type GcResult, gc } from "./ops/gc.js";
 export {

@@ -1,6 +1,7 @@
-import { UsageError } from "@mlv/core";
+import { recordConfigChange, UsageError } from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
+import { gitHint } from "../output.js";
 import { type LevelOpts, levelOf, openConfig, withLevels } from "./options.js";
 
 type Opts = LevelOpts & { list?: boolean; unset?: boolean; quiet?: boolean; verbose?: boolean };
@@ -15,7 +16,10 @@ export function register(program: Command, ctx: Context): void {
     .action(async (key: string | undefined, value: string | undefined, opts: Opts) => {
       const out = ctx.output(opts);
       const level = levelOf(opts);
-      const { config } = await openConfig(level);
+      const { config, root } = await openConfig(level);
+      const recorded = async () => {
+        if (root) gitHint(out, { root }, await recordConfigChange(root, config, level ?? "repo"));
+      };
       if (opts.list) {
         if (key) throw new UsageError("--list takes no key");
         for (const line of config.listLevel(level)) out.info(line);
@@ -24,7 +28,8 @@ export function register(program: Command, ctx: Context): void {
       if (!key) throw new UsageError("give a key (section.option), or --list");
       if (opts.unset) {
         if (value !== undefined) throw new UsageError("--unset takes no value");
-        return config.unset(level ?? "repo", key);
+        await config.unset(level ?? "repo", key);
+        return recorded();
       }
       if (value === undefined) {
         const v = level ? config.getLevel(level, key) : config.get(key);
@@ -33,5 +38,6 @@ export function register(program: Command, ctx: Context): void {
         return out.info(Array.isArray(v) ? v.join(", ") : v);
       }
       await config.set(level ?? "repo", key, value, process.cwd());
+      await recorded();
     });
 }

@@ -1,6 +1,18 @@
-import { redactUrl, UsageError } from "@mlv/core";
+import {
+  AdapterNotFoundError,
+  type Config,
+  type ConfigLevel,
+  DEFAULT_ADAPTER_PACKAGES,
+  recordConfigChange,
+  redactUrl,
+  resolveAdapter,
+  UsageError,
+  urlScheme,
+} from "@mlv/core";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
+import { gitHint, type Output } from "../output.js";
+import { ADAPTERS } from "../remotes.js";
 import { type LevelOpts, levelOf, openConfig, withLevels } from "./options.js";
 
 type Opts = LevelOpts & { quiet?: boolean; verbose?: boolean };
@@ -17,10 +29,13 @@ export function register(program: Command, ctx: Context): void {
     .option("-d, --default", "make it the default remote")
     .option("-f, --force", "replace a remote of that name")
     .action(async (name: string, url: string, opts: Opts & { default?: boolean; force?: boolean }) => {
+      const out = ctx.output(opts);
       const level = levelOf(opts) ?? "repo";
-      const { config } = await openConfig(level);
+      const { config, root } = await openConfig(level);
+      await checkAdapter(url, out);
       await config.addRemote(level, name, url, { makeDefault: opts.default, force: opts.force, cwd: process.cwd() });
-      ctx.output(opts).debug(`remote '${name.toLowerCase()}' added to the ${level} config`);
+      out.debug(`remote '${name.toLowerCase()}' added to the ${level} config`);
+      await hintCommit(out, root, config, level);
     });
 
   withLevels(withGlobals(remote.command("list")))
@@ -42,14 +57,14 @@ export function register(program: Command, ctx: Context): void {
     .action(async (name: string | undefined, opts: Opts & { unset?: boolean }) => {
       const out = ctx.output(opts);
       const level = levelOf(opts);
-      const { config } = await openConfig(level);
-      if (opts.unset) return config.setDefaultRemote(level ?? "repo", undefined);
-      if (!name) {
+      const { config, root } = await openConfig(level);
+      if (!opts.unset && !name) {
         const def = config.defaultRemote();
         if (!def) throw new UsageError("no default remote is set: set one with 'mlv remote default NAME'");
         return out.info(def);
       }
-      await config.setDefaultRemote(level ?? "repo", name);
+      await config.setDefaultRemote(level ?? "repo", opts.unset ? undefined : name);
+      await hintCommit(out, root, config, level ?? "repo");
     });
 
   withLevels(withGlobals(remote.command("modify")))
@@ -62,8 +77,9 @@ export function register(program: Command, ctx: Context): void {
       if (!opts.unset && value === undefined)
         throw new UsageError(`give a value for '${option}', or --unset to remove it`);
       const level = levelOf(opts) ?? "repo";
-      const { config } = await openConfig(level);
+      const { config, root } = await openConfig(level);
       await config.modifyRemote(level, name, option, opts.unset ? undefined : value, process.cwd());
+      await hintCommit(ctx.output(opts), root, config, level);
     });
 
   withLevels(withGlobals(remote.command("rename")))
@@ -72,8 +88,9 @@ export function register(program: Command, ctx: Context): void {
     .argument("<new>", "the new name")
     .action(async (name: string, next: string, opts: Opts) => {
       const level = levelOf(opts) ?? "repo";
-      const { config } = await openConfig(level);
+      const { config, root } = await openConfig(level);
       await config.renameRemote(level, name, next);
+      await hintCommit(ctx.output(opts), root, config, level);
     });
 
   withLevels(withGlobals(remote.command("remove")))
@@ -81,7 +98,40 @@ export function register(program: Command, ctx: Context): void {
     .argument("<name>", "the remote")
     .action(async (name: string, opts: Opts) => {
       const level = levelOf(opts) ?? "repo";
-      const { config } = await openConfig(level);
+      const { config, root } = await openConfig(level);
       await config.removeRemote(level, name);
+      await hintCommit(ctx.output(opts), root, config, level);
     });
+}
+
+/**
+ * A remote whose scheme no adapter serves would fail at the first push: refuse it now (DVC refuses
+ * unknown URL types too). A first-party scheme whose package is not installed is kept, with a
+ * warning naming the package, so a light install can still record the project's remote.
+ */
+async function checkAdapter(url: string, out: Output): Promise<void> {
+  const scheme = urlScheme(url);
+  try {
+    await resolveAdapter(scheme, ADAPTERS);
+  } catch (err) {
+    if (!(err instanceof AdapterNotFoundError)) throw err;
+    const firstParty = Object.hasOwn(DEFAULT_ADAPTER_PACKAGES, scheme) ? DEFAULT_ADAPTER_PACKAGES[scheme] : undefined;
+    if (firstParty)
+      return out.warn(`'${scheme}://' remotes need the package ${firstParty}, which is not installed: ${err.message}`);
+    const packages = (err.data?.packages as string[] | undefined) ?? [`mlv-remote-${scheme}`];
+    const known = Object.keys(DEFAULT_ADAPTER_PACKAGES).filter((s) => s !== "local");
+    throw new UsageError(
+      `'${redactUrl(url)}': no storage adapter serves '${scheme}://' URLs. mlv serves local paths and ${known
+        .map((s) => `${s}://`)
+        .join(
+          ", ",
+        )}; another scheme needs its adapter package installed: ${packages.join(" or ")} (npm install ${packages.at(-1)})`,
+    );
+  }
+}
+
+/** `.dvc/config` changed: tell the user to commit it, or stage it with `core.autostage`. */
+async function hintCommit(out: Output, root: string | null, config: Config, level: ConfigLevel): Promise<void> {
+  if (!root) return;
+  gitHint(out, { root }, await recordConfigChange(root, config, level));
 }
