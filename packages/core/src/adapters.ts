@@ -1,4 +1,4 @@
-import { isAbsolute } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import type { Config } from "./config.js";
 import { AdapterNotFoundError, MlvError, NoDefaultRemoteError } from "./errors.js";
 import type { ReadableRemote, RemoteAdapter, RemoteConfig } from "./remote.js";
@@ -9,8 +9,20 @@ export type AdapterLoader = () => Promise<unknown>;
 export interface AdapterSources {
   /** Adapters shipped with the application, by URL scheme ("local" for plain paths and file://). */
   builtins?: Record<string, AdapterLoader>;
-  /** Imports a package by name for the naming convention; defaults to a plain dynamic import. */
-  importPackage?: (name: string) => Promise<unknown>;
+  /**
+   * Imports a package by name; defaults to a plain dynamic import (from where @mlv/core is
+   * installed). `projectDir`, when known, is the repository whose remote is being opened: a host
+   * installed elsewhere (a global CLI) looks in its node_modules first.
+   */
+  importPackage?: (name: string, projectDir?: string) => Promise<unknown>;
+}
+
+/** What an adapter is looked up for, to find it and to say what is missing. */
+export interface AdapterContext {
+  /** The remote whose URL has the scheme, named in the error when no adapter is installed. */
+  remote?: string;
+  /** The repository's folder, passed on to `importPackage`. */
+  projectDir?: string;
 }
 
 /**
@@ -54,7 +66,11 @@ function adapterOf(mod: unknown): RemoteAdapter | undefined {
  * (`DEFAULT_ADAPTER_PACKAGES`), then an installed `@mlv/remote-<scheme>` or `mlv-remote-<scheme>`,
  * so a third-party package adds a scheme without any change here.
  */
-export async function resolveAdapter(scheme: string, sources: AdapterSources = {}): Promise<RemoteAdapter> {
+export async function resolveAdapter(
+  scheme: string,
+  sources: AdapterSources = {},
+  context: AdapterContext = {},
+): Promise<RemoteAdapter> {
   const builtin = sources.builtins?.[scheme];
   if (builtin) {
     const adapter = adapterOf(await builtin());
@@ -68,10 +84,13 @@ export async function resolveAdapter(scheme: string, sources: AdapterSources = {
   for (const name of candidates) {
     let mod: unknown;
     try {
-      mod = await importPackage(name);
+      mod = await importPackage(name, context.projectDir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") continue;
+      // The package itself is missing: try the next name. A package of its own that is missing is a
+      // broken install, reported below with the name of what is missing.
+      const missing = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+      if (missing && (err as Error).message.includes(`'${name}'`)) continue;
       throw new MlvError("EADAPTER", `the storage adapter '${name}' failed to load: ${(err as Error).message}`, {
         cause: err,
       });
@@ -84,7 +103,8 @@ export async function resolveAdapter(scheme: string, sources: AdapterSources = {
       );
     return adapter;
   }
-  throw new AdapterNotFoundError(scheme, candidates);
+  // A first-party scheme has one package to install; another scheme, the names it may go by.
+  throw new AdapterNotFoundError(scheme, firstParty ? [firstParty] : candidates, context.remote);
 }
 
 /** The remote named `name`, or the default remote, with its adapter created (no I/O yet). */
@@ -95,14 +115,28 @@ export async function openRemote(
 ): Promise<{ name: string; remote: ReadableRemote; config: RemoteConfig }> {
   const remoteName = name ?? config.defaultRemote();
   if (!remoteName) throw new NoDefaultRemoteError();
-  const remoteConfig = config.remote(remoteName);
+  return createRemote(config.remote(remoteName), sources, config.dvcDir ? dirname(config.dvcDir) : undefined);
+}
+
+/**
+ * A remote from its resolved settings (a config's section, or one a program builds), its adapter
+ * created (no I/O yet); `projectDir` is where adapters installed in the project are looked for.
+ */
+export async function createRemote(
+  remoteConfig: RemoteConfig,
+  sources: AdapterSources = {},
+  projectDir?: string,
+): Promise<{ name: string; remote: ReadableRemote; config: RemoteConfig }> {
   for (const flag of ["version_aware", "worktree"]) {
     if (String(remoteConfig.options[flag] ?? "").toLowerCase() === "true")
       throw new MlvError(
         "EUNSUPPORTED",
-        `remote '${remoteName}' sets '${flag} = true': mlv supports content-addressed remotes only; use DVC for version-aware remotes`,
+        `remote '${remoteConfig.name}' sets '${flag} = true': mlv supports content-addressed remotes only; use DVC for version-aware remotes`,
       );
   }
-  const adapter = await resolveAdapter(urlScheme(remoteConfig.url), sources);
-  return { name: remoteName, remote: await adapter.create(remoteConfig), config: remoteConfig };
+  const adapter = await resolveAdapter(urlScheme(remoteConfig.url), sources, {
+    remote: remoteConfig.name,
+    ...(projectDir ? { projectDir } : {}),
+  });
+  return { name: remoteConfig.name, remote: await adapter.create(remoteConfig), config: remoteConfig };
 }

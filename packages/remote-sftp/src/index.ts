@@ -10,7 +10,6 @@ import type { Remote, RemoteAdapter, RemoteConfig } from "@mlv/core";
 import { SftpRemote } from "./remote.js";
 import { OPTIONS, parseSettings, SECRET_OPTIONS } from "./settings.js";
 
-export { HostKeyError, resolveTarget, type Target } from "./connect.js";
 export {
   entryMatches,
   knownHostsName,
@@ -18,10 +17,10 @@ export {
   preferredHostKeyAlgorithms,
   verifyHostKey,
 } from "./known-hosts.js";
-export { OPS_PER_SESSION } from "./pool.js";
 export { SftpRemote } from "./remote.js";
-export { parseSettings, redactUrl, remotePath, type SftpSettings } from "./settings.js";
+export { OPS_PER_SESSION, parseSettings, redactUrl, remotePath, type SftpSettings } from "./settings.js";
 export { lookupHost, type SshHostConfig, splitLine } from "./ssh-config.js";
+export { HostKeyError, resolveTarget, type Target } from "./target.js";
 
 const adapter: RemoteAdapter = {
   name: "ssh",

@@ -54,6 +54,8 @@ export const SECRET_OPTIONS = ["password", "passphrase"];
 
 export const DEFAULT_TIMEOUT_S = 30;
 export const DEFAULT_MAX_SESSIONS = 10;
+/** Operations that may share one SFTP session before callers queue (or open another session). */
+export const OPS_PER_SESSION = 2;
 
 const TRUE = new Set(["true", "yes", "on", "1"]);
 const FALSE = new Set(["false", "no", "off", "0"]);
