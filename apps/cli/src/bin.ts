@@ -10,6 +10,15 @@ import { requireWithCodeCache } from "./code-cache.js";
 // is the bottleneck for them. Must be set before the first asynchronous fs call.
 process.env.UV_THREADPOOL_SIZE ??= "16";
 
+// A reader that stops early (`mlv list | head -1`) closes the pipe: that ends the output, it is not
+// a failure to report. Exit as a process killed by SIGPIPE does (128 + 13), quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(141);
+    throw err;
+  });
+}
+
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };

@@ -1,8 +1,9 @@
-import { type CheckoutResult, MlvError, type Repo } from "@mlv/core";
+import { type CheckoutResult, MlvError } from "@mlv/core";
+import type { Project } from "@mlv/core/internal";
 import type { Output } from "./output.js";
 
 /** DVC's lines after a checkout (by `checkout` and `pull`): A or M, then the path. */
-export function printCheckout(out: Output, repo: Repo, result: CheckoutResult): void {
+export function printCheckout(out: Output, repo: Project, result: CheckoutResult): void {
   out.stopProgress();
   const isDir = new Set(result.dirs);
   const show = (p: string) => out.path(repo.root, p) + (isDir.has(p) ? "/" : "");
@@ -11,7 +12,7 @@ export function printCheckout(out: Output, repo: Repo, result: CheckoutResult): 
 }
 
 /** Fail with the targets whose data was not in the cache, and how to get it. */
-export function failIfMissing(result: CheckoutResult, out: Output, repo: Repo): void {
+export function failIfMissing(result: CheckoutResult, out: Output, repo: Project): void {
   if (result.failed.length === 0) return;
   throw new MlvError(
     "ECHECKOUT",

@@ -5,6 +5,11 @@ import { type GlobalOptions, Output } from "./output.js";
 export interface Context {
   exitCode: number;
   output(options: GlobalOptions): Output;
+  /**
+   * Aborted on Ctrl-C (SIGINT) or SIGTERM. Reading it makes the CLI catch those signals: a command
+   * that reads it passes it to core, which stops cleanly (no temporary file left on a remote).
+   */
+  readonly signal: AbortSignal;
 }
 
 /** Add -q/-v to a command, the same way everywhere. */
@@ -18,8 +23,14 @@ export function withGlobals(cmd: Command): Command {
  * The context of one run of `program`: -q/-v work before the command (`mlv -q status`) and after it
  * (`mlv status -q`), the command's own taking precedence.
  */
-export function createContext(program: Command): Context {
-  return { exitCode: 0, output: (o) => new Output({ ...program.opts(), ...definedOnly(o) }) };
+export function createContext(program: Command, interruption: { watch(): AbortSignal }): Context {
+  return {
+    exitCode: 0,
+    output: (o) => new Output({ ...program.opts(), ...definedOnly(o) }),
+    get signal() {
+      return interruption.watch();
+    },
+  };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

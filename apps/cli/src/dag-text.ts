@@ -6,7 +6,7 @@
  * and diamonds come out as DVC draws them.
  */
 import dagre from "@dagrejs/dagre";
-import { componentsOf, type DagView } from "@mlv/core";
+import { componentsOf, type DagView } from "@mlv/core/internal";
 
 type Edge = readonly [string, string];
 

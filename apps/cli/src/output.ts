@@ -12,7 +12,8 @@ export interface GlobalOptions {
  * but JSON with `--json`, nothing at all with `-q`, and a progress bar only on a terminal.
  */
 export class Output {
-  private bar: import("cli-progress").SingleBar | undefined;
+  private bar: import("./progress-bar.js").ProgressBar | undefined;
+  private barModule: typeof import("./progress-bar.js") | undefined;
   private barLoading: Promise<void> | undefined;
   private lastEvent: ProgressEvent | undefined;
 
@@ -59,53 +60,37 @@ export class Output {
     return !this.options.quiet && !this.options.json && process.stderr.isTTY === true && !process.env.CI;
   }
 
-  /** Feed progress events; draws files and bytes on a terminal, nothing elsewhere. */
+  /**
+   * Feed progress events: on a terminal, a bar with files, bytes, speed and ETA (progress-bar.ts,
+   * loaded with the first event); nowhere else, nothing.
+   */
   progress = (event: ProgressEvent): void => {
     if (!this.showProgress) return;
+    const previous = this.lastEvent;
     this.lastEvent = event;
-    if (!this.bar) {
-      this.barLoading ??= import("cli-progress").then((mod) => {
-        const cp = ((mod as { default?: typeof mod }).default ?? mod) as typeof mod;
-        this.bar = new cp.SingleBar(
-          {
-            format: "{phase} |{bar}| {value}/{total} files | {done} / {all}",
-            hideCursor: true,
-            clearOnComplete: true,
-            stream: process.stderr,
-          },
-          cp.Presets.shades_classic,
-        );
-        const e = this.lastEvent!;
-        this.bar?.start(e.totalFiles, e.files, this.payload(e));
+    if (!this.barModule) {
+      this.barLoading ??= import("./progress-bar.js").then((mod) => {
+        this.barModule = mod;
+        if (this.lastEvent) this.bar = new mod.ProgressBar(this.lastEvent);
       });
       return;
     }
-    this.bar.setTotal(event.totalFiles);
-    this.bar.update(event.files, this.payload(event));
+    // Another phase, or the same one starting over (the next remote, the next output): a new bar.
+    if (
+      this.bar &&
+      previous &&
+      (event.phase !== previous.phase || event.totalFiles !== previous.totalFiles || event.files < previous.files)
+    )
+      this.stopProgress();
+    if (this.bar) this.bar.update(event);
+    else this.bar = new this.barModule.ProgressBar(event);
   };
 
-  private payload(e: ProgressEvent) {
-    return { phase: e.phase, done: formatBytes(e.bytes), all: e.totalBytes ? formatBytes(e.totalBytes) : "?" };
-  }
-
   stopProgress(): void {
-    if (this.bar) {
-      this.bar.stop();
-      this.bar = undefined;
-      this.barLoading = undefined;
-    }
+    this.bar?.stop();
+    this.bar = undefined;
+    this.lastEvent = undefined;
   }
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** "1 file", "3 files". */

@@ -261,6 +261,21 @@ describe("mlv import and update", () => {
     expect(u.code).toBe(2);
     expect(u.stderr).toContain("'model.h5.dvc' is not an import");
   });
+
+  it("repro of an import whose data changed in the workspace says which command restores which version", () => {
+    const s = sandbox({ init: "mlv" });
+    sourceRepo(s);
+    s.must("import", "../src", "model.h5");
+    s.rm("model.h5");
+    s.write("model.h5", "edited\n");
+    const r = s.mlv("repro", "model.h5.dvc");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("'model.h5.dvc' is an import whose data changed in the workspace");
+    expect(r.stderr).toMatch(
+      /\nRun 'mlv update model\.h5\.dvc' for the source's version, or 'mlv checkout model\.h5\.dvc' for the recorded one\.\n$/,
+    );
+    expect(s.read("model.h5")).toBe("edited\n");
+  });
 });
 
 describe("a source repository served over http", () => {

@@ -111,7 +111,9 @@ describe.skipIf(!DVC)("local paths", () => {
       "The file 'foo.txt' already exists locally. To override it, re-run with '--force'.",
     );
     const scheme = s.mlv("import-url", "zz://host/x");
-    expect(scheme.stderr).toContain("no storage adapter for 'zz://' remotes is installed");
+    expect(scheme.stderr).toContain(
+      "'zz://' URLs are served by a package named @mlv/remote-zz or mlv-remote-zz, and none is installed",
+    );
     expect(s.exists("nope.txt.dvc") || s.exists("x.dvc")).toBe(false);
   });
 

@@ -8,7 +8,8 @@
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { MlvError, type Remote, type RemoteConfig, Repo, type ReproEvent, repro } from "@mlv/core";
+import { MlvError, type Remote, type RemoteConfig } from "@mlv/core";
+import { Project, type ReproEvent, repro } from "@mlv/core/internal";
 import local from "@mlv/remote-local";
 import { describe, expect, it, type TestContext } from "vitest";
 import { dvcEnv, requireDvc } from "../../../test-fixtures/dvc-peer.js";
@@ -350,7 +351,7 @@ describe.concurrent("mlv repro --pull from a remote that cannot list (a plain HT
     s.write(".dvc/config", `[core]\n    remote = web\n['remote "web"']\n    url = nolist://${s.remote}\n`);
 
     const events: ReproEvent[] = [];
-    const result = await repro(await Repo.open(s.repo), {
+    const result = await repro(await Project.open(s.repo), {
       pull: true,
       adapters: { builtins: { nolist: async () => nolist } },
       onEvent: (e) => events.push(e),

@@ -143,6 +143,9 @@ describe("versions PATH", () => {
     const r = s.mlv("versions", "nothing.bin");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("'nothing.bin' has no pointer 'nothing.bin.dvc' in the history of HEAD");
+    expect(r.stderr).toMatch(
+      /\nTrack it with 'mlv add' and commit its \.dvc file; 'mlv list \. --dvc-only' shows what is tracked\.\n$/,
+    );
     const outside = s.mlv("versions", "../elsewhere.bin");
     expect(outside.code).toBe(2);
     expect(outside.stderr).toContain("outside the project");

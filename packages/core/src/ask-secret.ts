@@ -10,8 +10,9 @@ export async function askSecret(remote: string, option: string, prompt: string):
   if (!stdin.isTTY || typeof stdin.setRawMode !== "function") {
     throw new ConfigError(
       `remote '${remote}': 'ask_${option}' is set but there is no terminal to ask on (stdin is not a TTY): ` +
-        `store the ${option} instead with 'mlv remote modify --local ${remote} ${option} VALUE', or run the command in a terminal`,
+        `store the ${option} in the remote's local config instead`,
       { remote, option },
+      `Store it with 'mlv remote modify --local ${remote} ${option} VALUE', or run the command in a terminal.`,
     );
   }
   process.stderr.write(prompt);

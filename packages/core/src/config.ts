@@ -182,9 +182,9 @@ export class Config {
       const conf = this.levels.get(level);
       if (conf === undefined) continue;
       const file = this.file(level);
-      const fail = (err: unknown, fix: string): never => {
+      const fail = (err: unknown, fix: string, hint?: string): never => {
         if (!(err instanceof ConfigError)) throw err;
-        throw new ConfigError(`config file '${file}': ${err.message}; ${fix}`, { ...err.data, file, level });
+        throw new ConfigError(`config file '${file}': ${err.message}; ${fix}`, { ...err.data, file, level }, hint);
       };
       for (const [name, section] of conf.plain) {
         if (section.size === 0) continue;
@@ -204,7 +204,8 @@ export class Config {
           } catch (err) {
             fail(
               err,
-              `correct it with 'mlv config ${name}.${option} VALUE' or remove it with 'mlv config --unset ${name}.${option}'`,
+              "correct it or remove it",
+              `Run 'mlv config ${name}.${option} VALUE', or 'mlv config --unset ${name}.${option}'.`,
             );
           }
       }
@@ -217,7 +218,8 @@ export class Config {
           } catch (err) {
             fail(
               err,
-              `correct it with 'mlv remote modify ${name} ${option} VALUE' or remove it with 'mlv remote modify --unset ${name} ${option}'`,
+              "correct it or remove it",
+              `Run 'mlv remote modify ${name} ${option} VALUE', or 'mlv remote modify --unset ${name} ${option}'.`,
             );
           }
       }
@@ -295,8 +297,9 @@ export class Config {
       const gitDir = this.dvcDir === null ? undefined : nodePath.join(nodePath.dirname(this.dvcDir), ".git");
       if (gitDir !== undefined && (dir === gitDir || dir.startsWith(gitDir + nodePath.sep)))
         throw new ConfigError(
-          `cache.dir '${found.value}' (in the ${found.level} config) is inside .git, which belongs to git: choose a folder outside it ('mlv config cache.dir PATH')`,
+          `cache.dir '${found.value}' (in the ${found.level} config) is inside .git, which belongs to git: choose a folder outside it`,
           { key: "cache.dir", value: found.value },
+          "Set another with 'mlv config cache.dir PATH'.",
         );
       return dir;
     }
@@ -516,12 +519,18 @@ export class Config {
     if (!defined) throw new RemoteNotFoundError(name);
     const url = merged.get("url");
     if (url === undefined)
-      throw new ConfigError(`remote '${name}' has no url: set one with 'mlv remote modify ${name} url URL'`, { name });
+      throw new ConfigError(
+        `remote '${name}' has no url`,
+        { name },
+        `Set one with 'mlv remote modify ${name} url URL'.`,
+      );
     if (typeof url.value !== "string") throw new ConfigError(`remote '${name}': url must be a single value`, { name });
     if (url.value.trim() === "")
-      throw new ConfigError(`remote '${name}' has an empty url: set one with 'mlv remote modify ${name} url URL'`, {
-        name,
-      });
+      throw new ConfigError(
+        `remote '${name}' has an empty url`,
+        { name },
+        `Set one with 'mlv remote modify ${name} url URL'.`,
+      );
 
     const options: Record<string, string> = {};
     for (const [key, { value, level }] of merged) {
@@ -605,8 +614,9 @@ export class Config {
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         throw new ConfigError(
-          `cannot set the url of remote '${name}' to '${redactUrl(value)}': ${err.message}; unset '${k}' first (mlv remote modify --unset ${name} ${k})`,
+          `cannot set the url of remote '${name}' to '${redactUrl(value)}': ${err.message}; unset '${k}' first`,
           { ...err.data, url: redactUrl(value) },
+          `Run 'mlv remote modify --unset ${name} ${k}' first.`,
         );
       }
     }

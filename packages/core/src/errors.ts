@@ -1,7 +1,9 @@
 /**
  * Every failure mlv reports is an MlvError: a stable `code` for programs, a message that names the
- * file, value or remote involved and says what to do, structured `data`, and the original error as
- * `cause`. The CLI maps `exitCode` straight to the process exit status.
+ * file, value or remote involved (and what fixes it, when that needs no command line), structured
+ * `data`, the original error as `cause`, and an optional `hint` for a person at a terminal (which
+ * `mlv` command to run). The CLI prints the hint after the message and maps `exitCode` straight to
+ * the process exit status.
  */
 /**
  * Every code an MlvError carries, so that a program can switch on it and a new code is declared
@@ -85,7 +87,8 @@ export type MlvErrorCode =
   | "EBADKEY" // an object key that is not a valid relative posix path
   | "ESIZE" // an upload's stream gave another number of bytes than announced
   | "ETRUNCATED" // a download ended before its announced length
-  | "ERANGE"; // a ranged read gave more bytes than asked (an adapter ignoring its range)
+  | "ERANGE" // a ranged read gave more bytes than asked (an adapter ignoring its range)
+  | "EABORTED"; // the operation was stopped through its AbortSignal (or the CLI was interrupted)
 
 /** Marks every MlvError, whichever copy of this module created it. */
 const BRAND = Symbol.for("@mlv/core/MlvError");
@@ -110,24 +113,30 @@ export class MlvError extends Error {
   readonly data: Record<string, unknown>;
   /** 1 for failures, 2 for usage errors. */
   readonly exitCode: number;
+  /**
+   * Advice for a person running `mlv` (e.g. "Run 'mlv remote list' to see them."), kept out of the
+   * message so that a program's own messages stay free of another tool's commands. May be absent.
+   */
+  readonly hint?: string;
 
   constructor(
     code: MlvErrorCode,
     message: string,
-    options: { data?: Record<string, unknown>; cause?: unknown; exitCode?: number } = {},
+    options: { data?: Record<string, unknown>; cause?: unknown; exitCode?: number; hint?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.data = options.data ?? {};
     this.exitCode = options.exitCode ?? 1;
+    if (options.hint !== undefined) this.hint = options.hint;
   }
 }
 
 /** The command was called wrongly: exit code 2. */
 export class UsageError extends MlvError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super("EUSAGE", message, { data, exitCode: 2 });
+  constructor(message: string, data: Record<string, unknown> = {}, hint?: string) {
+    super("EUSAGE", message, { data, exitCode: 2, hint });
   }
 }
 
@@ -136,64 +145,78 @@ export class NotARepoError extends MlvError {
     super(
       "ENOTREPO",
       reason === "git"
-        ? `'${cwd}' is not inside a git repository: run 'git init' first, or 'mlv init --no-scm' to use mlv without git`
-        : `'${cwd}' is not inside an mlv/DVC repository (no .dvc folder found): run 'mlv init' first`,
-      { data: { cwd, reason } },
+        ? `'${cwd}' is not inside a git repository`
+        : `'${cwd}' is not inside an mlv/DVC repository (no .dvc folder found)`,
+      {
+        data: { cwd, reason },
+        hint:
+          reason === "git"
+            ? "Run 'git init' first, or 'mlv init --no-scm' to use mlv without git."
+            : "Run 'mlv init' first.",
+      },
     );
   }
 }
 
 /** A pointer (.dvc) file, a .dir manifest or a config file that cannot be read. */
 export class FormatError extends MlvError {
-  constructor(file: string, detail: string, line?: number, cause?: unknown) {
+  constructor(file: string, detail: string, line?: number, cause?: unknown, hint?: string) {
     super("EFORMAT", `${file}: ${line === undefined ? "" : `line ${line}: `}${detail}`, {
       data: { file, line },
       cause,
+      hint,
     });
   }
 }
 
 export class TargetNotFoundError extends MlvError {
-  constructor(target: string, hint = "check the path, or run 'mlv add' to track it") {
-    super("ENOTARGET", `'${target}' does not exist and is not tracked: ${hint}`, { data: { target } });
+  /** `detail` follows the quoted target ("does not exist", ...); `hint` is what to run. */
+  constructor(target: string, detail = "does not exist and is not tracked", hint?: string) {
+    super("ENOTARGET", `'${target}' ${detail}`, { data: { target }, hint });
   }
 }
 
 export class ConfigError extends MlvError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super("ECONFIG", message, { data });
+  constructor(message: string, data: Record<string, unknown> = {}, hint?: string) {
+    super("ECONFIG", message, { data, hint });
   }
 }
 
 export class RemoteNotFoundError extends MlvError {
   constructor(name: string) {
-    super(
-      "ENOREMOTE",
-      `remote '${name}' is not configured: see 'mlv remote list', or add it with 'mlv remote add ${name} URL'`,
-      {
-        data: { name },
-      },
-    );
+    super("ENOREMOTE", `remote '${name}' is not configured`, {
+      data: { name },
+      hint: `See 'mlv remote list', or add it with 'mlv remote add ${name} URL'.`,
+    });
   }
 }
 
 export class NoDefaultRemoteError extends MlvError {
   constructor() {
-    super(
-      "ENODEFAULTREMOTE",
-      "no remote given and no default remote set: use '-r NAME', or set one with 'mlv remote default NAME' (or 'mlv remote add -d NAME URL')",
-    );
+    super("ENODEFAULTREMOTE", "no remote given and no default remote set", {
+      hint: "Use '-r NAME', or set one with 'mlv remote default NAME' (or 'mlv remote add -d NAME URL').",
+    });
   }
 }
 
 /** No adapter is installed for a URL scheme. */
 export class AdapterNotFoundError extends MlvError {
-  constructor(scheme: string, packages: string[]) {
-    super(
-      "ENOADAPTER",
-      `no storage adapter for '${scheme}://' remotes is installed: install ${packages.map((p) => `'${p}'`).join(" or ")} (npm install ${packages[0]})`,
-      { data: { scheme, packages } },
-    );
+  /**
+   * `packages`: the names looked up, the first-party one first; `remote`: the remote whose URL has
+   * the scheme, when there is one. The hint installs the last name: a first-party package when it
+   * is the only one, else the third-party naming convention (`mlv-remote-<scheme>`).
+   */
+  constructor(scheme: string, packages: string[], remote?: string) {
+    const subject = remote === undefined ? `'${scheme}://' URLs are` : `remote '${remote}' uses ${scheme}://,`;
+    const served =
+      packages.length === 1
+        ? `served by the package ${packages[0]}, which is not installed`
+        : `served by a package named ${packages.join(" or ")}, and none is installed`;
+    const pkg = packages.at(-1) ?? `mlv-remote-${scheme}`;
+    super("ENOADAPTER", `${subject} ${served}`, {
+      data: { scheme, packages, ...(remote === undefined ? {} : { remote }) },
+      hint: `Run 'npm install -g ${pkg}' (or, for this project only, 'npm install -D ${pkg}').`,
+    });
   }
 }
 
@@ -204,7 +227,7 @@ export class RemoteError extends MlvError {
   constructor(
     code: MlvErrorCode,
     message: string,
-    options: { cause?: unknown; data?: Record<string, unknown>; transient?: boolean } = {},
+    options: { cause?: unknown; data?: Record<string, unknown>; transient?: boolean; hint?: string } = {},
   ) {
     super(code, message, options);
     this.transient = options.transient ?? false;
@@ -222,26 +245,29 @@ export class ReadOnlyRemoteError extends RemoteError {
   constructor(name: string, displayUrl: string, action: string) {
     super(
       "EREADONLY",
-      `remote '${name}' (${displayUrl}) is read-only: it cannot be written, so '${action}' cannot use it. ` +
-        "Choose a writable remote with '-r NAME', or set one for this output with its 'remote:' key",
-      { data: { remote: name, url: displayUrl } },
+      `remote '${name}' (${displayUrl}) is read-only: it cannot be written, so '${action}' cannot use it`,
+      {
+        data: { remote: name, url: displayUrl },
+        hint: "Choose a writable remote with '-r NAME', or set one for this output with its 'remote:' key.",
+      },
     );
   }
 }
 
 export class RemoteUnreachableError extends RemoteError {
-  constructor(remote: string, detail: string, cause?: unknown) {
+  constructor(remote: string, detail: string, cause?: unknown, hint?: string) {
     super("EUNREACHABLE", `remote ${remote} cannot be reached: ${detail}`, {
       cause,
       data: { remote },
       transient: true,
+      hint,
     });
   }
 }
 
 export class PermissionDeniedError extends RemoteError {
-  constructor(remote: string, detail: string, cause?: unknown) {
-    super("EPERMISSION", `remote ${remote} refused access: ${detail}`, { cause, data: { remote } });
+  constructor(remote: string, detail: string, cause?: unknown, hint?: string) {
+    super("EPERMISSION", `remote ${remote} refused access: ${detail}`, { cause, data: { remote }, hint });
   }
 }
 
@@ -261,34 +287,40 @@ export class LockError extends MlvError {
    * file would break DVC's locking), true for mlv's own marker file.
    */
   constructor(lockPath: string, holder: string, canBeStale = true) {
-    super(
-      "ELOCKED",
-      `the repository is busy: ${holder} holds the lock ${lockPath}. Wait for it to finish and run the command again${
-        canBeStale ? "; if no such process runs any more, delete that file" : ""
+    super("ELOCKED", `the repository is busy: ${holder} holds the lock ${lockPath}`, {
+      data: { lockPath, holder },
+      hint: `Wait for it to finish and run the command again${
+        canBeStale ? "; if no such process runs any more, delete that file." : "."
       }`,
-      { data: { lockPath, holder } },
-    );
+    });
   }
 }
 
 export class DiskFullError extends MlvError {
   /** `doing`: what was being written, when it says more than the path (e.g. which cache). */
   constructor(path: string, cause?: unknown, doing = `writing '${path}'`) {
-    super(
-      "ENOSPC",
-      `no space left on the device while ${doing}: free some space (e.g. 'mlv gc -w') and run the command again; nothing was half-written`,
-      {
-        data: { path },
-        cause,
-      },
-    );
+    super("ENOSPC", `no space left on the device while ${doing}; nothing was half-written`, {
+      data: { path },
+      cause,
+      hint: "Free some space (e.g. 'mlv gc -w') and run the command again.",
+    });
   }
 }
 
-/** Some objects of a transfer or checkout failed; each failure names its path and cause. */
+/**
+ * Some objects of a transfer or checkout failed; each failure names its path and cause. The hint
+ * gathers the failures' own hints (each once), then advises trying again only when one of them
+ * may pass next time (`transient`): a file where a folder must be, a refused access or a corrupt
+ * object fails the same way however often it is tried.
+ */
 export class PartialFailureError extends MlvError {
-  constructor(message: string, failures: { path: string; message: string }[]) {
-    super("EPARTIAL", message, { data: { failures } });
+  constructor(message: string, failures: { path: string; message: string; transient?: boolean; hint?: string }[]) {
+    const hints = new Set(failures.flatMap((f) => (f.hint ? [f.hint] : [])));
+    if (failures.some((f) => f.transient)) hints.add("Run the command again to finish the job.");
+    super("EPARTIAL", message, {
+      data: { failures },
+      hint: hints.size > 0 ? [...hints].join("\n") : undefined,
+    });
   }
 }
 
@@ -313,7 +345,11 @@ export function translateFsError(err: unknown, path: string): unknown {
   // The path Node names can be a temporary file or a parent folder: name it when it is not `path`.
   const named = (err as NodeJS.ErrnoException).path;
   const at = named !== undefined && named !== path && !TEMP_NAME.test(named) ? ` (at '${named}')` : "";
-  return new MlvError(code as MlvErrorCode, `'${path}'${at}: ${problem}`, { data: { path }, cause: err });
+  return new MlvError(code as MlvErrorCode, `'${path}'${at}: ${problem}`, {
+    data: { path },
+    cause: err,
+    hint: code === undefined ? undefined : FS_HINTS[code],
+  });
 }
 
 /** What a file-system error means for the user, and what to do about it. */
@@ -323,9 +359,14 @@ const FS_PROBLEMS: Record<string, string> = {
   ENAMETOOLONG:
     "a name longer than the file system allows (255 bytes per name on most): rename it (a pointer file adds '.dvc' to the name)",
   EROFS: "the file system is read-only: make it writable, or work on a copy",
-  EMFILE: "too many open files: raise the limit ('ulimit -n') or lower the number of jobs ('-j')",
+  EMFILE: "too many open files",
   ENOTDIR: "a file stands where a folder is needed: move the file away",
   EISDIR: "a folder stands where a file is needed: move the folder away",
+};
+
+/** What to type about a file-system problem, where that is a command. */
+const FS_HINTS: Record<string, string> = {
+  EMFILE: "Raise the limit ('ulimit -n') or lower the number of jobs ('-j').",
 };
 
 const TEMP_NAME = /\/\.mlv-[0-9]+-[A-Za-z0-9_-]+\.tmp$/;

@@ -1,11 +1,19 @@
+/**
+ * `@mlv/core`, the public API: the `Repo` handle and the reading functions for programs, and the
+ * `Remote` contract, errors and helpers for storage adapter packages. Paths given to the API are
+ * from the repository root (posix or native) whatever `process.cwd()` is; every call that does I/O
+ * takes an AbortSignal. What the CLI is built from is in `@mlv/core/internal` (not a stable API).
+ */
+
+// Adapter packages: the Remote contract, how adapters are found, and shared helpers.
 export {
   type AdapterLoader,
   type AdapterSources,
   DEFAULT_ADAPTER_PACKAGES,
-  openRemote,
   resolveAdapter,
   urlScheme,
 } from "./adapters.js";
+// Programs: a repository and its commands.
 export type {
   CloudStatusEntry,
   PullResult,
@@ -19,95 +27,33 @@ export type {
   RepoTransferOptions,
   TargetOptions,
 } from "./api/operations.js";
-export { type GetUrlOptions, getUrl, type OpenOptions, open, type ReadOptions, read } from "./api/read.js";
-export { Repo } from "./api/repo.js";
+export {
+  type GetUrlOptions,
+  getUrl,
+  type OpenOptions,
+  open,
+  type ReadAtOptions,
+  type ReadOptions,
+  read,
+} from "./api/read.js";
+export { Repo, type RepoConfig, type RepoGetOptions, type RepoOpenOptions } from "./api/repo.js";
 export { askSecret } from "./ask-secret.js";
-export { type HashName, type LinkType, ObjectCache, objectKey, parseLinkTypes } from "./cache/object-cache.js";
-export { Config, type ConfigLevel, type ConfigValue, redactUrl } from "./config.js";
-export { HistoryOuts, type OutsAtRevisionOptions, outsAtRevision } from "./data-index/history-outs.js";
-export { collectIndex, collectOuts, type DataIndex, selectTargets } from "./data-index/index.js";
-export { loadPointer } from "./data-index/pointer-outs.js";
-export type { RevisionOut, TrackedOut } from "./data-index/types.js";
+export { objectKey } from "./cache/object-cache.js";
+export type { Config, ConfigLevel, ConfigValue } from "./config.js";
+export { redactUrl } from "./config.js";
+// Errors: one MlvError class with a typed `code` (MlvErrorCode), and its subclasses.
 export * from "./errors.js";
 export type { DataOrigin } from "./external/fetch-from-source.js";
 export { type GetOptions, type GetResult, get } from "./external/get.js";
-export { type ImportOptions, type ImportResult, importData } from "./external/import.js";
-export { type ImportSource, importOf, importPointerText } from "./external/import-pointer.js";
-export { isGitUrl, type RemoteFactory, type SourceOptions } from "./external/source.js";
-export { type UpdateOptions, type UpdateResult, update } from "./external/update.js";
+export type { RemoteChoice } from "./external/remote-override.js";
+export type { RemoteFactory, SourceOptions } from "./external/source.js";
 export { downloadUrl, type GetUrlDataOptions, type GetUrlDataResult } from "./external/url-get.js";
-export {
-  type ImportUrlOptions,
-  type ImportUrlResult,
-  importUrl,
-  isUrlImport,
-  type UrlImportDep,
-  type UrlUpdateOptions,
-  type UrlUpdateResult,
-  urlImportOf,
-} from "./external/url-import.js";
-export {
-  type DepHash,
-  type DepHashName,
-  depHashNameOf,
-  metaTreeOid,
-  openUrl,
-  parseFsConfig,
-} from "./external/url-source.js";
-export { parseLockFile } from "./formats/dvc-lock.js";
-export { loadPipelineFile, type ParsingOptions, type PipelineLoadOptions } from "./formats/dvc-yaml.js";
-export {
-  type OutDefinition,
-  type OutKind,
-  type ParamsDefinition,
-  removeStage,
-  restoreFields,
-  type StageDefinition,
-  stageDefinitionOf,
-  stageDefinitionValue,
-  writeStage,
-} from "./formats/dvc-yaml-writer.js";
-export {
-  decodeUtf8,
-  getDotted,
-  isPyTuple,
-  parseParamsFile,
-  pyEquals,
-  pyRepr,
-  pyStr,
-  pythonJson,
-} from "./formats/params-file.js";
-export {
-  type LockEntry,
-  type LockFile,
-  type LockStage,
-  type ParamsDep,
-  type ParamValue,
-  type PipelineFile,
-  PipelineFormatError,
-  type PipelineReader,
-  type PipelineStage,
-  PyFloat,
-  type StageOut,
-} from "./formats/pipeline.js";
-export * from "./git/revisions.js";
-export { md5File, md5Hex } from "./hash/md5.js";
-export { type AddOptions, type AddOutcome, type AddResult, add } from "./ops/add.js";
-export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/checkout.js";
-export { type ConfigChange, recordConfigChange } from "./ops/config-change.js";
-export { type DiffEntry, type DiffModifiedEntry, type DiffOptions, type DiffResult, diff } from "./ops/diff.js";
-export { type GcOptions, type GcResult, gc } from "./ops/gc.js";
-export {
-  type HookName,
-  hooksDir,
-  type InstalledHook,
-  type InstallOptions,
-  type InstallResult,
-  install,
-} from "./ops/install.js";
+export type { AddOutcome, AddResult } from "./ops/add.js";
+export type { CheckoutResult } from "./ops/checkout.js";
+export type { DiffEntry, DiffModifiedEntry, DiffOptions, DiffResult } from "./ops/diff.js";
+export type { GcResult } from "./ops/gc.js";
 export { type ListEntry, type ListOptions, type ListResult, list, type UnknownFolder } from "./ops/list.js";
 export {
-  diffMetrics,
   flattenMetrics,
   type MetricChange,
   type MetricsDiffOptions,
@@ -118,77 +64,14 @@ export {
   type MetricsTree,
   type MetricValue,
   parseMetrics,
-  showMetrics,
   WORKSPACE,
 } from "./ops/metrics.js";
-export type { OperationOptions, ProgressEvent, ProgressListener } from "./ops/progress.js";
-export { remove } from "./ops/remove.js";
-export { hasRevisions, outsInScope, type RevisionScope } from "./ops/revisions.js";
-export { stageMd5 } from "./ops/stage-md5.js";
-export {
-  addressedStatus,
-  type DepStatusEntry,
-  type DvcStatusJson,
-  type OutState,
-  type OutStatusEntry,
-  type OwnerStatus,
-  ownerAddress,
-  projectStatus,
-  type StageStatusEntry,
-  type StatusEntry,
-  type StatusSelection,
-  statusEntries,
-  toDvcStatusJson,
-  workspaceStatus,
-} from "./ops/status.js";
-export { type OutputVersion, outputVersions, type VersionsOptions, type VersionsResult } from "./ops/versions.js";
-export { type CommitOptions, type CommitResult, commit } from "./pipeline/commit.js";
-export { type DagOptions, type DagView, dagView, type ProjectDagOptions, projectDag } from "./pipeline/dag.js";
-export {
-  buildGraph,
-  componentsOf,
-  dfsPostorder,
-  type GraphLink,
-  type GraphNode,
-  type GraphOptions,
-  graphNodes,
-  nodeAddress,
-  type StageGraph,
-  upstreamOf,
-} from "./pipeline/graph.js";
-export {
-  diffFlatParams,
-  diffParams,
-  type FlatParams,
-  flattenParams,
-  type ParamChange,
-  type ParamsDiffOptions,
-  type ParamsDiffResult,
-  type ParamsOptions,
-  type ParamsShowResult,
-  showParams,
-} from "./pipeline/params.js";
-export { type ReproEvent, type ReproOptions, type ReproResult, repro } from "./pipeline/repro.js";
-export { findRun, runCacheDir, runCacheEligible, saveRun } from "./pipeline/run-cache.js";
-export { CommandFailedError, commandLines, shellCommand } from "./pipeline/run-command.js";
-export {
-  commandText,
-  parseParamsFlags,
-  type StageAddOptions,
-  type StageAddResult,
-  stageAdd,
-} from "./pipeline/stage-add.js";
-export {
-  type EditedTarget,
-  type RemovedTarget,
-  type RemoveOptions,
-  removeTargets,
-  type StageEditOptions,
-  setFrozen,
-} from "./pipeline/stage-edit.js";
-export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
-export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
-export { type InitOptions, Project, type ProjectOpenOptions } from "./project/project.js";
+export type { RevisionScope } from "./ops/revisions.js";
+export type { DepStatusEntry, OutState, OutStatusEntry, StageStatusEntry, StatusEntry } from "./ops/status.js";
+export type { OutputVersion, VersionsOptions, VersionsResult } from "./ops/versions.js";
+// `watchGrowth`: progress of a copy with no stream to count (an adapter's `writeFile`/`readFile`).
+export { type OperationOptions, type ProgressEvent, type ProgressListener, watchGrowth } from "./progress.js";
+export type { InitOptions } from "./project/project.js";
 export type {
   ByteRange,
   ObjectInfo,
@@ -197,30 +80,12 @@ export type {
   RemoteAdapter,
   RemoteCapabilities,
   RemoteConfig,
+  WriteFileOptions,
+  WriteOptions,
 } from "./remote.js";
 export { isWritable } from "./remote.js";
-export { isNetworkErrorCode, NETWORK_ERROR_CODES, TLS_ERROR_PATTERN } from "./remote-errors.js";
+export { isNetworkErrorCode, isTransient, NETWORK_ERROR_CODES, TLS_ERROR_PATTERN } from "./remote-errors.js";
 export { checkByteRange, cutBytes, emptyReadable, runAll } from "./remote-ranges.js";
 export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix } from "./remote-temps.js";
-export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";
-export { fetch } from "./transfer/fetch.js";
-export { push } from "./transfer/push.js";
-export { defaultJobs, remoteContains } from "./transfer/remote-contains.js";
-export { forEachRemote } from "./transfer/remotes.js";
-export type { TransferFailure, TransferOptions, TransferResult } from "./transfer/result.js";
-export {
-  checkRunCacheEntry,
-  fetchRunCache,
-  fetchRunCacheInto,
-  localRunCacheEntries,
-  parseRunCacheKey,
-  pushRunCache,
-  pushRunCacheTo,
-  type RefusedRunCacheEntry,
-  RUN_CACHE_PREFIX,
-  type RunCacheEntry,
-  type RunCacheResult,
-  type RunCacheTransferOptions,
-  runCacheEntryKey,
-  runCacheEntryPath,
-} from "./transfer/run-cache.js";
+export type { CloudState } from "./transfer/cloud-status.js";
+export type { TransferFailure, TransferResult } from "./transfer/result.js";

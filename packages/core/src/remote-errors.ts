@@ -1,4 +1,5 @@
 /** What adapters need to class a failed request alike: the network's error codes and the TLS ones. */
+import { MlvError, RemoteError } from "./errors.js";
 
 /**
  * The error codes (Node's system errors, undici's and the Azure SDK's) of a connection that failed,
@@ -33,3 +34,10 @@ export function isNetworkErrorCode(code: string | undefined): boolean {
 
 /** The error codes of a TLS connection that failed: an untrusted or expired certificate, a failed handshake. */
 export const TLS_ERROR_PATTERN = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|EPROTO|SSL/;
+
+/** Whether trying the same call again later may succeed: a throttled, timed-out or dropped request. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof RemoteError) return err.transient;
+  if (err instanceof MlvError) return false;
+  return isNetworkErrorCode((err as NodeJS.ErrnoException | undefined)?.code);
+}

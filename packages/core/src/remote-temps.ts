@@ -18,10 +18,20 @@ export function remoteTempPrefix(): string {
   return `.mlv-${process.pid}-${HOST_TAG}-${randomBytes(6).toString("base64url")}-`;
 }
 
-/** A temporary file's name as mlv and DVC write them on remotes: `.<token>.tmp`. */
+/**
+ * A temporary file's name as mlv and DVC write them on remotes: `.<token>.tmp` (mlv's own, and
+ * DVC's `put_file`), or `<object name>.<token>.tmp` (DVC's `move`, a 22-character url-safe token).
+ */
 export function isRemoteTempName(name: string): boolean {
-  return name.charCodeAt(0) === 46 /* . */ && name.endsWith(".tmp");
+  if (!name.endsWith(".tmp")) return false;
+  return name.charCodeAt(0) === 46 /* . */ || DVC_MOVE_TEMP.test(name);
 }
+
+const DVC_MOVE_TEMP = /.\.[A-Za-z0-9_-]{22}\.tmp$/;
+
+/** The rule `isStaleRemoteTemp` follows, in words for people (e.g. in `gc -c`'s report). */
+export const STALE_REMOTE_TEMP_RULE =
+  "temporary files of interrupted uploads: this machine's whose mlv process has ended, and anyone's older than a day";
 
 /**
  * Whether a temporary file (name, modification time) can go: this machine's whose process is

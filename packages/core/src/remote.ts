@@ -65,17 +65,40 @@ export interface Remote extends ReadableRemote {
    * Store `body` under `key`, replacing any object there. Atomic: readers see the old object or
    * none, then the whole new one, never a partial one, even if the write fails midway.
    * `size` is the byte count when known (lets adapters pick single or multipart uploads).
+   * When `options.signal` aborts, an adapter that honours it stops the upload, removes what it
+   * wrote (a temporary file, an unfinished multipart upload) and rejects; one that ignores it
+   * finishes the upload, which is just as atomic.
    */
-  write(key: string, body: Readable, size?: number): Promise<void>;
+  write(key: string, body: Readable, size?: number, options?: WriteOptions): Promise<void>;
 
   /** Delete `key`. Deleting a missing key succeeds (idempotent). */
   delete(key: string): Promise<void>;
 
   /**
    * Upload a local file (capability `writeFile`): lets an adapter use its SDK's parallel
-   * multipart upload straight from the cache. Same atomicity as write().
+   * multipart upload straight from the cache. Same atomicity as write(). An adapter that can tell
+   * how far the upload got calls `options.onProgress` (optional: core counts it done at the end).
    */
-  writeFile?(key: string, localPath: string, size: number): Promise<void>;
+  writeFile?(key: string, localPath: string, size: number, options?: WriteFileOptions): Promise<void>;
+
+  /**
+   * Remove the temporary files that interrupted uploads (mlv's or DVC's) left, those stale by
+   * `isStaleRemoteTemp`'s rule (a concurrent upload's are kept); with `dry`, only find them. Their
+   * keys. For storage whose uploads write temporary files (a folder, SFTP); `gc -c` calls it.
+   */
+  removeStaleTemps?(options?: { dry?: boolean; signal?: AbortSignal }): Promise<string[]>;
+}
+
+/** What core passes to `write`. */
+export interface WriteOptions {
+  /** Abort the upload (Ctrl-C): nothing of it may stay on the remote, not even a temporary object. */
+  signal?: AbortSignal;
+}
+
+/** What core passes to `writeFile`. */
+export interface WriteFileOptions extends WriteOptions {
+  /** The bytes of this object sent so far (call as often as convenient; core throttles what it shows). */
+  onProgress?: (bytes: number) => void;
 }
 
 /** Whether `remote` can be written (push, gc -c), as opposed to read only. */

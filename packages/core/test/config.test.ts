@@ -830,10 +830,11 @@ describe("schema checks (spec §5.3)", () => {
     await config.addRemote("repo", "st", "s3://a", { cwd: root });
     await config.modifyRemote("repo", "st", "region", "eu", root);
     await config.modifyRemote("repo", "st", "url", "s3://b/other", root);
-    await refused(
+    const err = await refused(
       () => config.modifyRemote("repo", "st", "url", "gs://b", root),
-      "cannot set the url of remote 'st' to 'gs://b': remote 'st' (gs): option 'region' is not known; gs remotes take projectname, credentialpath, endpointurl, allow_anonymous_login, url, jobs, checksum_jobs, worktree, version_aware, no_traverse, verify; unset 'region' first (mlv remote modify --unset st region)",
+      "cannot set the url of remote 'st' to 'gs://b': remote 'st' (gs): option 'region' is not known; gs remotes take projectname, credentialpath, endpointurl, allow_anonymous_login, url, jobs, checksum_jobs, worktree, version_aware, no_traverse, verify; unset 'region' first",
     );
+    expect((err as ConfigError).hint).toBe("Run 'mlv remote modify --unset st region' first.");
     await refused(
       () => config.set("repo", "remote.st.url", "https://u:pw@h/p", root),
       /^cannot set the url of remote 'st' to 'https:\/\/h\/p': remote 'st' \(https\): option 'region' is not known/,

@@ -102,7 +102,7 @@ function cycleReport(root: string): string[] {
  * one layer may import each other (a cycle between files is still caught above).
  */
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ["errors.ts", "paths.ts", "atomic-write.ts", "remote-temps.ts"],
+  ["errors.ts", "paths.ts", "atomic-write.ts", "remote-temps.ts", "abort.ts", "progress.ts"],
   ["hash", "formats"],
   [
     "config-schema.ts",
@@ -120,7 +120,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ["data-index"],
   ["ops", "transfer", "external", "pipeline"],
   ["api"],
-  ["index.ts"],
+  ["index.ts", "internal.ts"],
 ];
 
 function layerOf(file: string): number {

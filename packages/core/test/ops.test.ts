@@ -25,7 +25,9 @@ import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
 import type { AdapterSources } from "../src/adapters.js";
 import { Repo } from "../src/api/repo.js";
-import { ObjectNotFoundError, RemoteError, RemoteUnreachableError } from "../src/errors.js";
+import { loadPointer } from "../src/data-index/pointer-outs.js";
+import { type MlvError, ObjectNotFoundError, RemoteError, RemoteUnreachableError } from "../src/errors.js";
+import { Project } from "../src/project/project.js";
 import type { ByteRange, ReadableRemote, Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
 import { workFolder } from "./work-folder.js";
 
@@ -182,9 +184,9 @@ describe("add and status", () => {
       { path: "data", pointer: "data.dvc", changed: true },
     ]);
     expect(ws.read("model.bin.dvc")).toContain(`md5: ${md5("weights one")}`);
-    expect(repo.loadPointer(join(ws.dir, "data.dvc")).map((o) => [o.rel, o.isDir, o.owner])).toEqual([
-      ["data", true, "data.dvc"],
-    ]);
+    expect(
+      loadPointer(await Project.open(ws.dir), join(ws.dir, "data.dvc")).map((o) => [o.rel, o.isDir, o.owner]),
+    ).toEqual([["data", true, "data.dvc"]]);
     expect(filesBelow(ws.cache)).toContain(objectKey(md5("alpha")));
     expect(await repo.status()).toEqual([]);
 
@@ -582,7 +584,8 @@ describe("gc", () => {
 
     const err = await repo.gc({ adapters }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "EMISSINGDIR" });
-    expect((err as Error).message).toMatch(/^gc stopped before deleting anything: .*\n\tdata \([0-9a-f]{32}\.dir\)\n/);
+    expect((err as Error).message).toMatch(/^gc stopped before deleting anything: .*\n\tdata \([0-9a-f]{32}\.dir\)$/);
+    expect((err as MlvError).hint).toMatch(/^Fetch them first/);
     expect(filesBelow(ws.cache)).toEqual(before);
     await repo.close();
   });

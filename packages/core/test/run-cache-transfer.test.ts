@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { Repo } from "../src/api/repo.js";
 import { MlvError, ObjectNotFoundError } from "../src/errors.js";
+import { Project } from "../src/project/project.js";
 import type { Remote, RemoteCapabilities } from "../src/remote.js";
 import { fetchRunCache, parseRunCacheKey, pushRunCache } from "../src/transfer/run-cache.js";
 import { workFolder } from "./work-folder.js";
@@ -58,10 +58,10 @@ class MapRemote implements Remote {
 }
 
 let projects = 0;
-async function project(): Promise<Repo> {
+async function project(): Promise<Project> {
   const dir = join(work, `p${projects++}`);
   mkdirSync(dir, { recursive: true });
-  return Repo.init(dir, { noScm: true });
+  return Project.init(dir, { noScm: true });
 }
 
 /** Every file below `dir`, relative to it. */

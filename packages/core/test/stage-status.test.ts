@@ -6,12 +6,12 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Repo } from "../src/api/repo.js";
 import type { TrackedOut } from "../src/data-index/types.js";
 import type { LockEntry, LockedStage, LockStage, ParamValue, PipelineStage } from "../src/formats/pipeline.js";
 import { PyFloat } from "../src/formats/pipeline.js";
 import { addressedStatus, ownerAddress, projectStatus, statusEntries, toDvcStatusJson } from "../src/ops/status.js";
 import { StatusMemo, stageStatus } from "../src/pipeline/status.js";
+import { Project } from "../src/project/project.js";
 import { workFolder } from "./work-folder.js";
 
 const FOO_MD5 = "acbd18db4cc2f85cedef654fccc4a4d8"; // "foo"
@@ -22,12 +22,12 @@ const work = workFolder("mlv-stage-status-");
 let projects = 0;
 
 /** A project folder (`.dvc` with an empty config, no git) holding `files`. */
-async function project(files: Record<string, string> = {}): Promise<Repo> {
+async function project(files: Record<string, string> = {}): Promise<Project> {
   const dir = join(work, `p${++projects}`);
   mkdirSync(join(dir, ".dvc"), { recursive: true });
   writeFileSync(join(dir, ".dvc", "config"), "");
   write(dir, files);
-  return Repo.open(dir);
+  return Project.open(dir);
 }
 
 function write(dir: string, files: Record<string, string>): void {
@@ -108,7 +108,7 @@ function p1(): LockedStage {
 }
 
 /** The P-1 workspace, with bar's object in the cache as `dvc repro` leaves it. */
-async function p1Project(): Promise<Repo> {
+async function p1Project(): Promise<Project> {
   const repo = await project({ foo: "foo", bar: "foo", "params.yaml": P1_PARAMS });
   await repo.cache.addFile(join(repo.root, "bar"));
   return repo;
@@ -325,7 +325,7 @@ describe("StatusMemo", () => {
 });
 
 /** A stage output as the data index lists it. */
-function stageOut(repo: Repo, locked: LockedStage, path: string): TrackedOut {
+function stageOut(repo: Project, locked: LockedStage, path: string): TrackedOut {
   return {
     ownerPath: join(repo.root, locked.stage.file),
     owner: `${locked.stage.file}:${locked.stage.name}`,
@@ -339,7 +339,7 @@ function stageOut(repo: Repo, locked: LockedStage, path: string): TrackedOut {
 }
 
 /** An output of a `.dvc` file, as the data index lists it. */
-function pointerOut(repo: Repo, file: string, path: string, md5: string): TrackedOut {
+function pointerOut(repo: Project, file: string, path: string, md5: string): TrackedOut {
   const out = { path, md5, hashName: "md5" as const, isDir: false, external: false, line: 0, raw: {} };
   return {
     ownerPath: join(repo.root, file),

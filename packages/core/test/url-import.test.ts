@@ -18,6 +18,7 @@ import { downloadUrl } from "../src/external/url-get.js";
 import { importUrl, recordedLocalPath, updateUrlImport, urlImportOf } from "../src/external/url-import.js";
 import { metaTreeOid, parseFsConfig } from "../src/external/url-source.js";
 import { parsePointer } from "../src/formats/pointer.js";
+import { Project } from "../src/project/project.js";
 import type { ObjectInfo, ReadableRemote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
 import { workFolder } from "./work-folder.js";
 
@@ -99,8 +100,8 @@ const adapters: AdapterSources = {
     s3: async () => ({ default: adapter(["s3"], (c) => new MemoryStorage(c.url)) }),
     http: async () => ({ default: adapter(["http"], (c) => new MemoryStorage(c.url)) }),
   },
-  importPackage: async () => {
-    const err = new Error("not installed") as NodeJS.ErrnoException;
+  importPackage: async (name) => {
+    const err = new Error(`Cannot find package '${name}' imported from ${import.meta.url}`) as NodeJS.ErrnoException;
     err.code = "ERR_MODULE_NOT_FOUND";
     throw err;
   },
@@ -114,11 +115,11 @@ function write(path: string, data: string): string {
 
 let count = 0;
 /** A fresh project outside git (and its folder). */
-async function project(): Promise<{ dir: string; repo: Repo }> {
+async function project(): Promise<{ dir: string; repo: Project }> {
   const dir = join(work, `p${++count}`);
   mkdirSync(dir, { recursive: true });
-  await Repo.init(dir, { noScm: true });
-  return { dir, repo: await Repo.open(dir) };
+  await Project.init(dir, { noScm: true });
+  return { dir, repo: await Project.open(dir) };
 }
 
 // Recorded from DVC 3.64 (`dvc import-url`, `dvc update`) against moto and nginx [R].
@@ -261,7 +262,7 @@ describe("URL import files, as DVC writes them", () => {
       "'s3://bkt/nothing/here.csv' does not exist",
     );
     await expect(importUrl(repo, "zz://bkt/x", { cwd: dir, adapters })).rejects.toThrow(
-      "no storage adapter for 'zz://' remotes is installed",
+      "'zz://' URLs are served by a package named @mlv/remote-zz or mlv-remote-zz, and none is installed",
     );
     expect(existsSync(join(dir, "here.csv.dvc"))).toBe(false);
   });
@@ -306,8 +307,8 @@ describe.skipIf(!DVC)("local sources, against DVC 3.64", { timeout: 60_000 }, ()
     for (const [args] of cases) mustDvc(dvcDir, "import-url", "-q", ...args);
     const mlvDir = join(base, "mlv");
     mkdirSync(mlvDir, { recursive: true });
-    await Repo.init(mlvDir, { noScm: true });
-    const repo = await Repo.open(mlvDir);
+    await Project.init(mlvDir, { noScm: true });
+    const repo = await Project.open(mlvDir);
     for (const [[url, out, flag]] of cases)
       await importUrl(repo, url!, {
         cwd: mlvDir,

@@ -30,6 +30,8 @@ import {
   RemoteError,
   RemoteUnreachableError,
   ThrottledError,
+  type WriteFileOptions,
+  type WriteOptions,
 } from "@mlv/core";
 
 const MiB = 1024 * 1024;
@@ -228,8 +230,9 @@ export function resolveSettings(config: RemoteConfig, env: NodeJS.ProcessEnv = p
   if (!accountName && connectionString) accountName = accountOfConnectionString(connectionString);
   if (!accountName && !connectionString)
     throw new ConfigError(
-      `${where}: Azure needs the storage account: set it with 'mlv remote modify ${config.name} account_name NAME', or give a connection string with 'mlv remote modify --local ${config.name} connection_string "..."'`,
+      `${where}: Azure needs the storage account: set 'account_name' (or AZURE_STORAGE_ACCOUNT_NAME), or give a 'connection_string'`,
       { remote: config.name },
+      `Set it with 'mlv remote modify ${config.name} account_name NAME', or give a connection string with 'mlv remote modify --local ${config.name} connection_string "..."'.`,
     );
 
   let tryTimeoutMs: number | undefined;
@@ -459,7 +462,30 @@ export class AzureRemote implements Remote {
     }
   }
 
-  async write(key: string, body: Readable, size?: number): Promise<void> {
+  /**
+   * An abort cancels the requests under way: a Put Blob stores nothing, and staged blocks that
+   * no block list commits are never a blob (the service discards them after a week).
+   */
+  async write(key: string, body: Readable, size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) {
+      body.destroy();
+      throw signal.reason;
+    }
+    // An abort also stops the reading of the body, which the upload may be waiting on.
+    const onAbort = () => body.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await this.writeStream(key, body, size, signal);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw err;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private async writeStream(key: string, body: Readable, size: number | undefined, signal?: AbortSignal) {
     const container = await this.container();
     const blob = container.getBlockBlobClient(this.base + key);
     const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
@@ -498,7 +524,8 @@ export class AzureRemote implements Remote {
       if (ended) {
         if (size !== undefined && headBytes !== size) throw sizeError(headBytes);
         const data = head.length === 1 ? head[0]! : Buffer.concat(head, headBytes);
-        await blob.upload(data, data.length);
+        signal?.throwIfAborted();
+        await blob.upload(data, data.length, { abortSignal: signal });
         return;
       }
       let total = 0;
@@ -520,7 +547,7 @@ export class AzureRemote implements Remote {
         })(),
         { objectMode: false },
       );
-      await blob.uploadStream(rest, streamBlockSize, streamBuffers);
+      await blob.uploadStream(rest, streamBlockSize, streamBuffers, { abortSignal: signal });
     } catch (err) {
       if (err === bodyError || err instanceof MlvError) throw err;
       throw this.failure(err, "write", key);
@@ -529,16 +556,22 @@ export class AzureRemote implements Remote {
     }
   }
 
-  async writeFile(key: string, localPath: string, _size: number): Promise<void> {
+  async writeFile(key: string, localPath: string, _size: number, options: WriteFileOptions = {}): Promise<void> {
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
     const container = await this.container();
     const blob = container.getBlockBlobClient(this.base + key);
     try {
+      signal?.throwIfAborted();
       await blob.uploadFile(localPath, {
         maxSingleShotSize: this.tuning.maxSingleShotSize,
         blockSize: this.tuning.blockSize,
         concurrency: this.tuning.fileConcurrency,
+        abortSignal: signal,
+        ...(onProgress ? { onProgress: ({ loadedBytes }: { loadedBytes: number }) => onProgress(loadedBytes) } : {}),
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       // The local file is missing or unreadable: not a remote error.
       if (typeof (err as NodeJS.ErrnoException).errno === "number" && (err as SdkError).statusCode === undefined)
         throw err;
@@ -708,8 +741,12 @@ export class AzureRemote implements Remote {
     if (code === "ContainerNotFound")
       return new RemoteError(
         "ENOCONTAINER",
-        `remote ${remote}: the container '${s.container}'${account} does not exist: check the container name in the URL and the account (account_name or connection_string), or create the container (az storage container create --name ${s.container}${s.accountName === "" ? "" : ` --account-name ${s.accountName}`})`,
-        { cause, data: { remote, container: s.container, account: s.accountName, key } },
+        `remote ${remote}: the container '${s.container}'${account} does not exist: check the container name in the URL and the account (account_name or connection_string), or create the container (mlv does not create containers)`,
+        {
+          cause,
+          data: { remote, container: s.container, account: s.accountName, key },
+          hint: `Create it with 'az storage container create --name ${s.container}${s.accountName === "" ? "" : ` --account-name ${s.accountName}`}'.`,
+        },
       );
     if (
       status === 401 ||
@@ -719,8 +756,9 @@ export class AzureRemote implements Remote {
     )
       return new PermissionDeniedError(
         remote,
-        `${what} in container '${s.container}'${account}: ${detail}; check account_key/sas_token/connection_string or your Azure login (az login, or tenant_id/client_id/client_secret)`,
+        `${what} in container '${s.container}'${account}: ${detail}; check account_key/sas_token/connection_string, or your Azure login (or tenant_id/client_id/client_secret)`,
         cause,
+        s.auth.kind === "default" ? "To use your own Azure account, run 'az login'." : undefined,
       );
     if (status === 429 || status === 503 || (code !== undefined && THROTTLE_CODES.has(code)))
       return new ThrottledError(remote, `${what}: ${detail}`, cause);

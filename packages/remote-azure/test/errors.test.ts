@@ -76,6 +76,10 @@ describe.skipIf(noServer)("azure errors (Azurite)", () => {
       expect(err.message, what).toContain("'no-such-container'");
       expect(err.message, what).toContain("'devstoreaccount1'");
       expect(err.message, what).toContain("azure://no-such-container/data");
+      expect(err.message, what).not.toContain("az storage");
+      expect(err.hint, what).toBe(
+        "Create it with 'az storage container create --name no-such-container --account-name devstoreaccount1'.",
+      );
       expectNoSecret(err, [
         azurite.connectionString!,
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",

@@ -101,7 +101,17 @@ describe("credentials", () => {
 
   it("without account_name or connection_string are a ConfigError saying what to set", () => {
     expect(() => settings({ account_key: "a2V5" })).toThrow(ConfigError);
-    expect(() => settings({})).toThrow(/mlv remote modify storage account_name NAME/);
+    expect(() => settings({})).toThrow(/set 'account_name'/);
+    // The command to type is the hint, not the message.
+    expect(() => settings({})).not.toThrow(/mlv remote modify/);
+    const err = (() => {
+      try {
+        settings({});
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err?.hint).toMatch(/mlv remote modify storage account_name NAME/);
   });
 
   it("need tenant_id and client_id with client_secret", () => {

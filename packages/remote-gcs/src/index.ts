@@ -38,6 +38,8 @@ import {
   RemoteError,
   RemoteUnreachableError,
   ThrottledError,
+  type WriteFileOptions,
+  type WriteOptions,
 } from "@mlv/core";
 
 /** Objects up to this size go up in one request (a multipart upload); bigger ones as a resumable upload. */
@@ -347,17 +349,25 @@ export class GcsRemote implements Remote {
     };
   }
 
-  async write(key: string, body: Readable, size?: number): Promise<void> {
+  /**
+   * An abort destroys the upload stream, which cuts its request: a simple upload then stores
+   * nothing, and a resumable session is left unfinished (no object; Cloud Storage drops the
+   * session after a week).
+   */
+  async write(key: string, body: Readable, size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
     let bodyError: unknown;
     const onBodyError = (err: unknown) => {
       bodyError ??= err;
     };
     body.on("error", onBodyError);
     try {
+      signal?.throwIfAborted();
       const target = (await this.file(key)).createWriteStream(this.uploadOptions(size));
-      await pipeline(body, target);
+      await pipeline(body, target, signal === undefined ? {} : { signal });
     } catch (err) {
       if (!body.destroyed) body.destroy();
+      if (signal?.aborted) throw signal.reason;
       if (err === bodyError) throw err; // the source failed, not the remote
       throw this.failure(err, "write", key);
     } finally {
@@ -365,7 +375,9 @@ export class GcsRemote implements Remote {
     }
   }
 
-  async writeFile(key: string, localPath: string, size: number): Promise<void> {
+  async writeFile(key: string, localPath: string, size: number, options: WriteFileOptions = {}): Promise<void> {
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
     // Open first: a missing local file fails before any request is made.
     const handle = await open(localPath, "r");
     const source = handle.createReadStream({ highWaterMark: FILE_CHUNK });
@@ -374,9 +386,13 @@ export class GcsRemote implements Remote {
       sourceError ??= err;
     });
     try {
+      signal?.throwIfAborted();
       const target = (await this.file(key)).createWriteStream(this.uploadOptions(size));
-      await pipeline(source, target);
+      // A resumable upload reports the bytes it has handed to its request; a simple one, nothing.
+      if (onProgress) target.on("progress", ({ bytesWritten }: { bytesWritten: number }) => onProgress(bytesWritten));
+      await pipeline(source, target, signal === undefined ? {} : { signal });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       if (err === sourceError) throw err; // the local file, not the remote
       throw this.failure(err, "write", key);
     } finally {
@@ -452,6 +468,7 @@ export class GcsRemote implements Remote {
         status === undefined
           ? `the credentials could not be used (${detail})`
           : `HTTP ${status}${detail ? `: ${detail}` : ""}`;
+      const adc = !this.settings.anonymous && this.settings.keyFilename === undefined;
       return new PermissionDeniedError(
         remote,
         `${what} in bucket '${bucket}' (${why}): ${
@@ -459,9 +476,10 @@ export class GcsRemote implements Remote {
             ? "the bucket does not allow anonymous access: unset allow_anonymous_login and give credentials"
             : this.settings.keyFilename !== undefined
               ? "check credentialpath (the key file, and its account's access to the bucket)"
-              : "check credentialpath or your Application Default Credentials (gcloud auth application-default login, GOOGLE_APPLICATION_CREDENTIALS)"
+              : "check credentialpath or your Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, or your gcloud login)"
         }`,
         err,
+        adc ? "To use your own Google account, run 'gcloud auth application-default login'." : undefined,
       );
     }
     if (status === 429) return new ThrottledError(remote, `${what}: ${detail || "HTTP 429 Too Many Requests"}`, err);

@@ -123,6 +123,8 @@ describe("refused credentials", () => {
       expect(err.message).toContain(`gs://${bucket}/proj`);
       expect(err.message).toContain(status);
       expect(err.message).toContain("check credentialpath or your Application Default Credentials");
+      expect(err.message).not.toContain("gcloud auth");
+      expect(err.hint).toBe("To use your own Google account, run 'gcloud auth application-default login'.");
       expect((err as RemoteError).transient).toBe(false);
     }
   });

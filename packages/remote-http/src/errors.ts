@@ -38,21 +38,39 @@ function what(doing: Doing): string {
   return `${doing.op} '${doing.key}'`;
 }
 
-/** The hint of a refused request, by the authentication configured. Never the password itself. */
-function authHint(s: HttpSettings, challenge: string | undefined): string {
+/**
+ * Why a request was refused, by the authentication configured, and the commands that set it
+ * (the hint). Never the password itself.
+ */
+function refusal(s: HttpSettings, challenge: string | undefined): { why: string; hint: string } {
   const n = s.name;
-  const set = `set 'auth', 'user' and 'password' with 'mlv remote modify ${n} auth basic', 'mlv remote modify ${n} user NAME' and 'mlv remote modify --local ${n} password ...'`;
+  const setAll = `Set them with 'mlv remote modify ${n} auth basic', 'mlv remote modify ${n} user NAME' and 'mlv remote modify --local ${n} password ...'.`;
   if (challenge !== undefined && /^\s*digest\b/i.test(challenge) && s.auth !== "basic" && s.auth !== "custom")
-    return `the server asks for digest authentication, which mlv does not support: ask for basic authentication or a token (auth custom), then ${set}`;
+    return {
+      why: "the server asks for digest authentication, which mlv does not support: ask for basic authentication or a token (auth custom), then set 'auth', 'user' and 'password'",
+      hint: setAll,
+    };
   switch (s.auth) {
     case "basic":
-      return `the server did not accept user '${s.user ?? ""}' and the password configured: check 'user' and 'password' ('mlv remote modify ${n} user NAME', 'mlv remote modify --local ${n} password ...')`;
+      return {
+        why: `the server did not accept user '${s.user ?? ""}' and the password configured: check 'user' and 'password'`,
+        hint: `Set them with 'mlv remote modify ${n} user NAME' and 'mlv remote modify --local ${n} password ...'.`,
+      };
     case "custom":
-      return `the server did not accept the ${s.customAuthHeader ?? "custom"} header: check 'custom_auth_header' and 'password' ('mlv remote modify --local ${n} password ...')`;
+      return {
+        why: `the server did not accept the ${s.customAuthHeader ?? "custom"} header: check 'custom_auth_header' and 'password'`,
+        hint: `Set the header's value with 'mlv remote modify --local ${n} password ...'.`,
+      };
     default:
       return s.password !== undefined || s.user !== undefined
-        ? `'auth' is not set, so 'user' and 'password' are not sent: set it with 'mlv remote modify ${n} auth basic' (or 'auth custom' with 'custom_auth_header')`
-        : `it needs credentials: ${set} (or 'auth custom' with 'custom_auth_header' for a token header)`;
+        ? {
+            why: "'auth' is not set, so 'user' and 'password' are not sent: set 'auth' to basic (or to custom, with 'custom_auth_header')",
+            hint: `Set it with 'mlv remote modify ${n} auth basic'.`,
+          }
+        : {
+            why: "it needs credentials: set 'auth', 'user' and 'password' (or 'auth custom' with 'custom_auth_header' for a token header)",
+            hint: setAll,
+          };
   }
 }
 
@@ -73,29 +91,29 @@ export function statusError(
   };
   const data = { remote, key: doing.key, status };
   const writing = doing.op === "upload" || doing.op === "delete";
-  if (status === 401 || status === 403)
-    return new PermissionDeniedError(
-      remote,
-      `${what(doing)} was refused (HTTP ${status}): ${authHint(s, first("www-authenticate"))}`,
-    );
+  if (status === 401 || status === 403) {
+    const { why, hint } = refusal(s, first("www-authenticate"));
+    return new PermissionDeniedError(remote, `${what(doing)} was refused (HTTP ${status}): ${why}`, undefined, hint);
+  }
   if (status === 407)
     return new PermissionDeniedError(
       remote,
       `${what(doing)} was refused by the proxy (HTTP 407): put the proxy's credentials in HTTPS_PROXY/HTTP_PROXY (http://user:password@proxy:port), or exclude the host with NO_PROXY`,
     );
+  const methodHint = `Set it with 'mlv remote modify ${s.name} method put'.`;
   if (writing && (status === 405 || status === 501)) {
     const allow = first("allow") ?? "";
     const verb = doing.op === "upload" ? (typeof s.method === "string" ? s.method : "POST") : "DELETE";
-    const putHint =
-      doing.op === "upload" && verb === "POST"
-        ? /\bPUT\b/i.test(allow)
-          ? `; it accepts PUT (Allow: ${allow}): set 'mlv remote modify ${s.name} method put'`
-          : `; if it takes uploads by PUT (a WebDAV server: nginx, Apache), set 'mlv remote modify ${s.name} method put'`
-        : "";
+    const tryPut = doing.op === "upload" && verb === "POST";
+    const putAdvice = tryPut
+      ? /\bPUT\b/i.test(allow)
+        ? `; it accepts PUT (Allow: ${allow}): set 'method' to put`
+        : "; if it takes uploads by PUT (a WebDAV server: nginx, Apache), set 'method' to put"
+      : "";
     return new RemoteError(
       "EREADONLY",
-      `remote ${remote}: the server does not accept ${doing.op === "upload" ? `uploads by ${verb}` : "deletes"} (HTTP ${status}): this remote is read-only${putHint}`,
-      { data: { ...data, method: verb } },
+      `remote ${remote}: the server does not accept ${doing.op === "upload" ? `uploads by ${verb}` : "deletes"} (HTTP ${status}): this remote is read-only${putAdvice}`,
+      { data: { ...data, method: verb }, ...(tryPut ? { hint: methodHint } : {}) },
     );
   }
   if (doing.op === "upload" && (status === 404 || status === 410)) {
@@ -104,11 +122,9 @@ export function statusError(
     return new RemoteError(
       "EREADONLY",
       `cannot ${what(doing)} on remote ${remote}: the server answered HTTP ${status} to ${verb}: it takes no uploads by ${verb} at this URL${
-        verb === "POST"
-          ? `; if it takes them by PUT (a WebDAV server: nginx, Apache), set 'mlv remote modify ${s.name} method put'`
-          : ""
+        verb === "POST" ? "; if it takes them by PUT (a WebDAV server: nginx, Apache), set 'method' to put" : ""
       }; otherwise check the URL, or use another remote to push to`,
-      { data: { ...data, method: verb } },
+      { data: { ...data, method: verb }, ...(verb === "POST" ? { hint: methodHint } : {}) },
     );
   }
   if (doing.op === "upload" && status === 409)
@@ -163,11 +179,11 @@ export function translate(err: unknown, s: HttpSettings, doing: Doing): Error {
     const fix =
       typeof s.sslVerify === "string"
         ? `give 'ssl_verify' the CA bundle that signed the server's certificate`
-        : `give 'ssl_verify' the path of the CA bundle that signed it ('mlv remote modify ${s.name} ssl_verify /path/to/ca.pem'), or set 'ssl_verify false' for a test server`;
+        : `give 'ssl_verify' the path of the CA bundle that signed it, or set 'ssl_verify false' for a test server`;
     return new RemoteError(
       "ETLS",
       `remote ${remote}: cannot ${what(doing)}: the TLS connection to ${host} failed: ${why} (${code}: ${message}): ${fix}`,
-      { cause: err, data },
+      { cause: err, data, hint: `Set it with 'mlv remote modify ${s.name} ssl_verify /path/to/ca.pem'.` },
     );
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT")
@@ -179,8 +195,9 @@ export function translate(err: unknown, s: HttpSettings, doing: Doing): Error {
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
     return new RemoteUnreachableError(
       remote,
-      `${what(doing)}: ${host} sent nothing for read_timeout (${s.readTimeoutMs / 1000} s): the server is stalled or the network is slow (raise 'read_timeout' with 'mlv remote modify ${s.name} read_timeout SECONDS')`,
+      `${what(doing)}: ${host} sent nothing for read_timeout (${s.readTimeoutMs / 1000} s): the server is stalled or the network is slow (or raise 'read_timeout')`,
       err,
+      `Raise it with 'mlv remote modify ${s.name} read_timeout SECONDS'.`,
     );
   if (code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH")
     return new RemoteError(

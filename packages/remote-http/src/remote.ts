@@ -4,9 +4,9 @@
  */
 import { createWriteStream, open as openCb, writeFile as writeFileCb } from "node:fs";
 import { type FileHandle, open, readFile } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities } from "@mlv/core";
+import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities, WriteFileOptions, WriteOptions } from "@mlv/core";
 import { askSecret, ConfigError, checkByteRange, cutBytes, emptyReadable, RemoteError, runAll } from "@mlv/core";
 import type { Dispatcher } from "undici";
 import { checksumOf, infoDict, infoFromHeaders, infoSize, mergeInfo } from "./checksum.js";
@@ -79,8 +79,11 @@ export class HttpRemote implements Remote {
       return Promise.reject(
         new RemoteError(
           "EUNSUPPORTED",
-          `remote ${this.displayUrl}: auth = digest is not supported: use 'auth basic' or 'auth custom' ('mlv remote modify ${this.s.name} auth basic')`,
-          { data: { remote: this.displayUrl, option: "auth" } },
+          `remote ${this.displayUrl}: auth = digest is not supported: use 'auth basic' or 'auth custom'`,
+          {
+            data: { remote: this.displayUrl, option: "auth" },
+            hint: `Change it with 'mlv remote modify ${this.s.name} auth basic'.`,
+          },
         ),
       );
     this.loading ??= this.init().catch((err: unknown) => {
@@ -147,6 +150,7 @@ export class HttpRemote implements Remote {
     key: string,
     extra: Record<string, string> = {},
     body?: Readable,
+    signal?: AbortSignal,
   ): Promise<Response> {
     // Large body buffers: fewer pauses of the socket while a big answer streams to a file.
     const highWaterMark = method === "GET" ? BODY_BUFFER : undefined;
@@ -164,8 +168,10 @@ export class HttpRemote implements Remote {
           headers: { ...(own ? headers : { "user-agent": headers["user-agent"]! }), ...extra },
           ...(body !== undefined ? { body } : {}),
           ...(highWaterMark !== undefined ? { highWaterMark } : {}),
+          ...(signal !== undefined ? { signal } : {}),
         });
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         if (body?.errored) throw body.errored; // the local data failed, not the server
         throw translate(err, this.s, doing);
       }
@@ -181,8 +187,11 @@ export class HttpRemote implements Remote {
       if (body !== undefined || (method !== "GET" && method !== "HEAD"))
         throw new RemoteError(
           "EREMOTEIO",
-          `cannot ${doing.op} '${doing.key}' on remote ${this.displayUrl}: the server redirects it (HTTP ${status}) to ${redact(next)}: set the remote's URL to where it points ('mlv remote modify ${this.s.name} url ...')`,
-          { data: { remote: this.displayUrl, key: doing.key, status } },
+          `cannot ${doing.op} '${doing.key}' on remote ${this.displayUrl}: the server redirects it (HTTP ${status}) to ${redact(next)}: set the remote's URL to where it points`,
+          {
+            data: { remote: this.displayUrl, key: doing.key, status },
+            hint: `Set it with 'mlv remote modify ${this.s.name} url URL'.`,
+          },
         );
       if (hop >= MAX_REDIRECTS)
         throw new RemoteError(
@@ -426,21 +435,31 @@ export class HttpRemote implements Remote {
     return { ...(size !== undefined ? { size } : {}), checksum: checksumOf(dict) };
   }
 
-  async write(key: string, body: Readable, size?: number): Promise<void> {
+  /**
+   * An abort cuts the request: the server sees an incomplete body and stores nothing (a WebDAV
+   * server writes a PUT to a temporary file and moves it into place only once it is complete).
+   */
+  async write(key: string, body: Readable, size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) {
+      body.destroy();
+      throw signal.reason;
+    }
     const doing: Doing = { op: "upload", key };
     const method = this.s.method;
     if (typeof method !== "string") {
       body.destroy();
       throw new ConfigError(
-        `remote '${this.s.name}': 'method' must be post or put, not '${method.invalid}': set it with 'mlv remote modify ${this.s.name} method put' (or post)`,
+        `remote '${this.s.name}': 'method' must be post or put, not '${method.invalid}'`,
         { remote: this.s.name, option: "method" },
+        `Set it with 'mlv remote modify ${this.s.name} method put' (or post).`,
       );
     }
     const extra: Record<string, string> = { "content-type": "application/octet-stream" };
     if (size !== undefined) extra["content-length"] = String(size);
     let res: Response;
     try {
-      res = await this.send(doing, method, key, extra, body);
+      res = await this.send(doing, method, key, extra, body, signal);
     } catch (err) {
       if (!body.destroyed) body.destroy();
       throw err;
@@ -450,12 +469,28 @@ export class HttpRemote implements Remote {
     throw statusError(this.s, doing, res.status, res.headers);
   }
 
-  async writeFile(key: string, localPath: string, size: number): Promise<void> {
+  async writeFile(key: string, localPath: string, size: number, options: WriteFileOptions = {}): Promise<void> {
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
     // Open first: a missing file fails before anything is sent.
     const fd = await new Promise<number>((ok, fail) => openCb(localPath, "r", (err, fd) => (err ? fail(err) : ok(fd))));
     const { createReadStream } = await import("node:fs");
     const stream = createReadStream(localPath, { fd, highWaterMark: 256 * 1024 });
-    return this.write(key, stream, size);
+    if (onProgress === undefined) return this.write(key, stream, size, { signal });
+    // The bytes the request has taken from the file so far.
+    let sent = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        onProgress(sent);
+        done(null, chunk);
+      },
+    });
+    stream.on("error", (err) => counted.destroy(err));
+    counted.on("close", () => {
+      if (!stream.destroyed) stream.destroy();
+    });
+    return this.write(key, stream.pipe(counted), size, { signal });
   }
 
   async delete(key: string): Promise<void> {

@@ -54,8 +54,8 @@ const TRUE = new Set(["true", "yes", "on", "1"]);
 const FALSE = new Set(["false", "no", "off", "0"]);
 
 export function parseSettings(name: string, url: string, options: Record<string, string>): HttpSettings {
-  const bad = (detail: string, data: Record<string, unknown> = {}) =>
-    new ConfigError(`remote '${name}': ${detail}`, { remote: name, ...data });
+  const bad = (detail: string, data: Record<string, unknown> = {}, hint?: string) =>
+    new ConfigError(`remote '${name}': ${detail}`, { remote: name, ...data }, hint);
   const opt = (key: string): string | undefined => {
     const v = options[key];
     return v === undefined || v.trim() === "" ? undefined : v.trim();
@@ -118,17 +118,17 @@ export function parseSettings(name: string, url: string, options: Record<string,
       .join("' and '");
     if (missing !== "")
       throw bad(
-        `auth = basic needs both 'user' and 'password' (missing: '${missing}'): set them with 'mlv remote modify ${name} user NAME' and 'mlv remote modify --local ${name} password ...' (or 'ask_password true')`,
+        `auth = basic needs both 'user' and 'password' (missing: '${missing}'), or 'ask_password true'`,
         { option: "auth" },
+        `Set them with 'mlv remote modify ${name} user NAME' and 'mlv remote modify --local ${name} password ...'.`,
       );
   }
   if (auth === "custom") {
     if (customAuthHeader === undefined)
       throw bad(
-        `auth = custom needs 'custom_auth_header', the header to send: 'mlv remote modify ${name} custom_auth_header HEADER'`,
-        {
-          option: "custom_auth_header",
-        },
+        "auth = custom needs 'custom_auth_header', the header to send",
+        { option: "custom_auth_header" },
+        `Set it with 'mlv remote modify ${name} custom_auth_header HEADER'.`,
       );
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(customAuthHeader))
       throw bad(`'custom_auth_header' must be a header name, got '${customAuthHeader}'`, {
@@ -136,8 +136,9 @@ export function parseSettings(name: string, url: string, options: Record<string,
       });
     if (password === undefined && !askPassword)
       throw bad(
-        `auth = custom needs 'password', the value of the ${customAuthHeader} header: 'mlv remote modify --local ${name} password ...' (or 'ask_password true')`,
+        `auth = custom needs 'password', the value of the ${customAuthHeader} header (or 'ask_password true')`,
         { option: "password" },
+        `Set it with 'mlv remote modify --local ${name} password ...'.`,
       );
   }
 

@@ -68,7 +68,8 @@ describe.skipIf(noServer)("a read-only server", () => {
         // nginx answers POST to a missing file with 404, to an existing one with 405.
         expect(err.code).toBe("EREADONLY");
         expect(err.message).toContain(`remote ${folder!.url}`);
-        expect(err.message).toContain("set 'mlv remote modify web method put'");
+        expect(err.message).toContain("set 'method' to put");
+        expect(err.hint).toBe("Set it with 'mlv remote modify web method put'.");
       }
       await r.close?.();
     }
@@ -113,15 +114,17 @@ describe.skipIf(noServer)("the upload method", () => {
     const err = await failure(post.write(KEY, Readable.from([Buffer.from("hello")]), 5));
     expect(err.code).toBe("EREADONLY");
     expect(err.message).toBe(
-      `cannot upload '${KEY}' on remote ${folder.url}: the server answered HTTP 404 to POST: it takes no uploads by POST at this URL; if it takes them by PUT (a WebDAV server: nginx, Apache), set 'mlv remote modify web method put'; otherwise check the URL, or use another remote to push to`,
+      `cannot upload '${KEY}' on remote ${folder.url}: the server answered HTTP 404 to POST: it takes no uploads by POST at this URL; if it takes them by PUT (a WebDAV server: nginx, Apache), set 'method' to put; otherwise check the URL, or use another remote to push to`,
     );
+    expect(err.hint).toBe("Set it with 'mlv remote modify web method put'.");
     const put = open(folder.url, { method: "PUT" });
     await put.write(KEY, Readable.from([Buffer.from("hello")]), 5);
     expect(await readFile(join(folder.local, KEY), "utf8")).toBe("hello");
     // The object exists now: nginx refuses POST to it with 405.
     const again = await failure(post.write(KEY, Readable.from([Buffer.from("hello")]), 5));
     expect(again.code).toBe("EREADONLY");
-    expect(again.message).toContain("set 'mlv remote modify web method put'");
+    expect(again.message).toContain("set 'method' to put");
+    expect(again.hint).toBe("Set it with 'mlv remote modify web method put'.");
     const last = accessLog().slice(-1)[0]!;
     expect(last).toMatch(new RegExp(`^POST /rw/${folder.name}/${KEY} 405 `));
     await Promise.all([post.close?.(), put.close?.()]);
@@ -134,9 +137,8 @@ describe.skipIf(noServer)("the upload method", () => {
     const remote = open(folder.url, { method: "patch" });
     const err = await failure(remote.write(KEY, Readable.from([Buffer.from("y")]), 1));
     expect(err.code).toBe("ECONFIG");
-    expect(err.message).toBe(
-      "remote 'web': 'method' must be post or put, not 'patch': set it with 'mlv remote modify web method put' (or post)",
-    );
+    expect(err.message).toBe("remote 'web': 'method' must be post or put, not 'patch'");
+    expect(err.hint).toBe("Set it with 'mlv remote modify web method put' (or post).");
     expect(await remote.exists(KEY)).toBe(true);
     await remote.close?.();
     folder.drop();
@@ -189,7 +191,8 @@ describe.skipIf(noServer)("basic authentication", () => {
       expect(err.message).toContain(`remote ${folder.url} refused access`);
       expect(err.message).toContain("(HTTP 401)");
       expect(err.message).toContain(`user '${w.user}'`);
-      expect(err.message).toContain("'mlv remote modify --local web password ...'");
+      expect(err.message).toContain("check 'user' and 'password'");
+      expect(err.hint).toContain("'mlv remote modify --local web password ...'");
       expect(err.message).not.toContain("wrong-Pa55");
       expect(JSON.stringify(err.data)).not.toContain("wrong-Pa55");
     }
@@ -201,7 +204,10 @@ describe.skipIf(noServer)("basic authentication", () => {
     const err = await failure(remote.read(KEY));
     expect(err.code).toBe("EPERMISSION");
     expect(err.message).toBe(
-      `remote ${folder.url} refused access: read '${KEY}' was refused (HTTP 401): it needs credentials: set 'auth', 'user' and 'password' with 'mlv remote modify web auth basic', 'mlv remote modify web user NAME' and 'mlv remote modify --local web password ...' (or 'auth custom' with 'custom_auth_header' for a token header)`,
+      `remote ${folder.url} refused access: read '${KEY}' was refused (HTTP 401): it needs credentials: set 'auth', 'user' and 'password' (or 'auth custom' with 'custom_auth_header' for a token header)`,
+    );
+    expect(err.hint).toBe(
+      "Set them with 'mlv remote modify web auth basic', 'mlv remote modify web user NAME' and 'mlv remote modify --local web password ...'.",
     );
     const unsent = open(folder.url, { user: "alice", password: "x" });
     expect((await failure(unsent.exists(KEY))).message).toContain(
@@ -215,7 +221,7 @@ describe.skipIf(noServer)("basic authentication", () => {
     const err = await failure(remote.exists(KEY));
     expect(err.code).toBe("ECONFIG");
     expect(err.message).toContain("'ask_password' is set but there is no terminal");
-    expect(err.message).toContain("mlv remote modify --local web password VALUE");
+    expect(err.hint).toContain("mlv remote modify --local web password VALUE");
   });
 
   it("auth = digest fails every operation, saying it is not supported", async () => {

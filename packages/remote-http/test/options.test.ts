@@ -129,9 +129,10 @@ describe("parseSettings", () => {
     expect(configError(() => parse("https://h/x", { auth: "ntlm" })).message).toBe(
       "remote 'web': 'auth' must be one of basic, digest, custom, got 'ntlm'",
     );
-    const basic = configError(() => parse("https://h/x", { auth: "basic", user: "alice" })).message;
-    expect(basic).toContain("auth = basic needs both 'user' and 'password'");
-    expect(basic).toContain("mlv remote modify --local web password");
+    const basic = configError(() => parse("https://h/x", { auth: "basic", user: "alice" }));
+    expect(basic.message).toContain("auth = basic needs both 'user' and 'password'");
+    expect(basic.message).not.toContain("mlv remote modify");
+    expect(basic.hint).toContain("mlv remote modify --local web password");
     expect(configError(() => parse("https://h/x", { auth: "basic", password: "s3cr3t" })).message).not.toContain(
       "s3cr3t",
     );

@@ -29,7 +29,7 @@ import {
   stat,
   unlink,
 } from "node:fs";
-import { resolve, sep } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,9 @@ import {
   type RemoteConfig,
   RemoteError,
   remoteTempPrefix,
+  type WriteFileOptions,
+  type WriteOptions,
+  watchGrowth,
 } from "@mlv/core";
 
 /** The mode DVC gives cache and local-remote objects (`CACHE_MODE`). */
@@ -63,7 +66,7 @@ const IS_WINDOWS = process.platform === "win32";
 const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 /** Remove a killed upload's temporary files from `dir`; best effort, never fails the write. */
-async function removeStaleTemps(dir: string): Promise<void> {
+async function sweepFolder(dir: string): Promise<void> {
   let entries: Dirent[];
   try {
     entries = await pReaddir(dir);
@@ -115,8 +118,49 @@ function pUnlink(path: string): Promise<void> {
 function pCopyFile(from: string, to: string, flags: number): Promise<void> {
   return new Promise((ok, fail) => copyFile(from, to, flags, (e) => (e ? fail(e) : ok())));
 }
-function pMkdirp(path: string): Promise<void> {
-  return new Promise((ok, fail) => mkdir(path, { recursive: true }, (e) => (e ? fail(e) : ok())));
+function pMkdir(path: string): Promise<void> {
+  return new Promise((ok, fail) => mkdir(path, (e) => (e ? fail(e) : ok())));
+}
+/**
+ * `mkdir -p`, by hand: Node's `{ recursive: true }` never returns where the kernel refuses a folder
+ * whose parent exists with ENOENT (under `/proc`, `/sys`), so a remote there would hang the push.
+ */
+async function pMkdirp(path: string): Promise<void> {
+  try {
+    return await pMkdir(path);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === "EEXIST" && (await isDir(path))) return;
+    if (code === "ENOTDIR" || code === "EEXIST") throw await fileInTheWay(path, err);
+    const parent = dirname(path);
+    if (code !== "ENOENT" || parent === path) throw err;
+    await pMkdirp(parent);
+  }
+  // The parent exists now: a second refusal is final.
+  try {
+    await pMkdir(path);
+  } catch (err) {
+    if (errnoOf(err) !== "EEXIST" || !(await isDir(path))) throw err;
+  }
+}
+function isDir(path: string): Promise<boolean> {
+  return pStat(path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+}
+/** An ENOTDIR error naming the file that stands where a folder of `path` should be. */
+async function fileInTheWay(path: string, err: unknown): Promise<NodeJS.ErrnoException> {
+  for (let p = path; dirname(p) !== p; p = dirname(p)) {
+    const st = await pStat(p).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory())
+      return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), {
+        code: "ENOTDIR",
+        path: p,
+        cause: err,
+      });
+  }
+  return err as NodeJS.ErrnoException;
 }
 function pReaddir(path: string): Promise<Dirent[]> {
   return new Promise((ok, fail) => readdir(path, { withFileTypes: true }, (e, d) => (e ? fail(e) : ok(d))));
@@ -241,7 +285,8 @@ export class LocalRemote implements Remote {
     return createReadStream(path, { fd, highWaterMark, start: range.offset, end: end - 1 });
   }
 
-  async write(key: string, body: Readable, size?: number): Promise<void> {
+  async write(key: string, body: Readable, size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
     const dest = this.pathOf(key);
     const dir = this.dirOf(dest);
     let bodyError: unknown;
@@ -254,7 +299,7 @@ export class LocalRemote implements Remote {
       const opened = await this.createTemp(dir, key, dest);
       tmp = opened.tmp;
       const out = createWriteStream(tmp, { fd: opened.fd });
-      await pipeline(body, out);
+      await pipeline(body, out, { signal });
       if (size !== undefined && out.bytesWritten !== size) {
         throw new RemoteError(
           "ESIZE",
@@ -262,10 +307,12 @@ export class LocalRemote implements Remote {
           { data: { remote: this.displayUrl, key, expected: size, actual: out.bytesWritten } },
         );
       }
+      signal?.throwIfAborted();
       await this.commit(tmp, dest);
     } catch (err) {
       if (!body.destroyed) body.destroy(); // e.g. the folder could not be created: release the source
       if (tmp !== undefined) await discard(tmp);
+      if (signal?.aborted) throw signal.reason;
       if (err === bodyError || err instanceof RemoteError) throw err;
       throw this.failure(err, "write", key, dest);
     } finally {
@@ -273,14 +320,17 @@ export class LocalRemote implements Remote {
     }
   }
 
-  async writeFile(key: string, localPath: string, _size: number): Promise<void> {
+  async writeFile(key: string, localPath: string, _size: number, options: WriteFileOptions = {}): Promise<void> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const dest = this.pathOf(key);
     const dir = this.dirOf(dest);
     if (!this.knownDirs.has(dir)) await this.ensureDir(dir, key, dest);
     let tmp = this.tempPath(dir);
     try {
       try {
-        await pCopyFile(localPath, tmp, COPY_FLAGS);
+        // A copy has no stream to count: its progress is the temporary file's growth.
+        await watchGrowth(tmp, pCopyFile(localPath, tmp, COPY_FLAGS), options.onProgress);
       } catch (err) {
         // ENOENT: the source is missing, or the folder was removed since we created it.
         if (errnoOf(err) !== "ENOENT") throw err;
@@ -292,9 +342,12 @@ export class LocalRemote implements Remote {
       }
       // copyFile gives the copy the source's mode; objects are 0444 whatever the umask.
       await pChmod(tmp, OBJECT_MODE);
+      // One copy cannot be stopped midway: an abort during it drops the copy instead of committing it.
+      signal?.throwIfAborted();
       await this.commit(tmp, dest);
     } catch (err) {
       await discard(tmp);
+      if (signal?.aborted) throw signal.reason;
       if (errnoOf(err) === "ENOENT") throw err; // the local source file, not the remote
       throw this.failure(err, "write", key, dest);
     }
@@ -332,6 +385,34 @@ export class LocalRemote implements Remote {
     }
   }
 
+  async removeStaleTemps(options: { dry?: boolean; signal?: AbortSignal } = {}): Promise<string[]> {
+    const found: string[] = [];
+    const now = Date.now();
+    const visit = async (dirKey: string): Promise<void> => {
+      options.signal?.throwIfAborted();
+      const dir = this.base + (IS_WINDOWS ? dirKey.replaceAll("/", sep) : dirKey);
+      let entries: Dirent[];
+      try {
+        entries = await pReaddir(dir);
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw this.failure(err, "list", dirKey, dir);
+      }
+      for (const entry of entries) {
+        if (entry.isDirectory()) await visit(`${dirKey}${entry.name}/`);
+        else if (entry.isFile() && isRemoteTempName(entry.name)) {
+          const path = dir + entry.name;
+          const st = await pStat(path).catch(() => undefined);
+          if (st === undefined || !isStaleRemoteTemp(entry.name, st.mtimeMs, now)) continue;
+          if (!options.dry) await discard(path);
+          found.push(dirKey + entry.name);
+        }
+      }
+    };
+    await visit("");
+    return found;
+  }
+
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
     try {
@@ -361,7 +442,7 @@ export class LocalRemote implements Remote {
     if (pending === undefined) {
       pending = pMkdirp(dir).then(
         async () => {
-          await removeStaleTemps(dir);
+          await sweepFolder(dir);
           this.knownDirs.add(dir);
           this.pendingDirs.delete(dir);
         },
@@ -426,6 +507,19 @@ export class LocalRemote implements Remote {
         err,
       );
     }
+    const at = (err as NodeJS.ErrnoException).path ?? path;
+    if (code === "ENOTDIR" && action === "write")
+      return new RemoteError(
+        "ENOTDIR",
+        `cannot write '${key}' on remote ${remote}: '${at}' is a file, where a folder is needed: move that file away, or choose another folder for the remote`,
+        { cause: err, data: { remote, key, path: at } },
+      );
+    if (code === "ENOENT" && (err as NodeJS.ErrnoException).syscall === "mkdir")
+      return new RemoteError(
+        "EREMOTEIO",
+        `cannot write '${key}' on remote ${remote}: the file system refuses to create the folder '${at}' (ENOENT): choose a folder on a writable file system for the remote`,
+        { cause: err, data: { remote, key, path: at, errno: code } },
+      );
     const detail = err instanceof Error ? err.message : String(err);
     return new RemoteError("EREMOTEIO", `cannot ${action} '${key}' on remote ${remote}: ${detail}`, {
       cause: err,

@@ -340,3 +340,78 @@ describe("errors", () => {
     },
   );
 });
+
+describe("interrupted uploads", () => {
+  it("write() aborted midway rejects with the signal's reason and leaves no temporary file", async () => {
+    const controller = new AbortController();
+    const slow = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(50_000);
+        controller.abort(new Error("stopped by the user"));
+        await new Promise((r) => setTimeout(r, 50));
+        yield Buffer.alloc(50_000);
+      })(),
+      { objectMode: false },
+    );
+    await expect(remote.write("files/md5/ab/cdef", slow, 100_000, { signal: controller.signal })).rejects.toThrow(
+      "stopped by the user",
+    );
+    expect(await readdir(join(root, "files/md5/ab"))).toEqual([]);
+  });
+
+  it("writeFile() aborted during its copy drops the copy instead of storing it", async () => {
+    const source = join(dir, "source");
+    await writeFile(source, Buffer.alloc(1_000_000, 1));
+    const controller = new AbortController();
+    const copying = remote.writeFile!("files/md5/ab/cdef", source, 1_000_000, { signal: controller.signal });
+    controller.abort(new Error("stopped by the user"));
+    await expect(copying).rejects.toThrow("stopped by the user");
+    expect(await readdir(join(root, "files/md5/ab")).catch(() => [])).toEqual([]);
+  });
+
+  it("removeStaleTemps() finds the stale temporary files of the whole remote, and keeps fresh ones", async () => {
+    const host = createHash("md5").update(hostname()).digest("hex").slice(0, 8);
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    const files = {
+      "files/md5/ab/cdef": twoDaysAgo, // an object, however old, is not a temporary file
+      [`files/md5/ab/.mlv-999999-${host}-abc-0.tmp`]: new Date(), // this machine, process gone
+      "files/md5/cd/.Yk2bM_0aZq1w-hT7.tmp": twoDaysAgo, // DVC's put_file, a day old
+      "files/md5/cd/ef0123.Zk2bM_0aZq1w-hT7AbCdEf.tmp": twoDaysAgo, // DVC's move, a day old
+      "12/3456.Zk2bM_0aZq1w-hT7AbCdEf.tmp": twoDaysAgo, // in the legacy layout
+      "files/md5/cd/.Xk2bM_0aZq1w-hT7.tmp": new Date(), // fresh: a push may be writing it
+    };
+    for (const [key, mtime] of Object.entries(files)) {
+      await mkdir(join(root, key, ".."), { recursive: true });
+      await writeFile(join(root, key), "x");
+      await utimes(join(root, key), mtime, mtime);
+    }
+    const stale = [
+      `files/md5/ab/.mlv-999999-${host}-abc-0.tmp`,
+      "files/md5/cd/.Yk2bM_0aZq1w-hT7.tmp",
+      "files/md5/cd/ef0123.Zk2bM_0aZq1w-hT7AbCdEf.tmp",
+      "12/3456.Zk2bM_0aZq1w-hT7AbCdEf.tmp",
+    ].sort();
+    expect((await remote.removeStaleTemps!({ dry: true })).sort()).toEqual(stale);
+    expect(fs.existsSync(join(root, stale[0]!))).toBe(true);
+    expect((await remote.removeStaleTemps!()).sort()).toEqual(stale);
+    for (const key of Object.keys(files)) expect(fs.existsSync(join(root, key)), key).toBe(!stale.includes(key));
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("a remote where no folder can be made", () => {
+  it("under /proc: write() fails at once, naming the folder", async () => {
+    const proc = await adapter.create({ name: "p", url: "/proc/mlv-no-such-folder", options: {} });
+    await expect(proc.write("files/md5/ab/cdef", body("x"), 1)).rejects.toThrow(
+      /refuses to create the folder '\/proc\/mlv-no-such-folder'/,
+    );
+  });
+
+  it("below a file: write() names the file in the way", async () => {
+    await writeFile(join(dir, "file"), "x");
+    const under = await adapter.create({ name: "f", url: join(dir, "file", "sub"), options: {} });
+    await expect(under.write("files/md5/ab/cdef", body("x"), 1)).rejects.toMatchObject({
+      code: "ENOTDIR",
+      message: expect.stringContaining(`'${join(dir, "file")}' is a file, where a folder is needed`),
+    });
+  });
+});

@@ -14,6 +14,8 @@ import {
 import { redact } from "./options.js";
 
 export interface ErrorContext {
+  /** The remote's name in the config, when known (for hints). */
+  name?: string;
   displayUrl: string;
   bucket: string;
   /** The endpoint as configured, or undefined for AWS. */
@@ -113,6 +115,7 @@ export function translate(err: unknown, ctx: ErrorContext, action: string, key?:
     .replace(/\s+/g, " ")
     .trim();
   const data = { remote, bucket: ctx.bucket, key, sdkError: name, status };
+  const remoteName = ctx.name ?? "NAME";
 
   if (name === "NoSuchBucket")
     return new RemoteError(
@@ -125,8 +128,9 @@ export function translate(err: unknown, ctx: ErrorContext, action: string, key?:
   if (name === "CredentialsProviderError" || /could not load credentials/i.test(detail))
     return new PermissionDeniedError(
       remote,
-      `no AWS credentials were found: set them with 'mlv remote modify <name> access_key_id ...' and 'secret_access_key ...', or use an AWS profile ('profile', AWS_PROFILE, ~/.aws/credentials), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or 'allow_anonymous_login true' for a public bucket (${detail})`,
+      `no AWS credentials were found: set the remote's 'access_key_id' and 'secret_access_key', or use an AWS profile ('profile', AWS_PROFILE, ~/.aws/credentials), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or 'allow_anonymous_login true' for a public bucket (${detail})`,
       err,
+      `Set them with 'mlv remote modify --local ${remoteName} access_key_id ...' and 'mlv remote modify --local ${remoteName} secret_access_key ...'.`,
     );
   if (AUTH.has(name) || status === 401 || status === 403)
     return new PermissionDeniedError(
@@ -157,8 +161,8 @@ export function translate(err: unknown, ctx: ErrorContext, action: string, key?:
   )
     return new RemoteError(
       "EREGION",
-      `remote ${remote}: ${what} failed: bucket '${ctx.bucket}' is in another region (${name}): set 'region' with 'mlv remote modify' (${detail})`,
-      { cause: err, data },
+      `remote ${remote}: ${what} failed: bucket '${ctx.bucket}' is in another region (${name}): set the remote's 'region' (${detail})`,
+      { cause: err, data, hint: `Set it with 'mlv remote modify ${remoteName} region REGION'.` },
     );
   if (name === "InvalidBucketName")
     return new RemoteError("EBADBUCKET", `remote ${remote}: '${ctx.bucket}' is not a valid bucket name`, {

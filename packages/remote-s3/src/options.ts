@@ -62,6 +62,8 @@ export interface CustomerKeyParams {
 }
 
 export interface S3Settings {
+  /** The remote's name in the config (for hints naming `mlv remote modify NAME`). */
+  name?: string;
   bucket: string;
   /** "" (keys at the bucket root) or a prefix ending with "/". */
   prefix: string;
@@ -94,14 +96,19 @@ const BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
 /** `s3://bucket/some/prefix/` → bucket and `some/prefix/`. */
 export function parseS3Url(name: string, url: string): { bucket: string; prefix: string; displayUrl: string } {
   const m = /^s3:\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(url.trim());
-  const bad = (why: string) =>
-    new ConfigError(`remote '${name}': ${why}: the URL must look like s3://BUCKET or s3://BUCKET/PREFIX`, {
-      remote: name,
-    });
+  const bad = (why: string, hint?: string) =>
+    new ConfigError(
+      `remote '${name}': ${why}: the URL must look like s3://BUCKET or s3://BUCKET/PREFIX`,
+      { remote: name },
+      hint,
+    );
   if (!m) throw bad(`'${safeUrl(url)}' is not an s3:// URL`);
   const bucket = m[1] ?? "";
   if (bucket.includes("@") || bucket.includes(":"))
-    throw bad("credentials or ports do not belong in the URL (use 'mlv remote modify' and 'endpointurl')");
+    throw bad(
+      "credentials or ports do not belong in the URL (set them in 'access_key_id', 'secret_access_key' and 'endpointurl')",
+      `Set them with 'mlv remote modify --local ${name} access_key_id ...' (and secret_access_key, endpointurl).`,
+    );
   if (!BUCKET.test(bucket)) throw bad(`'${bucket}' is not a valid bucket name`);
   const parts = (m[2] ?? "").split("/").filter((p) => p !== "");
   if (parts.some((p) => p === "." || p === "..")) throw bad(`the prefix of '${safeUrl(url)}' has '.' or '..' parts`);
@@ -230,6 +237,7 @@ export function resolveSettings(config: RemoteConfig): S3Settings {
   }
 
   return {
+    name,
     bucket,
     prefix,
     displayUrl,

@@ -5,7 +5,7 @@ import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities } from "@mlv/core";
+import type { ByteRange, ObjectInfo, Remote, RemoteCapabilities, WriteFileOptions, WriteOptions } from "@mlv/core";
 import { checkByteRange, cutBytes, emptyReadable, RemoteError, runAll } from "@mlv/core";
 import { type ErrorContext, isNotFound, notFound, translate } from "./errors.js";
 import { iniRegion, type S3Settings } from "./options.js";
@@ -97,6 +97,7 @@ export class S3Remote implements Remote {
     this.settings = settings;
     this.displayUrl = settings.displayUrl;
     this.ctx = {
+      ...(settings.name !== undefined ? { name: settings.name } : {}),
       displayUrl: settings.displayUrl,
       bucket: settings.bucket,
       endpoint: settings.endpoint,
@@ -341,8 +342,13 @@ export class S3Remote implements Remote {
     return Readable.from(cutBytes(body, skip, limit), { objectMode: false });
   }
 
-  async write(key: string, body: Readable, size?: number): Promise<void> {
-    return this.oneAtATime(key, () => this.writeNow(key, body, size));
+  async write(key: string, body: Readable, size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) {
+      body.destroy();
+      throw signal.reason;
+    }
+    return this.oneAtATime(key, () => this.writeNow(key, body, size, signal));
   }
 
   /**
@@ -365,42 +371,55 @@ export class S3Remote implements Remote {
     }
   }
 
-  private async writeNow(key: string, body: Readable, size?: number): Promise<void> {
-    const loaded = await this.load();
+  private async writeNow(key: string, body: Readable, size: number | undefined, signal?: AbortSignal): Promise<void> {
     let bodyError: unknown;
     const onError = (err: unknown) => {
       bodyError ??= err;
     };
     body.on("error", onError);
+    // An abort also stops the reading of the body, which a multipart upload may be waiting on.
+    const onAbort = () => body.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      signal?.throwIfAborted();
+      const loaded = await this.load();
       if (size !== undefined && size <= PART_SIZE) {
         const data = await collect(body, size, () => this.sizeError(key, size));
-        await this.put(loaded, key, data);
+        await this.put(loaded, key, data, signal);
       } else {
         const checked = size === undefined ? body : await withLength(body, size, () => this.sizeError(key, size));
-        await this.multipart.run(() => this.upload(loaded, key, checked, partSizeFor(size)));
+        await this.multipart.run(() => this.upload(loaded, key, checked, partSizeFor(size), size, undefined, signal));
       }
     } catch (err) {
       if (!body.destroyed) body.destroy();
+      if (signal?.aborted) throw signal.reason;
       if (err === bodyError || (bodyError !== undefined && (err as Error)?.name === "AbortError")) throw bodyError;
       throw err;
     } finally {
       body.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  async writeFile(key: string, localPath: string, size: number): Promise<void> {
-    return this.oneAtATime(key, () => this.writeFileNow(key, localPath, size));
+  async writeFile(key: string, localPath: string, size: number, options: WriteFileOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    return this.oneAtATime(key, () => this.writeFileNow(key, localPath, size, options));
   }
 
-  private async writeFileNow(key: string, localPath: string, expected: number): Promise<void> {
+  private async writeFileNow(
+    key: string,
+    localPath: string,
+    expected: number,
+    { onProgress, signal }: WriteFileOptions,
+  ): Promise<void> {
+    signal?.throwIfAborted();
     const loaded = await this.load();
     // A missing or unreadable local file throws its own fs error: it is not the remote's fault.
     if (expected <= PART_SIZE) {
       // Small files (most of a dataset): one libuv readFile, much cheaper than a FileHandle.
       const data = await readWhole(localPath);
       if (data.length <= PART_SIZE) {
-        await this.put(loaded, key, data);
+        await this.put(loaded, key, data, signal);
         return;
       }
     }
@@ -409,18 +428,27 @@ export class S3Remote implements Remote {
     try {
       const size = (await fh.stat()).size;
       if (size <= PART_SIZE) {
-        await this.put(loaded, key, await fh.readFile());
+        await this.put(loaded, key, await fh.readFile(), signal);
         return;
       }
       const stream = fh.createReadStream({ highWaterMark: MiB, autoClose: false, start: 0 });
-      await this.multipart.run(() => this.upload(loaded, key, stream, partSizeFor(size), size));
+      const onAbort = () => stream.destroy(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        await this.multipart.run(() => this.upload(loaded, key, stream, partSizeFor(size), size, onProgress, signal));
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw err;
     } finally {
       await fh.close();
     }
   }
 
-  /** One PutObject from memory (the SDK can retry it). */
-  private async put({ client, sdk }: Loaded, key: string, data: Buffer): Promise<void> {
+  /** One PutObject from memory (the SDK can retry it); an abort cancels the request, so nothing is stored. */
+  private async put({ client, sdk }: Loaded, key: string, data: Buffer, signal?: AbortSignal): Promise<void> {
     try {
       await client.send(
         new sdk.PutObjectCommand({
@@ -431,27 +459,37 @@ export class S3Remote implements Remote {
           ...(this.settings.writeParams as object),
           ...this.ssec,
         }),
+        { abortSignal: signal },
       );
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw translate(err, this.ctx, "write", key);
     }
   }
 
-  /** A multipart upload through lib-storage: parts of `partSize`, UPLOAD_QUEUE of them in flight; aborted on failure. */
+  /**
+   * A multipart upload through lib-storage: parts of `partSize`, UPLOAD_QUEUE of them in flight;
+   * aborted on failure. `signal` cancels the requests of the parts and of the completion, so
+   * that lib-storage fails the upload and aborts it (AbortMultipartUpload, sent without the
+   * signal) before done() rejects.
+   */
   private async upload(
-    { client, Upload }: Loaded,
+    { client, sdk, Upload }: Loaded,
     key: string,
     body: Readable,
     partSize: number,
     size?: number,
+    onProgress?: (bytes: number) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
+    signal?.throwIfAborted();
     let sourceError: unknown;
     const onSourceError = (err: unknown) => {
       sourceError ??= err;
     };
     body.on("error", onSourceError);
     const upload = new Upload({
-      client,
+      client: signal === undefined ? client : withSignal(client, sdk, signal),
       params: {
         Bucket: this.settings.bucket,
         Key: this.k(key),
@@ -465,9 +503,12 @@ export class S3Remote implements Remote {
       queueSize: UPLOAD_QUEUE,
       leavePartsOnError: false,
     });
+    // Reported as each part is sent: `loaded` is the bytes of the parts done so far.
+    if (onProgress) upload.on("httpUploadProgress", ({ loaded }) => loaded !== undefined && onProgress(loaded));
     try {
       await upload.done();
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       if (sourceError !== undefined) throw sourceError;
       throw translate(err, this.ctx, "write", key);
     } finally {
@@ -600,6 +641,18 @@ export class S3Remote implements Remote {
       // it never loaded: nothing to release
     }
   }
+}
+
+/**
+ * The client, with `signal` added to every request but CreateMultipartUpload (whose upload id is
+ * needed to abort the upload) and AbortMultipartUpload (the clean-up itself).
+ */
+function withSignal(client: S3Client, sdk: ClientS3, signal: AbortSignal): S3Client {
+  const send = (command: unknown, options?: object) =>
+    command instanceof sdk.CreateMultipartUploadCommand || command instanceof sdk.AbortMultipartUploadCommand
+      ? client.send(command as never, options)
+      : client.send(command as never, { ...options, abortSignal: signal });
+  return new Proxy(client, { get: (target, prop) => (prop === "send" ? send : Reflect.get(target, prop)) });
 }
 
 /** A provider that calls `fn` once and then returns its result (or, after a failure, tries again). */

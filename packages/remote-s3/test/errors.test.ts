@@ -212,6 +212,25 @@ describe("error translation", () => {
     expect(bad.message).not.toContain(SECRET);
   });
 
+  it("says which settings to change in the message, and the command that changes them in the hint", () => {
+    const named = { ...ctx, name: "store" };
+    const region = translate(sdkError("PermanentRedirect", 301), named, "read", "k") as RemoteError;
+    expect(region.code).toBe("EREGION");
+    expect(region.message).toContain("set the remote's 'region'");
+    expect(region.message).not.toContain("mlv remote modify");
+    expect(region.hint).toBe("Set it with 'mlv remote modify store region REGION'.");
+    const creds = translate(
+      Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }),
+      named,
+      "read",
+      "k",
+    ) as RemoteError;
+    expect(creds).toBeInstanceOf(PermissionDeniedError);
+    expect(creds.message).toContain("'access_key_id' and 'secret_access_key'");
+    expect(creds.message).not.toContain("mlv remote modify");
+    expect(creds.hint).toContain("'mlv remote modify --local store access_key_id ...'");
+  });
+
   it("the servers under test are listed", () => {
     expect(servers().map((s) => s.name)).toEqual(["moto", "moto-auth", "s3rver"]);
   });

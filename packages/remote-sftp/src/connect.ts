@@ -6,8 +6,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { Socket } from "node:net";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import {
   askSecret,
   ConfigError,
@@ -17,15 +15,9 @@ import {
   RemoteUnreachableError,
 } from "@mlv/core";
 import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey } from "ssh2";
-import {
-  type HostKeyVerdict,
-  knownHostsName,
-  preferredHostKeyAlgorithms,
-  readKnownHosts,
-  verifyHostKey,
-} from "./known-hosts.js";
-import { DEFAULT_TIMEOUT_S, type SftpSettings } from "./settings.js";
-import { expandPath, localUser, lookupHost } from "./ssh-config.js";
+import { type HostKeyVerdict, preferredHostKeyAlgorithms, readKnownHosts, verifyHostKey } from "./known-hosts.js";
+import type { SftpSettings } from "./settings.js";
+import { HostKeyError, type Target } from "./target.js";
 
 type Ssh2 = typeof import("ssh2");
 let ssh2Promise: Promise<Ssh2> | undefined;
@@ -34,73 +26,6 @@ let ssh2Promise: Promise<Ssh2> | undefined;
 export function loadSsh2(): Promise<Ssh2> {
   ssh2Promise ??= import("ssh2").then((m) => ((m as { default?: Ssh2 }).default ?? m) as Ssh2);
   return ssh2Promise;
-}
-
-/** Where and as whom to connect, once ~/.ssh/config has been applied. */
-export interface Target {
-  host: string;
-  port: number;
-  user: string;
-  /** `user@host:port`, for messages. */
-  label: string;
-  /** The name looked up in known_hosts (`host` or `[host]:port`, or the HostKeyAlias). */
-  knownHostsName: string;
-  knownHostsFiles: string[];
-  /** Private keys to try, in order; `explicit` ones must exist. */
-  identities: { path: string; explicit: boolean }[];
-  /** The agent socket, when the agent may be used. */
-  agent?: string;
-  timeoutMs: number;
-}
-
-export function resolveTarget(settings: SftpSettings, env: NodeJS.ProcessEnv = process.env): Target {
-  const cfg = lookupHost(settings.host, settings.user === undefined ? {} : { user: settings.user });
-  const host = cfg.hostName ?? settings.host;
-  const port = settings.port ?? cfg.port ?? 22;
-  const user = settings.user ?? cfg.user ?? localUser();
-  const tokens = { host, user, port };
-  const home = homedir();
-
-  const identities: Target["identities"] = [];
-  if (settings.keyfile !== undefined) identities.push({ path: expandPath(settings.keyfile, tokens), explicit: true });
-  for (const f of cfg.identityFiles) identities.push({ path: expandPath(f, tokens), explicit: false });
-  if (identities.length === 0)
-    for (const name of ["id_ed25519", "id_ecdsa", "id_rsa"])
-      identities.push({ path: join(home, ".ssh", name), explicit: false });
-
-  let agent: string | undefined;
-  if (settings.allowAgent && cfg.identitiesOnly !== true) {
-    const a = cfg.identityAgent;
-    if (a === undefined || a === "SSH_AUTH_SOCK") agent = env.SSH_AUTH_SOCK || undefined;
-    else if (a.toLowerCase() !== "none") agent = a.startsWith("$") ? env[a.slice(1)] : expandPath(a, tokens);
-  }
-
-  const userKnown = cfg.userKnownHostsFiles ?? ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"];
-  const globalKnown = cfg.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"];
-  const knownHostsFiles = [...userKnown, ...globalKnown]
-    .filter((f) => f.toLowerCase() !== "none")
-    .map((f) => expandPath(f, tokens));
-
-  const target: Target = {
-    host,
-    port,
-    user,
-    label: `${user}@${host}${port === 22 ? "" : `:${port}`}`,
-    knownHostsName: knownHostsName(cfg.hostKeyAlias ?? host, port),
-    knownHostsFiles,
-    identities,
-    timeoutMs:
-      settings.timeoutMs ?? (cfg.connectTimeoutS === undefined ? DEFAULT_TIMEOUT_S * 1000 : cfg.connectTimeoutS * 1000),
-  };
-  if (agent !== undefined) target.agent = agent;
-  return target;
-}
-
-/** The host key was not trusted: never transient, the message says how to add or replace it. */
-export class HostKeyError extends RemoteError {
-  constructor(remote: string, message: string, data: Record<string, unknown>) {
-    super("EHOSTKEY", `remote ${remote}: ${message}`, { data: { remote, ...data } });
-  }
 }
 
 function fingerprint(blob: Buffer): string {
@@ -115,9 +40,9 @@ function hostKeyError(remote: string, target: Target, verdict: HostKeyVerdict, b
   if (verdict.status === "unknown") {
     return new HostKeyError(
       remote,
-      `the host key of ${target.knownHostsName} is not known (it is in none of ${target.knownHostsFiles.join(", ")}), so the server cannot be trusted. ` +
-        `Check that its fingerprint is ${fp}, then add it: '${scan}', or connect once with '${connectOnce}' and answer yes`,
+      `the host key of ${target.knownHostsName} (${fp}) is not known (it is in none of ${target.knownHostsFiles.join(", ")}), so the server cannot be trusted`,
       data,
+      `Check that the server's fingerprint is ${fp}, then add its key: '${scan}', or connect once with '${connectOnce}' and answer yes.`,
     );
   }
   if (verdict.status === "revoked") {
@@ -132,9 +57,9 @@ function hostKeyError(remote: string, target: Target, verdict: HostKeyVerdict, b
     return new HostKeyError(
       remote,
       `the host key of ${target.knownHostsName} has CHANGED: the server sent ${fp}, which differs from the key in ${where}. ` +
-        `Someone could be intercepting the connection, or the server was reinstalled. If you are sure the new key is right, ` +
-        `remove the old one with 'ssh-keygen -R "${target.knownHostsName}"' and add the new one: '${scan}'`,
+        "Someone could be intercepting the connection, or the server was reinstalled",
       data,
+      `If you are sure the new key is right, remove the old one with 'ssh-keygen -R "${target.knownHostsName}"' and add the new one: '${scan}'.`,
     );
   }
   return new HostKeyError(remote, `the host key of ${target.knownHostsName} was refused`, data);
@@ -168,8 +93,9 @@ export async function connect(settings: SftpSettings, target: Target, remote: st
       } catch (err) {
         if (explicit) {
           throw new ConfigError(
-            `remote '${settings.name}': keyfile '${path}' cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check the 'keyfile' option`,
+            `remote '${settings.name}': keyfile '${path}' cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
             { remote: settings.name, keyfile: path },
+            `Point the 'keyfile' option at a readable private key: 'mlv remote modify ${settings.name} keyfile PATH'.`,
           );
         }
         return undefined;
@@ -181,8 +107,9 @@ export async function connect(settings: SftpSettings, target: Target, remote: st
           parsed = ssh2.utils.parseKey(data, pass);
         } else if (explicit) {
           throw new ConfigError(
-            `remote '${settings.name}': keyfile '${path}' is encrypted: set its passphrase with 'mlv remote modify --local ${settings.name} passphrase VALUE', or 'ask_passphrase true' to be asked`,
+            `remote '${settings.name}': keyfile '${path}' is encrypted and no passphrase is set`,
             { remote: settings.name, keyfile: path },
+            `Set its passphrase with 'mlv remote modify --local ${settings.name} passphrase VALUE', or 'mlv remote modify ${settings.name} ask_passphrase true' to be asked.`,
           );
         } else {
           skipped.push(`${path} (encrypted, no passphrase)`);
@@ -358,24 +285,32 @@ export function mapConnectError(err: Error & { level?: string; code?: string }, 
     const tried = ctx.tried.length > 0 ? ctx.tried.join(", ") : "nothing (no key file, agent or password available)";
     return new PermissionDeniedError(
       remote,
-      `authentication as ${target.label} failed; tried ${tried}${skipped}. Check the user and the 'keyfile' ` +
-        `(mlv remote modify ${ctx.settings.name} keyfile PATH), that its public key is in the server's authorized_keys, or set a password`,
+      `authentication as ${target.label} failed; tried ${tried}${skipped}`,
       err,
+      `Check the user and the key file ('mlv remote modify ${ctx.settings.name} keyfile PATH') and that its public key is ` +
+        `in the server's authorized_keys, or set a password ('mlv remote modify --local ${ctx.settings.name} password VALUE').`,
     );
   }
   if (err.level === "client-timeout")
     return new RemoteUnreachableError(
       remote,
-      `no SSH handshake with ${target.host}:${target.port} within ${target.timeoutMs / 1000} s: check the host and port, or raise 'timeout'`,
+      `no SSH handshake with ${target.host}:${target.port} within ${target.timeoutMs / 1000} s`,
       err,
+      `Check the host and port, or allow more time: 'mlv remote modify ${ctx.settings.name} timeout SECONDS'.`,
     );
   if (err.level === "client-dns" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN")
-    return new RemoteUnreachableError(remote, `cannot resolve host '${target.host}': check the URL's host name`, err);
+    return new RemoteUnreachableError(
+      remote,
+      `cannot resolve host '${target.host}'`,
+      err,
+      "Check the host name in the remote's URL (and the network).",
+    );
   if (isNetworkErrorCode(err.code))
     return new RemoteUnreachableError(
       remote,
-      `cannot connect to ${target.host}:${target.port} (${err.code}): check that an SSH server runs there and the host and port are right`,
+      `cannot connect to ${target.host}:${target.port} (${err.code})`,
       err,
+      "Check that an SSH server runs there and that the host and port are right, then run the command again.",
     );
   return new RemoteError("ESSH", `remote ${remote}: SSH connection to ${target.label} failed: ${err.message}`, {
     cause: err,

@@ -10,11 +10,16 @@
  */
 import { RemoteError, RemoteUnreachableError } from "@mlv/core";
 import type { Client, SFTPWrapper } from "ssh2";
-import { connect, resolveTarget, type Target } from "./connect.js";
-import type { SftpSettings } from "./settings.js";
+import { connect } from "./connect.js";
+import { OPS_PER_SESSION, type SftpSettings } from "./settings.js";
+import { resolveTarget, type Target } from "./target.js";
 
 /** ssh2's messages for a channel the server would not open (e.g. beyond its MaxSessions). */
 const REFUSED_CHANNEL = /channel open|open failed|administratively/i;
+
+/** A lost connection is transient: trying again is the advice. */
+export const RECONNECT_HINT =
+  "Run the command again once the server can be reached: what was already transferred is not sent again.";
 
 export interface Session {
   sftp: SFTPWrapper;
@@ -27,14 +32,11 @@ export interface Session {
   posixRename: boolean;
   /**
    * Rejects when the session or its connection closes. ssh2 never calls back the requests in
-   * flight on a dropped connection (fastGet, fastPut, reads): operations race this instead of hanging.
+   * flight on a dropped connection (fastGet, writes, reads): operations race this instead of hanging.
    */
   lost: Promise<never>;
   markLost(): void;
 }
-
-/** Operations that may share one session before callers queue (or open another session). */
-export const OPS_PER_SESSION = 2;
 
 export class SessionPool {
   private client: Client | undefined;
@@ -161,7 +163,12 @@ export class SessionPool {
       lost,
       markLost: () =>
         reject(
-          new RemoteUnreachableError(this.remote, "the connection was lost during the transfer; run the command again"),
+          new RemoteUnreachableError(
+            this.remote,
+            "the connection was lost during the transfer",
+            undefined,
+            RECONNECT_HINT,
+          ),
         ),
       chunk: Math.min(256 * 1024, limit(internals._maxReadLen), limit(internals._maxWriteLen)),
       posixRename: internals._extensions?.["posix-rename@openssh.com"] === "1",
@@ -203,7 +210,8 @@ function sessionError(remote: string, err: Error): Error {
     });
   return new RemoteUnreachableError(
     remote,
-    `the connection was lost while opening an SFTP session (${err.message}); run the command again`,
+    `the connection was lost while opening an SFTP session (${err.message})`,
     err,
+    RECONNECT_HINT,
   );
 }

@@ -6,6 +6,7 @@
  * that folder removes once stale (see `isStaleRemoteTemp`).
  */
 import { readFile as readFileCb, writeFile as writeFileCb } from "node:fs";
+import { type FileHandle, open as openLocal } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import {
   type ByteRange,
@@ -21,9 +22,11 @@ import {
   RemoteError,
   RemoteUnreachableError,
   remoteTempPrefix,
+  type WriteFileOptions,
+  type WriteOptions,
 } from "@mlv/core";
 import type { FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from "ssh2";
-import { type Session, SessionPool } from "./pool.js";
+import { RECONNECT_HINT, type Session, SessionPool } from "./pool.js";
 import { remotePath, type SftpSettings } from "./settings.js";
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
@@ -34,12 +37,17 @@ const FAILURE = 4;
 const NO_CONNECTION = 6;
 const CONNECTION_LOST = 7;
 
-/** Parallel requests of one fastPut/fastGet (each of the session's chunk size, up to 256 KiB). */
+/** Parallel requests of one big writeFile or fastGet (each of the session's chunk size, up to 256 KiB). */
 const TRANSFER_CONCURRENCY = 16;
-/** Files up to this size are uploaded by one open/write/close/rename, without fastPut's machinery. */
+/** Files up to this size are read whole and uploaded by one open/write/close/rename. */
 const SMALL_FILE = 1024 * 1024;
+/** writeFile(): requests' worth of the local file read at once (then sent as one request each). */
+const READ_AHEAD = 4;
 /** write(): requests in flight, and the size bodies are gathered into before they are sent. */
 const WRITE_INFLIGHT = 8;
+
+/** The folders objects are spread over: the first two hex digits of their hash. */
+const PREFIX_DIR = /^[0-9a-f]{2}$/;
 
 /** An empty segment, `.` or `..`: keys never contain them. */
 const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
@@ -137,15 +145,8 @@ export class SftpRemote implements Remote {
 
   /** The object keys below folder `dirKey` ("" or ending with "/") whose name starts with `namePrefix`. */
   private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<string> {
-    const dir = dirKey === "" ? this.root || "." : remotePath(this.root, dirKey.slice(0, -1));
-    const entries = await this.run("list", dirKey, async (s) => {
-      try {
-        return await readdir(s.sftp, dir);
-      } catch (err) {
-        if (statusOf(err) === NO_SUCH_FILE) return []; // a missing folder holds no objects
-        throw err;
-      }
-    });
+    const dir = this.dirOf(dirKey);
+    const entries = await this.entries(dirKey);
     for (const entry of entries) {
       const name = entry.filename;
       if (name === "." || name === "..") continue;
@@ -167,6 +168,24 @@ export class SftpRemote implements Remote {
       if (type === S_IFDIR) yield* this.walk(`${dirKey}${name}/`, "");
       else if (type === S_IFREG && !isRemoteTempName(name)) yield dirKey + name;
     }
+  }
+
+  /** Folder `dirKey` ("" or ending with "/") on the server. */
+  private dirOf(dirKey: string): string {
+    return dirKey === "" ? this.root || "." : remotePath(this.root, dirKey.slice(0, -1));
+  }
+
+  /** The entries of folder `dirKey`; none when it is missing. */
+  private entries(dirKey: string): Promise<FileEntryWithStats[]> {
+    const dir = this.dirOf(dirKey);
+    return this.run("list", dirKey, async (s) => {
+      try {
+        return await readdir(s.sftp, dir);
+      } catch (err) {
+        if (statusOf(err) === NO_SUCH_FILE) return []; // a missing folder holds no objects
+        throw err;
+      }
+    });
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
@@ -217,17 +236,26 @@ export class SftpRemote implements Remote {
     return stream;
   }
 
-  async write(key: string, body: Readable, size?: number): Promise<void> {
+  async write(key: string, body: Readable, size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
     const dest = this.pathOf(key);
+    if (signal?.aborted) {
+      body.destroy();
+      throw signal.reason;
+    }
     const dir = dest.slice(0, dest.lastIndexOf("/"));
     let bodyError: unknown;
     const onBodyError = (err: unknown) => {
       bodyError ??= err;
     };
     body.on("error", onBodyError);
+    // An abort ends the body: pump stops at its next chunk and the temporary file is removed below.
+    const onAbort = () => body.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
     const tmp = this.tempPath(dir);
     let created = false;
-    const s = await this.pool.acquire().catch((err) => {
+    const s = await this.acquire(signal).catch((err) => {
+      signal?.removeEventListener("abort", onAbort);
       body.off("error", onBodyError);
       body.destroy();
       throw err;
@@ -239,7 +267,7 @@ export class SftpRemote implements Remote {
       created = true;
       let written: number;
       try {
-        written = await pump(s, handle, body);
+        written = await pump(s, handle, body, WRITE_INFLIGHT);
       } catch (err) {
         await cleanUp(s, closeHandle(s.sftp, handle));
         throw err;
@@ -252,6 +280,7 @@ export class SftpRemote implements Remote {
           { data: { remote: this.displayUrl, key, expected: size, actual: written } },
         );
       }
+      signal?.throwIfAborted();
       await this.commit(s, tmp, dest);
     };
     try {
@@ -259,23 +288,39 @@ export class SftpRemote implements Remote {
     } catch (err) {
       if (!body.destroyed) body.destroy();
       if (created || s.dead) await this.discardTemp(s, tmp);
+      if (signal?.aborted) throw signal.reason;
       if (err === bodyError) throw err;
       throw this.failure(err, "write", key, dest);
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       body.off("error", onBodyError);
       await sweeping;
       this.pool.release(s);
     }
   }
 
-  async writeFile(key: string, localPath: string, size: number): Promise<void> {
+  async writeFile(key: string, localPath: string, size: number, options: WriteFileOptions = {}): Promise<void> {
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
     const dest = this.pathOf(key);
     const dir = dest.slice(0, dest.lastIndexOf("/"));
     const tmp = this.tempPath(dir);
     // Small files (most of a dataset's objects): read whole, then open, write, close, rename with
-    // as few round trips as possible. Big ones: fastPut, many requests in flight.
+    // as few round trips as possible. Big ones: streamed with many write requests in flight. The
+    // local file is opened first: a missing source fails before anything is made on the server.
     const data = size <= SMALL_FILE ? await readLocal(localPath) : undefined;
-    const s = await this.pool.acquire();
+    const local: FileHandle | undefined = data === undefined ? await openLocal(localPath, "r") : undefined;
+    let source: Readable | undefined;
+    const onAbort = () => source?.destroy(signal?.reason);
+    let s: Session;
+    try {
+      signal?.throwIfAborted();
+      s = await this.acquire(signal);
+    } catch (err) {
+      await local?.close();
+      throw err;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
     let created = false;
     const sweeping = this.sweep(s, dir);
     const upload = async () => {
@@ -284,33 +329,47 @@ export class SftpRemote implements Remote {
         const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
         created = true;
         try {
+          let sent = 0;
           const writes: Promise<void>[] = [];
-          for (let at = 0; at < data.length; at += s.chunk)
-            writes.push(writeAt(s.sftp, handle, data.subarray(at, at + s.chunk), at));
+          for (let at = 0; at < data.length; at += s.chunk) {
+            const part = data.subarray(at, at + s.chunk);
+            writes.push(
+              writeAt(s.sftp, handle, part, at).then(() => {
+                sent += part.length;
+                onProgress?.(sent);
+              }),
+            );
+          }
           await Promise.all(writes);
         } finally {
           await closeHandle(s.sftp, handle);
         }
       } else {
-        await this.inDir(s, dir, key, () =>
-          cb<void>((d) =>
-            s.sftp.fastPut(localPath, tmp, { concurrency: TRANSFER_CONCURRENCY, chunkSize: s.chunk }, (e) =>
-              d(e, undefined),
-            ),
-          ),
-        );
+        const handle = await this.inDir(s, dir, key, () => open(s.sftp, tmp, "w"));
         created = true;
+        source = (local as FileHandle).createReadStream({ highWaterMark: s.chunk * READ_AHEAD });
+        if (signal?.aborted) source.destroy(signal.reason);
+        try {
+          await pump(s, handle, source, TRANSFER_CONCURRENCY, onProgress);
+        } catch (err) {
+          await cleanUp(s, closeHandle(s.sftp, handle));
+          throw err;
+        }
+        await closeHandle(s.sftp, handle);
       }
+      signal?.throwIfAborted();
       await this.commit(s, tmp, dest);
     };
     try {
-      // ssh2 never calls fastPut back once its connection drops: the loss of the session ends it.
       await Promise.race([upload(), s.lost]);
     } catch (err) {
-      // A local error (the source file is missing) opens nothing remotely; anything else may have.
-      if (created || s.dead || typeof (err as NodeJS.ErrnoException).code !== "string") await this.discardTemp(s, tmp);
+      if (created || s.dead) await this.discardTemp(s, tmp);
+      if (signal?.aborted) throw signal.reason;
       throw this.failure(err, "write", key, dest);
     } finally {
+      signal?.removeEventListener("abort", onAbort);
+      if (source === undefined) await local?.close();
+      else if (!source.destroyed) source.destroy();
       await sweeping;
       this.pool.release(s);
     }
@@ -356,6 +415,47 @@ export class SftpRemote implements Remote {
     });
   }
 
+  /**
+   * Uploads write their temporary files beside the objects, so only the object folders are read:
+   * `files/md5/xx/`, and `xx/` at the root (DVC 2.x's layout).
+   */
+  async removeStaleTemps(options: { dry?: boolean; signal?: AbortSignal } = {}): Promise<string[]> {
+    const { dry = false, signal } = options;
+    signal?.throwIfAborted();
+    const now = Date.now();
+    const prefixDirs = (dirKey: string, entries: FileEntryWithStats[]) =>
+      entries
+        .filter((e) => PREFIX_DIR.test(e.filename) && [S_IFDIR, S_IFLNK].includes((e.attrs.mode ?? 0) & S_IFMT))
+        .map((e) => `${dirKey}${e.filename}/`);
+    const [atRoot, inMd5] = await Promise.all([this.entries(""), this.entries("files/md5/")]);
+    const found: string[] = [];
+    await Promise.all(
+      [...prefixDirs("", atRoot), ...prefixDirs("files/md5/", inMd5)].map(async (dirKey) => {
+        signal?.throwIfAborted();
+        const entries = await this.entries(dirKey).catch((err) => {
+          if (statusOf((err as { cause?: unknown }).cause) === FAILURE) return []; // a link to a file
+          throw err;
+        });
+        for (const e of entries) {
+          if (((e.attrs.mode ?? 0) & S_IFMT) !== S_IFREG) continue;
+          if (!isStaleRemoteTemp(e.filename, e.attrs.mtime * 1000, now)) continue;
+          const key = dirKey + e.filename;
+          if (!dry) {
+            signal?.throwIfAborted();
+            const path = `${this.dirOf(dirKey)}/${e.filename}`;
+            await this.run("delete", key, (s) =>
+              unlink(s.sftp, path).catch((err) => {
+                if (statusOf(err) !== NO_SUCH_FILE) throw err; // removed meanwhile by someone else
+              }),
+            );
+          }
+          found.push(key);
+        }
+      }),
+    );
+    return found.sort();
+  }
+
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
     await this.run("delete", key, async (s) => {
@@ -388,6 +488,32 @@ export class SftpRemote implements Remote {
       }
     }
     await this.pool.close();
+  }
+
+  /** Lease a session; on abort, give up waiting (the session, once it comes, goes back to the pool). */
+  private acquire(signal: AbortSignal | undefined): Promise<Session> {
+    const leased = this.pool.acquire();
+    if (signal === undefined) return leased;
+    return new Promise<Session>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        leased.then(
+          (s) => this.pool.release(s),
+          () => {},
+        );
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      leased.then(
+        (s) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(s); // a no-op after an abort, which hands the session back
+        },
+        (err) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Lease a session for `fn`, and turn its errors into MlvErrors. */
@@ -520,15 +646,21 @@ export class SftpRemote implements Remote {
     if (status === PERMISSION_DENIED)
       return new PermissionDeniedError(
         remote,
-        `cannot ${action} '${key}': permission denied on '${path}': check that the SSH user may write the remote folder`,
+        `cannot ${action} '${key}': permission denied on '${path}'`,
         err,
+        `Check that the SSH user may ${action === "write" || action === "delete" ? "write" : "read"} the remote folder.`,
       );
     if (
       status === NO_CONNECTION ||
       status === CONNECTION_LOST ||
       /No response from server|Not connected|No SFTP|channel|ECONNRESET|EPIPE|socket/i.test(message)
     )
-      return new RemoteUnreachableError(remote, `the connection was lost while trying to ${action} '${key}'`, err);
+      return new RemoteUnreachableError(
+        remote,
+        `the connection was lost while trying to ${action} '${key}'`,
+        err,
+        RECONNECT_HINT,
+      );
     const errno = (err as NodeJS.ErrnoException | undefined)?.code;
     if (typeof errno === "string") return err as Error; // a local file (e.g. the upload's source) is the problem
     return new RemoteError("EREMOTEIO", `cannot ${action} '${key}' on remote ${remote}: ${message}`, {
@@ -547,30 +679,44 @@ async function isDir(s: SFTPWrapper, path: string): Promise<boolean> {
 
 /**
  * Send `body` to an open remote file: small stream chunks are gathered into requests of the
- * session's chunk size, and up to WRITE_INFLIGHT of them are in flight at once. Returns the bytes written.
+ * session's chunk size, and up to `maxInflight` of them are in flight at once. `onProgress` gets
+ * the bytes the server has acknowledged so far. Returns the bytes written.
  */
-async function pump(s: Session, handle: Buffer, body: Readable): Promise<number> {
+async function pump(
+  s: Session,
+  handle: Buffer,
+  body: Readable,
+  maxInflight: number,
+  onProgress?: (bytes: number) => void,
+): Promise<number> {
   let pos = 0;
+  let acked = 0;
   let failed: unknown;
   const inflight = new Set<Promise<void>>();
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const send = () => {
-    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
     pending = [];
     pendingBytes = 0;
-    const at = pos;
-    pos += buf.length;
-    const p: Promise<void> = writeAt(s.sftp, handle, buf, at).then(
-      () => {
-        inflight.delete(p);
-      },
-      (err) => {
-        inflight.delete(p);
-        failed ??= err;
-      },
-    );
-    inflight.add(p);
+    // One request per chunk: a longer write would be split by ssh2 into requests sent one after another.
+    for (let from = 0; from < all.length; from += s.chunk) {
+      const buf = all.subarray(from, from + s.chunk);
+      const at = pos;
+      pos += buf.length;
+      const p: Promise<void> = writeAt(s.sftp, handle, buf, at).then(
+        () => {
+          inflight.delete(p);
+          acked += buf.length;
+          onProgress?.(acked);
+        },
+        (err) => {
+          inflight.delete(p);
+          failed ??= err;
+        },
+      );
+      inflight.add(p);
+    }
   };
   for await (const chunk of body) {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
@@ -579,7 +725,7 @@ async function pump(s: Session, handle: Buffer, body: Readable): Promise<number>
     pendingBytes += buf.length;
     if (pendingBytes >= s.chunk) {
       send();
-      while (inflight.size >= WRITE_INFLIGHT && failed === undefined) await Promise.race(inflight);
+      while (inflight.size >= maxInflight && failed === undefined) await Promise.race(inflight);
     }
     if (failed !== undefined) break;
   }

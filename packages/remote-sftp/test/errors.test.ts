@@ -20,7 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort, generateKey } from "../../../test-fixtures/servers/sshd.js";
 import { info, newFolder, newRemote, noServer, readOnlyFolder, sshd, urlOf } from "./helpers.js";
 
-async function failure(p: Promise<unknown>): Promise<Error & { code?: string; transient?: boolean }> {
+async function failure(p: Promise<unknown>): Promise<Error & { code?: string; transient?: boolean; hint?: string }> {
   try {
     await p;
   } catch (err) {
@@ -74,6 +74,7 @@ describe.skipIf(noServer)("sftp errors", () => {
     expect(err.message).toContain(`${info().user}@127.0.0.1:${info().port}`);
     expect(err.message).toContain(`publickey ${wrong}`);
     expect(err.message).toContain(urlOf("x"));
+    expect(err.hint).toContain("mlv remote modify storage keyfile PATH");
     // Refused once, then every later call fails the same way without logging in again.
     const again = await failure(remote.exists("files/md5/00/0001"));
     expect(again).toBe(err);
@@ -108,9 +109,11 @@ describe.skipIf(noServer)("sftp errors", () => {
     expect(err).toBeInstanceOf(HostKeyError);
     expect(err.code).toBe("EHOSTKEY");
     expect(err.transient).toBe(false);
-    expect(err.message).toContain(`ssh-keyscan -p ${info().port} 127.0.0.1 >> ~/.ssh/known_hosts`);
     expect(err.message).toContain(`[127.0.0.1]:${info().port}`);
     expect(err.message).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
+    // What to do is the hint, printed on its own line.
+    expect(err.hint).toContain(`ssh-keyscan -p ${info().port} 127.0.0.1 >> ~/.ssh/known_hosts`);
+    expect(err.message).not.toContain("ssh-keyscan");
   });
 
   it("a changed host key is refused, naming the known_hosts line", async () => {
@@ -124,7 +127,7 @@ describe.skipIf(noServer)("sftp errors", () => {
     expect(err).toBeInstanceOf(HostKeyError);
     expect(err.message).toContain("CHANGED");
     expect(err.message).toContain(`${join(home, ".ssh", "known_hosts")}:2`);
-    expect(err.message).toContain(`ssh-keygen -R "[127.0.0.1]:${info().port}"`);
+    expect(err.hint).toContain(`ssh-keygen -R "[127.0.0.1]:${info().port}"`);
   });
 
   it("a key for the host without its port does not count ([host]:port is another name)", async () => {
@@ -151,6 +154,7 @@ describe.skipIf(noServer)("sftp errors", () => {
     expect(err.transient).toBe(true);
     expect(err.message).toContain("ECONNREFUSED");
     expect(err.message).toContain(`127.0.0.1:${port}`);
+    expect(err.hint).toMatch(/run the command again/);
   });
 
   it("a silent server: RemoteUnreachableError after 'timeout' seconds", async () => {
@@ -197,7 +201,7 @@ describe.skipIf(noServer)("sftp errors", () => {
     const err = await failure(remote.exists("k"));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toContain("is encrypted");
-    expect(err.message).toContain("passphrase");
+    expect(err.hint).toContain("mlv remote modify --local storage passphrase VALUE");
     const wrong = await create(folder.url, { keyfile: enc, passphrase: "wrong one" });
     const err2 = await failure(wrong.exists("k"));
     expect(err2).toBeInstanceOf(ConfigError);
@@ -216,7 +220,7 @@ describe.skipIf(noServer)("sftp errors", () => {
     const err = await failure(remote.exists("k"));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toMatch(/not a TTY/);
-    expect(err.message).toContain("mlv remote modify --local storage password");
+    expect(err.hint).toContain("mlv remote modify --local storage password");
   });
 
   it("a missing keyfile: ConfigError naming it", async () => {
@@ -224,6 +228,7 @@ describe.skipIf(noServer)("sftp errors", () => {
     const err = await failure(remote.exists("k"));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toContain(join(dir, "nope"));
+    expect(err.hint).toContain("mlv remote modify storage keyfile PATH");
   });
 
   it("~/.ssh/config: a Host alias gives HostName, User, Port and IdentityFile", async () => {

@@ -1,5 +1,5 @@
 /**
- * The testkit's 200 MiB round trip through writeFile and readFile (fastPut/fastGet: parallel
+ * The testkit's 200 MiB round trip through writeFile and readFile (parallel writes / fastGet: parallel
  * requests of up to 256 KiB) on OpenSSH, and what the upload left on the server's disk.
  */
 import { createHash } from "node:crypto";

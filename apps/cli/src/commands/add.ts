@@ -1,4 +1,4 @@
-import { Repo } from "@mlv/core";
+import { addTo, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint, plural } from "../output.js";
@@ -9,8 +9,8 @@ export function register(program: Command, ctx: Context): void {
     .argument("<targets...>", "files or folders to track")
     .action(async (targets: string[], opts: { quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
-      const outcome = await repo.add(targets, { cwd: process.cwd(), onProgress: out.progress });
+      const repo = await Project.open();
+      const outcome = await addTo(repo, targets, { cwd: process.cwd(), onProgress: out.progress, signal: ctx.signal });
       out.stopProgress();
       for (const r of outcome.results)
         out.debug(`${r.changed ? "recorded" : "unchanged"}: ${out.path(repo.root, r.path)}`);

@@ -1,4 +1,4 @@
-import { Repo } from "@mlv/core";
+import { checkoutTo, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { failIfMissing, printCheckout } from "../checkout-result.js";
 import { type Context, withGlobals } from "../context.js";
@@ -12,8 +12,8 @@ export function register(program: Command, ctx: Context): void {
     .action(
       async (targets: string[], opts: { force?: boolean; relink?: boolean; quiet?: boolean; verbose?: boolean }) => {
         const out = ctx.output(opts);
-        const repo = await Repo.open();
-        const result = await repo.checkout({
+        const repo = await Project.open();
+        const result = await checkoutTo(repo, {
           targets,
           cwd: process.cwd(),
           force: opts.force,

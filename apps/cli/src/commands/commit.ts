@@ -1,4 +1,4 @@
-import { commit, Repo } from "@mlv/core";
+import { commit, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 
@@ -9,7 +9,7 @@ export function register(program: Command, ctx: Context): void {
     .option("-f, --force", "also record stages whose dependencies, outputs or command changed")
     .action(async (targets: string[], opts: { force?: boolean; quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await commit(repo, {
         targets,
         cwd: process.cwd(),

@@ -1,4 +1,5 @@
-import { recordConfigChange, UsageError } from "@mlv/core";
+import { UsageError } from "@mlv/core";
+import { recordConfigChange } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint } from "../output.js";

@@ -1,4 +1,4 @@
-import { projectDag, Repo } from "@mlv/core";
+import { Project, projectDag } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { toAscii, toDot, toMermaid } from "../dag-text.js";
@@ -24,7 +24,7 @@ export function register(program: Command, ctx: Context): void {
     .option("-o, --outs", "draw outputs instead of stages")
     .action(async (target: string | undefined, opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const view = await projectDag(repo, {
         target,
         full: opts.full,

@@ -1,7 +1,9 @@
-import { type DiffResult, diff, Repo } from "@mlv/core";
+import type { DiffResult } from "@mlv/core";
+import { diff, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { renderTable } from "../tables.js";
+import { fromRoot } from "./options.js";
 
 interface Opts {
   targets?: string[];
@@ -30,8 +32,9 @@ export function register(program: Command, ctx: Context): void {
     .option("--hide-missing", "leave out the 'not in cache' entries")
     .action(async (a: string | undefined, b: string | undefined, opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
-      const result = await diff(repo, { a, b, targets: opts.targets });
+      const repo = await Project.open();
+      const targets = opts.targets?.map((t) => fromRoot(repo.root, t));
+      const result = await diff(repo, { a, b, targets, signal: ctx.signal });
       repo.hashCache.save();
       const shown = present(result, !!opts.showHash, b !== undefined || !!opts.hideMissing);
       if (opts.json) out.json(shown);

@@ -1,4 +1,4 @@
-import { Repo, setFrozen } from "@mlv/core";
+import { Project, setFrozen } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 
@@ -13,7 +13,7 @@ export function register(program: Command, ctx: Context): void {
       .argument("<targets...>", "stages ([path/dvc.yaml:]name) or .dvc files")
       .action(async (targets: string[], opts: { quiet?: boolean; verbose?: boolean }) => {
         const out = ctx.output(opts);
-        const repo = await Repo.open();
+        const repo = await Project.open();
         const edited = await repo.locked(`mlv ${frozen ? "freeze" : "unfreeze"}`, () =>
           setFrozen(repo, targets, frozen, { cwd: process.cwd() }),
         );

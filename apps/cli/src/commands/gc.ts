@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
-import { hasRevisions, Repo, UsageError } from "@mlv/core";
+import { UsageError } from "@mlv/core";
+import { collect, hasRevisions, Project, STALE_REMOTE_TEMP_RULE } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { ADAPTERS } from "../remotes.js";
@@ -35,7 +36,7 @@ export function register(program: Command, ctx: Context): void {
           "Either of `-w|--workspace`, `-a|--all-branches`, `-T|--all-tags`, `--all-commits` or `--rev` needs to be set.",
         );
       if (opts.remote && !opts.cloud) throw new UsageError("`-r|--remote` needs `-c|--cloud`");
-      const repo = await Repo.open();
+      const repo = await Project.open();
       if (!opts.force && !opts.dry) {
         const what = opts.cloud ? "cache and remote storage" : "cache";
         const kept = hasRevisions(scope) ? "the workspace and the chosen revisions" : "the workspace";
@@ -52,14 +53,16 @@ export function register(program: Command, ctx: Context): void {
           return;
         }
       }
-      const { remote, ...result } = await repo.gc({
+      const { remote, ...result } = await collect(repo, {
         ...scope,
         cloud: opts.cloud,
         remote: opts.remote,
         jobs: opts.jobs,
         dry: opts.dry,
         adapters: ADAPTERS,
+        signal: ctx.signal,
       });
+      const temps = result.remoteTemps?.length ?? 0;
       if (opts.json) out.json(result);
       else if (result.wouldRemove) {
         for (const key of result.wouldRemove.local) out.info(`would remove from cache: ${key}`);
@@ -67,6 +70,10 @@ export function register(program: Command, ctx: Context): void {
         out.info(
           `${result.removedLocal} cache and ${result.removedRemote} remote objects would be removed (--dry: nothing was).`,
         );
+        if (temps)
+          out.info(
+            `${temps} stale temporary files would be removed from remote '${remote}' (${STALE_REMOTE_TEMP_RULE}).`,
+          );
       } else {
         out.info(
           result.removedLocal
@@ -79,6 +86,8 @@ export function register(program: Command, ctx: Context): void {
               ? `Removed ${result.removedRemote} objects from remote '${remote}'.`
               : `No unused cache to remove from remote '${remote}'.`,
           );
+        if (temps)
+          out.info(`Removed ${temps} stale temporary files from remote '${remote}' (${STALE_REMOTE_TEMP_RULE}).`);
       }
     });
 }

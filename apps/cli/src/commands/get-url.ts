@@ -1,4 +1,5 @@
-import { type Config, downloadUrl, parseFsConfig, Repo } from "@mlv/core";
+import { type Config, downloadUrl } from "@mlv/core";
+import { Project, parseFsConfig } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { ADAPTERS } from "../remotes.js";
@@ -15,7 +16,7 @@ interface Opts {
 /** The configuration of the repository around the current folder, if any (for `remote://NAME/path`). */
 async function projectConfig(url: string): Promise<Config | undefined> {
   if (!/^remote:\/\//i.test(url)) return undefined;
-  return (await Repo.open()).config;
+  return (await Project.open()).config;
 }
 
 export function register(program: Command, ctx: Context): void {

@@ -31,6 +31,7 @@ export function register(program: Command, ctx: Context): void {
         force: opts.force,
         connect: (config) => connect(config, undefined),
         onProgress: out.progress,
+        signal: ctx.signal,
       });
       out.stopProgress();
       out.debug(

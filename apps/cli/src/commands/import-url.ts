@@ -1,4 +1,5 @@
-import { importUrl, parseFsConfig, Repo, UsageError } from "@mlv/core";
+import { UsageError } from "@mlv/core";
+import { importUrl, Project, parseFsConfig } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint } from "../output.js";
@@ -33,7 +34,7 @@ export function register(program: Command, ctx: Context): void {
       const noDownload = opts.download === false;
       if (noExec && noDownload) throw new UsageError("--no-exec and --no-download cannot be used together");
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await repo.locked("mlv import-url", () =>
         importUrl(repo, url, {
           out: outPath,

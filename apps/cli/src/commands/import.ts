@@ -1,4 +1,4 @@
-import { importData, Repo } from "@mlv/core";
+import { importData, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint } from "../output.js";
@@ -27,7 +27,7 @@ export function register(program: Command, ctx: Context): void {
     .option("-f, --force", "replace the output and its .dvc file if they exist")
     .action(async (url: string, path: string, opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await repo.locked("mlv import", () =>
         importData(repo, url, path, {
           rev: opts.rev,

@@ -5,6 +5,7 @@
 export { register as add } from "./add.js";
 export { register as checkout } from "./checkout.js";
 export { register as commit } from "./commit.js";
+export { register as completion } from "./completion.js";
 export { register as config } from "./config.js";
 export { register as dag } from "./dag.js";
 export { register as diff } from "./diff.js";
@@ -27,4 +28,5 @@ export { register as stageList } from "./stage-list.js";
 export { register as status } from "./status.js";
 export { register as transfer } from "./transfer.js";
 export { register as update } from "./update.js";
+export { register as version } from "./version.js";
 export { register as versions } from "./versions.js";

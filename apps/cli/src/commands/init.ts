@@ -1,4 +1,4 @@
-import { Repo } from "@mlv/core";
+import { Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 
@@ -10,7 +10,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--subdir", "create a project in a subfolder of a git repository")
     .action(async (opts: { scm: boolean; force?: boolean; subdir?: boolean; quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
-      await Repo.init(process.cwd(), { noScm: !opts.scm, force: opts.force, subdir: opts.subdir });
+      await Project.init(process.cwd(), { noScm: !opts.scm, force: opts.force, subdir: opts.subdir });
       out.info("Initialized mlv repository (DVC 3 format).");
       if (opts.scm) {
         out.info();

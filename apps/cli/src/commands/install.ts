@@ -1,5 +1,5 @@
 import { realpathSync } from "node:fs";
-import { install, Repo } from "@mlv/core";
+import { install, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 
@@ -10,7 +10,7 @@ export function register(program: Command, ctx: Context): void {
     )
     .action(async (opts: { quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await install(repo, { command: runningMlv() });
       for (const h of result.hooks) {
         const kept = h.previous ? ` (the hook that was there runs first, kept as '${h.previous}')` : "";

@@ -1,8 +1,9 @@
-import { isGitUrl, type ListEntry, list } from "@mlv/core";
+import { type ListEntry, list } from "@mlv/core";
+import { isGitUrl } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
-import { formatBytes } from "../output.js";
 import { ADAPTERS } from "../remotes.js";
+import { formatBytes } from "../units.js";
 
 interface Opts {
   rev?: string;
@@ -34,6 +35,7 @@ export function register(program: Command, ctx: Context): void {
         recursive: opts.recursive,
         dvcOnly: opts.dvcOnly,
         adapters: ADAPTERS,
+        signal: ctx.signal,
       });
       for (const u of result.unknown)
         out.warn(

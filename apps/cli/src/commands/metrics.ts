@@ -1,8 +1,10 @@
-import { diffMetrics, flattenMetrics, type MetricValue, Repo, showMetrics, UsageError, WORKSPACE } from "@mlv/core";
+import { flattenMetrics, type MetricValue, UsageError, WORKSPACE } from "@mlv/core";
+import { diffMetrics, Project, showMetrics } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
 import { formatMetric, METRIC_PRECISION, renderTable } from "../tables.js";
+import { fromRoot } from "./options.js";
 
 interface Opts {
   json?: boolean;
@@ -60,9 +62,10 @@ export function register(program: Command, ctx: Context): void {
     .option("--precision <n>", `round floats to this many decimal places (default ${METRIC_PRECISION})`, precisionOf)
     .action(async (files: string[], opts: ShowOpts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await showMetrics(repo, {
-        files,
+        files: files.map((f) => fromRoot(repo.root, f)),
+        signal: ctx.signal,
         revs: opts.rev,
         allBranches: opts.allBranches,
         allTags: opts.allTags,
@@ -113,8 +116,14 @@ export function register(program: Command, ctx: Context): void {
     .option("--precision <n>", `round floats to this many decimal places (default ${METRIC_PRECISION})`, precisionOf)
     .action(async (a: string | undefined, b: string | undefined, opts: DiffOpts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
-      const result = await diffMetrics(repo, { a, b, files: opts.targets, all: opts.all });
+      const repo = await Project.open();
+      const result = await diffMetrics(repo, {
+        a,
+        b,
+        files: opts.targets?.map((f) => fromRoot(repo.root, f)),
+        all: opts.all,
+        signal: ctx.signal,
+      });
       const shown = (p: string) => out.path(repo.root, p);
       if (opts.json) return out.json(Object.fromEntries(Object.entries(result).map(([p, v]) => [shown(p), v])));
       const rows: string[][] = [];

@@ -1,7 +1,20 @@
 // The options several commands share; a command file imports these, never another command.
-import { Config, type ConfigLevel, Repo, type RevisionScope, UsageError } from "@mlv/core";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { type ConfigLevel, type RevisionScope, UsageError } from "@mlv/core";
+import { Config, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { withGlobals } from "../context.js";
+
+/**
+ * A path as the user typed it (from where they stand) as the library takes paths: from the
+ * repository root, posix. One outside the repository stays absolute, for the library's error to name it.
+ */
+export function fromRoot(root: string, given: string): string {
+  const abs = resolve(given);
+  const rel = relative(root, abs);
+  if (rel.startsWith("..") || isAbsolute(rel)) return abs;
+  return rel.split(sep).join("/");
+}
 
 /** Parse a count such as `--jobs`: a whole number of at least 1. */
 export function positiveInt(value: string, flag: string): number {
@@ -85,7 +98,7 @@ export function levelOf(opts: LevelOpts): ConfigLevel | undefined {
  */
 export async function openConfig(level: ConfigLevel | undefined): Promise<{ config: Config; root: string | null }> {
   try {
-    const repo = await Repo.open(process.cwd(), { checkConfig: false });
+    const repo = await Project.open(process.cwd(), { checkConfig: false });
     return { config: repo.config, root: repo.root };
   } catch (err) {
     if (level === "global" || level === "system") return { config: await Config.load(null), root: null };

@@ -1,14 +1,14 @@
+import { WORKSPACE } from "@mlv/core";
 import {
   diffParams,
   type ParamsDiffResult,
   type ParamsShowResult,
   type ParamValue,
+  Project,
   pyStr,
   pythonJson,
-  Repo,
   showParams,
-  WORKSPACE,
-} from "@mlv/core";
+} from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
@@ -90,7 +90,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--md", "print a markdown table")
     .action(async (opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await showParams(repo, { targets: opts.targets, deps: opts.deps });
       const shown = (p: string) => out.path(repo.root, p);
       if (opts.json)
@@ -113,7 +113,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--no-path", "leave out the Path column")
     .action(async (a: string | undefined, b: string | undefined, opts: DiffOpts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await diffParams(repo, { a, b, targets: opts.targets, deps: opts.deps, all: opts.all });
       const shown = (p: string) => out.path(repo.root, p);
       if (opts.json) return printJson(out, diffJson(result, shown));

@@ -3,12 +3,12 @@ import {
   type Config,
   type ConfigLevel,
   DEFAULT_ADAPTER_PACKAGES,
-  recordConfigChange,
   redactUrl,
   resolveAdapter,
   UsageError,
   urlScheme,
 } from "@mlv/core";
+import { recordConfigChange } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint, type Output } from "../output.js";
@@ -32,7 +32,7 @@ export function register(program: Command, ctx: Context): void {
       const out = ctx.output(opts);
       const level = levelOf(opts) ?? "repo";
       const { config, root } = await openConfig(level);
-      await checkAdapter(url, out);
+      await checkAdapter(url, out, root);
       await config.addRemote(level, name, url, { makeDefault: opts.default, force: opts.force, cwd: process.cwd() });
       out.debug(`remote '${name.toLowerCase()}' added to the ${level} config`);
       await hintCommit(out, root, config, level);
@@ -109,15 +109,14 @@ export function register(program: Command, ctx: Context): void {
  * unknown URL types too). A first-party scheme whose package is not installed is kept, with a
  * warning naming the package, so a light install can still record the project's remote.
  */
-async function checkAdapter(url: string, out: Output): Promise<void> {
+async function checkAdapter(url: string, out: Output, root: string | null): Promise<void> {
   const scheme = urlScheme(url);
   try {
-    await resolveAdapter(scheme, ADAPTERS);
+    await resolveAdapter(scheme, ADAPTERS, { projectDir: root ?? undefined });
   } catch (err) {
     if (!(err instanceof AdapterNotFoundError)) throw err;
     const firstParty = Object.hasOwn(DEFAULT_ADAPTER_PACKAGES, scheme) ? DEFAULT_ADAPTER_PACKAGES[scheme] : undefined;
-    if (firstParty)
-      return out.warn(`'${scheme}://' remotes need the package ${firstParty}, which is not installed: ${err.message}`);
+    if (firstParty) return out.warn(`${err.message}: push and pull need it. ${err.hint ?? ""}`.trimEnd());
     const packages = (err.data?.packages as string[] | undefined) ?? [`mlv-remote-${scheme}`];
     const known = Object.keys(DEFAULT_ADAPTER_PACKAGES).filter((s) => s !== "local");
     throw new UsageError(

@@ -1,4 +1,4 @@
-import { Repo, removeTargets } from "@mlv/core";
+import { Project, removeTargets } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 
@@ -11,7 +11,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--outs", "also delete the outputs from the workspace")
     .action(async (targets: string[], opts: { outs?: boolean; quiet?: boolean; verbose?: boolean }) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const removed = await repo.locked("mlv remove", () =>
         removeTargets(repo, targets, { outs: opts.outs, cwd: process.cwd() }),
       );

@@ -1,4 +1,4 @@
-import { Repo, type ReproEvent, repro } from "@mlv/core";
+import { Project, type ReproEvent, repro } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint, type Output } from "../output.js";
@@ -83,7 +83,10 @@ function printer(out: Output): (event: ReproEvent) => void {
         out.warn(`'${event.path}' is empty.`);
         break;
       case "failed":
-        out.warn(event.ignored ? `${event.error.message} (ignored)` : event.error.message);
+        {
+          const line = event.ignored ? `${event.error.message} (ignored)` : event.error.message;
+          out.warn(event.error.hint ? `${line}\n${event.error.hint}` : line);
+        }
         if (event.skipping.length > 0) {
           const names = event.skipping.map((s) => `'${s}'`);
           const list =
@@ -119,7 +122,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--pull", "download missing data from the remotes instead of reproducing it (run cache first)")
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await repro(repo, {
         targets,
         cwd: process.cwd(),

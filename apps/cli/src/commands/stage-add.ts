@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { Repo, stageAdd } from "@mlv/core";
+import { Project, stageAdd } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint } from "../output.js";
@@ -52,7 +52,7 @@ export function register(program: Command, ctx: Context): void {
     .passThroughOptions()
     .action(async (command: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const result = await repo.locked("mlv stage add", () => stageAdd(repo, { ...opts, command, cwd: process.cwd() }));
       for (const gitignore of result.postponedGitignores)
         out.warn(

@@ -1,4 +1,4 @@
-import { listStages, ownerAddress, Repo } from "@mlv/core";
+import { listStages, ownerAddress, Project } from "@mlv/core/internal";
 import { type Command, Option } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { stageCommand } from "./options.js";
@@ -22,7 +22,7 @@ export function register(program: Command, ctx: Context): void {
     .addOption(new Option("--names-only").hideHelp())
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const entries = await listStages(repo, { targets, all: opts.all, recursive: opts.recursive });
       const names = entries.map((e) => ownerAddress(e, (rel) => out.path(repo.root, rel)));
       const width = Math.max(...names.map((n) => n.length));

@@ -1,18 +1,18 @@
+import { UsageError } from "@mlv/core";
 import {
   addressedStatus,
   cloudStatus,
   hasRevisions,
   outsInScope,
   ownerAddress,
+  Project,
   projectStatus,
   pythonJson,
-  Repo,
   type StageStatus,
   type StatusSelection,
   selectTargets,
   toDvcStatusJson,
-  UsageError,
-} from "@mlv/core";
+} from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
@@ -38,7 +38,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--json", "print the result as JSON")
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const selection = await selectTargets(repo, targets);
       const { outs } = selection;
       if (opts.cloud || opts.remote) {
@@ -65,7 +65,12 @@ const EMPTY_PROJECT =
   "There are no data or pipelines tracked in this project yet.\nSee <https://dvc.org/doc/start> to get started!";
 
 /** `status` without `-c` (pipelines spec §4.5): owners and paths shown relative to the current folder. */
-async function showWorkspaceStatus(ctx: Context, out: Output, repo: Repo, selection: StatusSelection): Promise<void> {
+async function showWorkspaceStatus(
+  ctx: Context,
+  out: Output,
+  repo: Project,
+  selection: StatusSelection,
+): Promise<void> {
   const owners = await projectStatus(repo, selection);
   repo.hashCache.save();
   const display = (rel: string) => out.path(repo.root, rel);

@@ -1,13 +1,13 @@
+import { MlvError, PartialFailureError, type RepoTransferOptions, type TransferResult } from "@mlv/core";
 import {
+  fetchInto,
   fetchRunCacheInto,
-  MlvError,
-  PartialFailureError,
+  Project,
+  pullInto,
+  pushFrom,
   pushRunCacheTo,
-  Repo,
-  type RepoTransferOptions,
   type RunCacheResult,
-  type TransferResult,
-} from "@mlv/core";
+} from "@mlv/core/internal";
 import type { Command } from "commander";
 import { failIfMissing, printCheckout } from "../checkout-result.js";
 import { type Context, withGlobals } from "../context.js";
@@ -39,8 +39,9 @@ function define(program: Command, name: string, description: string): Command {
 }
 
 /** The options of the core operation, from the command line. */
-function transferOptions(targets: string[], opts: Opts, out: Output): RepoTransferOptions {
+function transferOptions(targets: string[], opts: Opts, out: Output, signal: AbortSignal): RepoTransferOptions {
   return {
+    signal,
     targets,
     cwd: process.cwd(),
     ...scopeOf(opts),
@@ -58,7 +59,7 @@ function transferOptions(targets: string[], opts: Opts, out: Output): RepoTransf
  */
 async function moveRunCache(
   verb: "push" | "fetch",
-  repo: Repo,
+  repo: Project,
   opts: Opts,
   out: Output,
 ): Promise<RunCacheResult | undefined> {
@@ -100,9 +101,9 @@ export function register(program: Command, ctx: Context): void {
   define(program, "push", "Upload tracked data from the cache to the remote").action(
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const runCache = await moveRunCache("push", repo, opts, out);
-      const result = await repo.push(transferOptions(targets, opts, out));
+      const result = await pushFrom(repo, transferOptions(targets, opts, out, ctx.signal));
       summarise(out, repo, withRunCache(result, runCache, true), "pushed", opts.json, runCacheJson(runCache, "pushed"));
     },
   );
@@ -110,9 +111,9 @@ export function register(program: Command, ctx: Context): void {
   define(program, "fetch", "Download tracked data from the remote into the cache").action(
     async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const runCache = await moveRunCache("fetch", repo, opts, out);
-      const result = await repo.fetch(transferOptions(targets, opts, out));
+      const result = await fetchInto(repo, transferOptions(targets, opts, out, ctx.signal));
       summarise(
         out,
         repo,
@@ -128,10 +129,10 @@ export function register(program: Command, ctx: Context): void {
     .option("-f, --force", "overwrite or delete workspace files whose content is not in the cache")
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const runCache = await moveRunCache("fetch", repo, opts, out);
-      const pulled = await repo.pull({
-        ...transferOptions(targets, opts, out),
+      const pulled = await pullInto(repo, {
+        ...transferOptions(targets, opts, out, ctx.signal),
         force: opts.force,
       });
       const fetched = withRunCache(pulled.fetched, runCache, false);
@@ -164,7 +165,7 @@ export function register(program: Command, ctx: Context): void {
 }
 
 /** DVC's warning for outputs recorded without a hash: nothing of theirs can move. */
-function warnUnversioned(out: Output, repo: Repo, result: TransferResult): void {
+function warnUnversioned(out: Output, repo: Project, result: TransferResult): void {
   for (const { path, owner } of result.unversioned ?? []) {
     const stage = owner.includes(":") ? owner.slice(owner.lastIndexOf(":") + 1) : out.path(repo.root, owner);
     const fix = owner.includes(":")
@@ -178,7 +179,7 @@ function warnUnversioned(out: Output, repo: Repo, result: TransferResult): void 
 
 function summarise(
   out: Output,
-  repo: Repo,
+  repo: Project,
   result: TransferResult,
   verb: string,
   json?: boolean,
@@ -202,7 +203,7 @@ function summarise(
   raiseFailures(out, repo, result, verb);
 }
 
-function raiseFailures(out: Output, repo: Repo, result: TransferResult, verb: string): void {
+function raiseFailures(out: Output, repo: Project, result: TransferResult, verb: string): void {
   if (result.missing.length > 0) {
     const where = verb === "pushed" ? "neither in the cache nor on the remote" : "not on the remote";
     const lines = result.missing.map((p) => `\t${out.path(repo.root, p)}`).join("\n");
@@ -219,7 +220,7 @@ function raiseFailures(out: Output, repo: Repo, result: TransferResult, verb: st
   if (result.failed.length > 0) {
     const lines = result.failed.map((f) => `\t${out.path(repo.root, f.path)}: ${f.message}`).join("\n");
     throw new PartialFailureError(
-      `${plural(result.failed.length, "file")} failed to be ${verb}:\n${lines}\nRun the command again to finish the job.`,
+      `${plural(result.failed.length, "file")} failed to be ${verb}:\n${lines}`,
       result.failed,
     );
   }

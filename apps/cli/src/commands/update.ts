@@ -1,4 +1,4 @@
-import { Repo, update } from "@mlv/core";
+import { Project, update } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { gitHint } from "../output.js";
@@ -24,7 +24,7 @@ export function register(program: Command, ctx: Context): void {
     .option("-f, --force", "overwrite changes made to the imported data in the workspace")
     .action(async (targets: string[], opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
+      const repo = await Project.open();
       const results = await repo.locked("mlv update", () =>
         update(repo, targets, {
           rev: opts.rev,

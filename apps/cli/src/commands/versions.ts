@@ -1,8 +1,9 @@
-import { outputVersions, Repo } from "@mlv/core";
+import { outputVersions, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
-import { formatBytes } from "../output.js";
 import { formatMetric, renderTable } from "../tables.js";
+import { formatBytes } from "../units.js";
+import { fromRoot } from "./options.js";
 
 interface Opts {
   rev?: string;
@@ -25,8 +26,12 @@ export function register(program: Command, ctx: Context): void {
     .option("--md", "print a markdown table")
     .action(async (path: string, opts: Opts) => {
       const out = ctx.output(opts);
-      const repo = await Repo.open();
-      const result = await outputVersions(repo, path, { rev: opts.rev, metricsFile: opts.metrics });
+      const repo = await Project.open();
+      const result = await outputVersions(repo, fromRoot(repo.root, path), {
+        rev: opts.rev,
+        metricsFile: opts.metrics === undefined ? undefined : fromRoot(repo.root, opts.metrics),
+        signal: ctx.signal,
+      });
       if (opts.json) return out.json(result.versions);
       for (const v of result.versions) if (v.error) out.warn(`${v.rev}: ${v.error}`);
       const keys: string[] = [];

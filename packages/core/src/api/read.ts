@@ -1,10 +1,11 @@
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, resolve } from "node:path";
-import { pipeline, Readable } from "node:stream";
+import { pipeline, Readable, Transform } from "node:stream";
 import { buffer as readAll } from "node:stream/consumers";
 import { fileURLToPath } from "node:url";
-import { type AdapterSources, openRemote } from "../adapters.js";
+import { abortStream, raceAbort } from "../abort.js";
+import type { AdapterSources } from "../adapters.js";
 import { type HashName, objectKey } from "../cache/object-cache.js";
 import { Config } from "../config.js";
 import { HistoryOuts } from "../data-index/history-outs.js";
@@ -12,26 +13,37 @@ import { collectOuts } from "../data-index/index.js";
 import { loadPointer } from "../data-index/pointer-outs.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, UsageError } from "../errors.js";
+import { chosenRemote, openChosenRemote, type RemoteChoice } from "../external/remote-override.js";
 import { parseDirManifest } from "../formats/dir-manifest.js";
 import { GitHistory } from "../git/history.js";
 import { md5Hex } from "../hash/md5.js";
 import { verifyingStream } from "../hash/verify.js";
 import { toPosix } from "../paths.js";
+import { ProgressCounter, type ProgressListener } from "../progress.js";
 import { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
 
-export interface OpenOptions {
-  /** The mlv/DVC repository: a local folder (or any folder inside it). Default `process.cwd()`. */
-  repo?: string;
+/** Where a path is read: the revision, and the remote that has the data the cache lacks. */
+export interface ReadAtOptions extends RemoteChoice {
   /**
    * A branch, tag or commit (`v1.0`, `main~2`, `1a2b3c4`): the pointer files are read from git at
    * that revision, without a checkout. Default: the pointer files in the workspace.
    */
   rev?: string;
-  /** The remote to read from when the cache lacks the object; default the revision's default remote. */
-  remote?: string;
   /** How storage adapters are found; default `@mlv/remote-<scheme>` packages (see `resolveAdapter`). */
   adapters?: AdapterSources;
+  /**
+   * Abort: the call rejects with the signal's reason; a stream already given ends with it as its
+   * error. Nothing is written (the cache is only read).
+   */
+  signal?: AbortSignal;
+  /** Progress of the bytes downloaded from the remote (phase `fetch`); nothing is reported for bytes the cache has. */
+  onProgress?: ProgressListener;
+}
+
+export interface OpenOptions extends ReadAtOptions {
+  /** The mlv/DVC repository: a local folder (or any folder inside it). Default `process.cwd()`. */
+  repo?: string;
 }
 
 export interface ReadOptions extends OpenOptions {
@@ -39,7 +51,7 @@ export interface ReadOptions extends OpenOptions {
   encoding?: BufferEncoding;
 }
 
-export interface GetUrlOptions extends OpenOptions {}
+export interface GetUrlOptions extends Omit<OpenOptions, "onProgress"> {}
 
 /** What a path is at a revision: a tracked file's object, or a plain file of git or the workspace. */
 type Located =
@@ -58,8 +70,9 @@ class Reader {
     readonly options: OpenOptions,
   ) {}
 
-  static async open(options: OpenOptions): Promise<Reader> {
-    const reader = new Reader(await Project.open(options.repo ?? process.cwd()), options);
+  static async open(options: OpenOptions, project?: Project): Promise<Reader> {
+    options.signal?.throwIfAborted();
+    const reader = new Reader(project ?? (await Project.open(options.repo ?? process.cwd())), options);
     if (options.rev !== undefined) {
       const scm = await reader.project.scm();
       if (!scm)
@@ -119,10 +132,9 @@ class Reader {
     return Config.withRepoText(project.dvcDir, text, `${commit.slice(0, 7)}:${gitPath}`);
   }
 
-  /** The remote to read from: `options.remote`, else the revision's default remote. */
+  /** The remote to read from: `options.remote` (a name, URL or path) and `remoteConfig`, else the revision's default remote. */
   async remote(): Promise<{ name: string; remote: ReadableRemote }> {
-    const config = await this.config();
-    return openRemote(config, this.options.remote?.toLowerCase(), this.options.adapters);
+    return openChosenRemote(await this.config(), this.options, this.project.root, this.options.adapters);
   }
 
   /** What `path` is: an output, a file inside a tracked folder, or a plain file. */
@@ -166,8 +178,8 @@ class Reader {
     if (!oid)
       throw new MlvError(
         "ENOHASH",
-        `'${out.rel}' has no hash in ${out.owner} ${this.where()}: it was never saved (${out.stage ? "run the stage" : `'mlv add ${out.rel}'`})`,
-        { data: { path } },
+        `'${out.rel}' has no hash in ${out.owner} ${this.where()}: it was never saved${out.stage ? " (its stage never ran)" : ""}`,
+        { data: { path }, hint: out.stage ? "Run its stage ('mlv repro')." : `Run 'mlv add ${out.rel}'.` },
       );
     return oid;
   }
@@ -215,12 +227,13 @@ class Reader {
       if (err instanceof NoDefaultRemoteError)
         throw new MlvError(
           "ENODEFAULTREMOTE",
-          `'${path}' is not in the cache ${this.where()}, and no remote is given and no default remote is set there: pass { remote: NAME }, or set one ('mlv remote add -d NAME URL')`,
+          `'${path}' is not in the cache ${this.where()}, and no remote is given and no default remote is set there: pass { remote: NAME } or { remote: URL }, or set a default remote`,
           { data: { path, key }, cause: err },
         );
       throw err;
     }
     const { name, remote } = opened;
+    this.options.signal?.throwIfAborted();
     const done = async () => {
       await remote.close?.();
     };
@@ -233,8 +246,8 @@ class Reader {
         if (err instanceof ObjectNotFoundError)
           throw new MlvError(
             "EMISSING",
-            `'${path}' (${key}) is neither in the cache ${this.where()} nor on remote '${name}' (${remote.displayUrl}): push it from a machine that has it ('mlv push')`,
-            { data: { path, key, remote: name }, cause: err },
+            `'${path}' (${key}) is neither in the cache ${this.where()} nor on remote '${name}' (${remote.displayUrl}): push it from a machine that has it`,
+            { data: { path, key, remote: name }, cause: err, hint: "Run 'mlv push' on a machine that has it." },
           );
         throw err;
       }
@@ -272,8 +285,20 @@ function corrupt(path: string, key: string, actual: string, expected: string): M
  * const stream = await open("models/model.onnx", { repo: "/src/project", rev: "v1.0" });
  * ```
  */
-export async function open(path: string, options: OpenOptions = {}): Promise<Readable> {
-  const reader = await Reader.open(options);
+export function open(path: string, options: OpenOptions = {}): Promise<Readable> {
+  return openIn(undefined, path, options);
+}
+
+/** `open` in a project already open (the `Repo` handle's), else in `options.repo`. */
+export function openIn(project: Project | undefined, path: string, options: OpenOptions): Promise<Readable> {
+  const { signal } = options;
+  // The stream is bound to the signal as soon as it exists: one that arrives after the call was
+  // aborted is destroyed at once, which releases its file or remote.
+  return raceAbort(signal, async () => abortStream(await locateStream(project, path, options), signal));
+}
+
+async function locateStream(project: Project | undefined, path: string, options: OpenOptions): Promise<Readable> {
+  const reader = await Reader.open(options, project);
   const found = await reader.locate(path);
   if (found.kind === "plain") return found.read();
   const { oid, hashName } = found;
@@ -284,24 +309,52 @@ export async function open(path: string, options: OpenOptions = {}): Promise<Rea
   if (st?.isFile() && ((st.mode & 0o777) === 0o444 || (await cache.isValid(oid, hashName))))
     return createReadStream(local);
   const key = objectKey(oid, hashName);
+  // A file of its own has its size in its pointer; one inside a folder does not (its `.dir` lists no sizes).
+  const size = found.out.rel === found.path ? (found.out.out.size ?? 0) : 0;
   return reader.fromRemote(
     found.path,
     oid,
     hashName,
     async (stream, done) => {
       const checked = verifyingStream(oid, hashName, (actual) => corrupt(found.path, key, actual, oid));
-      pipeline(stream, checked, () => void done().catch(() => {}));
+      const counted = countingStream(new ProgressCounter(options.onProgress, "fetch", 1, size, found.path));
+      pipeline(stream, counted, checked, () => void done().catch(() => {}));
       return checked;
     },
     true,
   );
 }
 
+/** A pass-through reporting the bytes that go by as one file's progress (nothing when no one listens). */
+function countingStream(counter: ProgressCounter): Transform {
+  const file = counter.file();
+  if (counter.enabled) counter.emit();
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      file.add(chunk.length);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      file.done();
+      callback();
+    },
+  });
+}
+
 /** The bytes of a tracked file (see `open`), or its text with `encoding`. */
 export async function read(path: string, options: ReadOptions & { encoding: BufferEncoding }): Promise<string>;
 export async function read(path: string, options?: ReadOptions): Promise<Buffer>;
 export async function read(path: string, options: ReadOptions = {}): Promise<Buffer | string> {
-  const bytes = await readAll(await open(path, options));
+  return readIn(undefined, path, options);
+}
+
+/** `read` in a project already open (the `Repo` handle's), else in `options.repo`. */
+export async function readIn(
+  project: Project | undefined,
+  path: string,
+  options: ReadOptions,
+): Promise<Buffer | string> {
+  const bytes = await readAll(await openIn(project, path, options));
   return options.encoding ? bytes.toString(options.encoding) : bytes;
 }
 
@@ -311,8 +364,17 @@ export async function read(path: string, options: ReadOptions = {}): Promise<Buf
  * tracked folder, the URL of its `.dir` listing. Nothing is downloaded, except the listing of a
  * tracked folder when a file inside it is asked for and the cache does not have it.
  */
-export async function getUrl(path: string, options: GetUrlOptions = {}): Promise<string> {
-  const reader = await Reader.open(options);
+export function getUrl(path: string, options: GetUrlOptions = {}): Promise<string> {
+  return getUrlIn(undefined, path, options);
+}
+
+/** `getUrl` in a project already open (the `Repo` handle's), else in `options.repo`. */
+export function getUrlIn(project: Project | undefined, path: string, options: GetUrlOptions): Promise<string> {
+  return raceAbort(options.signal, () => urlOf(project, path, options));
+}
+
+async function urlOf(project: Project | undefined, path: string, options: GetUrlOptions): Promise<string> {
+  const reader = await Reader.open(options, project);
   const found = await reader.locate(path);
   if (found.kind === "plain")
     throw new MlvError(
@@ -320,10 +382,7 @@ export async function getUrl(path: string, options: GetUrlOptions = {}): Promise
       `'${path}' is not tracked by mlv ${reader.where()} (git tracks it, or nothing does): it has no URL on a remote`,
       { data: { path } },
     );
-  const config = await reader.config();
-  const name = options.remote?.toLowerCase() ?? config.defaultRemote();
-  if (!name) throw new NoDefaultRemoteError();
-  const url = config.remote(name).url;
+  const { url } = chosenRemote(await reader.config(), options, reader.project.root);
   const key = objectKey(found.oid, found.hashName);
   if (/^file:\/\//i.test(url)) return join(fileURLToPath(url), ...key.split("/"));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${url.replace(/\/+$/, "")}/${key}`;

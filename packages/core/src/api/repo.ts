@@ -1,9 +1,21 @@
-import { loadPointer } from "../data-index/pointer-outs.js";
-import type { TrackedOut } from "../data-index/types.js";
+import type { Readable } from "node:stream";
+import type { Config } from "../config.js";
+import { type GetOptions, type GetResult, get } from "../external/get.js";
 import type { AddOutcome } from "../ops/add.js";
 import type { CheckoutResult } from "../ops/checkout.js";
+import { type DiffOptions, type DiffResult, diff } from "../ops/diff.js";
+import { type ListOptions, type ListResult, listProject } from "../ops/list.js";
+import {
+  diffMetrics,
+  type MetricsDiffOptions,
+  type MetricsDiffResult,
+  type MetricsShowOptions,
+  type MetricsShowResult,
+  showMetrics,
+} from "../ops/metrics.js";
 import type { StatusEntry } from "../ops/status.js";
-import { createProject, findProject, type InitOptions, Project, type ProjectOpenOptions } from "../project/project.js";
+import { outputVersions, type VersionsOptions, type VersionsResult } from "../ops/versions.js";
+import { type InitOptions, Project, type ProjectOpenOptions } from "../project/project.js";
 import type { TransferResult } from "../transfer/result.js";
 import {
   addTo,
@@ -23,66 +35,169 @@ import {
   type RepoTransferOptions,
   statusOf,
 } from "./operations.js";
+import { getUrlIn, openIn, type ReadAtOptions, type ReadOptions, readIn } from "./read.js";
+
+/** What `Repo.open` takes. */
+export type RepoOpenOptions = ProjectOpenOptions;
+
+/** The repository's configuration, merged from its levels (system, global, repo, local), read only. */
+export type RepoConfig = Pick<
+  Config,
+  "get" | "getLevel" | "defaultRemote" | "remoteNames" | "remote" | "cacheDir" | "listLevel"
+>;
+
+/** `Repo#get`: where the copy goes, and what to copy it from. */
+export interface RepoGetOptions
+  extends Pick<
+    GetOptions,
+    "rev" | "force" | "jobs" | "remote" | "remoteConfig" | "adapters" | "signal" | "onProgress"
+  > {
+  /** Where to write the file or folder: a local path (not one in the repository), relative to `process.cwd()`. */
+  out: string;
+}
 
 /**
- * An mlv (DVC 3) repository, as a program holds it: the project (workspace, `.dvc` folder,
- * configuration, cache, git) and the operations the CLI runs on it, each taking the lock, opening
- * the remotes it needs, and accepting an AbortSignal and a progress listener.
+ * An mlv (DVC 3) repository, as a program holds it: its root, its configuration, and the commands
+ * the CLI runs on it. Paths given to its methods are from the repository root (posix or native),
+ * whatever `process.cwd()` is, and the paths it gives back are from the root too, posix. Every
+ * method that reads or writes data accepts an AbortSignal (`signal`: the call rejects with its
+ * reason and leaves no file half-written) and, where bytes move, a progress listener.
+ *
+ * ```js
+ * const repo = await Repo.open("/src/project/notebooks"); // any folder inside the repository
+ * const { versions } = await repo.versions("models/model.onnx");
+ * const bytes = await repo.read("models/model.onnx", { rev: versions[1].commit });
+ * await repo.close();
+ * ```
  */
-export class Repo extends Project {
+export class Repo {
+  readonly #project: Project;
+
+  private constructor(project: Project) {
+    this.#project = project;
+  }
+
   /** Open the repository containing `cwd` (its nearest ancestor with a `.dvc` folder). */
-  static override async open(cwd: string = process.cwd(), options: ProjectOpenOptions = {}): Promise<Repo> {
-    const { root, config } = await findProject(cwd, options);
-    return new Repo(root, config);
+  static async open(cwd: string = process.cwd(), options: RepoOpenOptions = {}): Promise<Repo> {
+    return new Repo(await Project.open(cwd, options));
   }
 
   /** `mlv init`: create `.dvc/` in a git work tree (or anywhere with `noScm`). */
-  static override async init(cwd: string, options: InitOptions = {}): Promise<Repo> {
-    const { root, config, scm } = await createProject(cwd, options);
-    return new Repo(root, config, scm);
+  static async init(cwd: string, options: InitOptions = {}): Promise<Repo> {
+    return new Repo(await Project.init(cwd, options));
   }
 
-  /** The outputs of one `.dvc` file of the workspace (`ownerPath`, absolute). */
-  loadPointer(ownerPath: string): TrackedOut[] {
-    return loadPointer(this, ownerPath);
+  /** The repository's root folder, absolute. */
+  get root(): string {
+    return this.#project.root;
   }
 
-  // The operations, as the CLI runs them. Async, so that a signal aborted beforehand rejects.
+  /** The configuration (read only: change it with `mlv config` / `mlv remote`, or edit `.dvc/config`). */
+  get config(): RepoConfig {
+    return this.#project.config;
+  }
 
-  /** `mlv add`: cache files or folders and write their pointer files (targets relative to `cwd`, default the root). */
+  /** Release what the repository holds open (hashing worker threads, the hash cache is saved). */
+  close(): Promise<void> {
+    return this.#project.close();
+  }
+
+  // Writing: each takes the repository lock, as the CLI does.
+
+  /** `mlv add`: cache files or folders and write their pointer files (targets from the root, or from `cwd`). */
   async add(targets: readonly string[], options: RepoAddOptions = {}): Promise<AddOutcome> {
-    return addTo(this, targets, options);
+    return addTo(this.#project, targets, options);
   }
 
   /** `mlv status`: outputs that differ from their pointers, or (`cloud`) objects that differ between cache and remote. */
   status(options: RepoStatusOptions & { cloud: true }): Promise<CloudStatusEntry[]>;
   status(options?: RepoStatusOptions & { cloud?: false }): Promise<StatusEntry[]>;
   async status(options: RepoStatusOptions = {}): Promise<StatusEntry[] | CloudStatusEntry[]> {
-    return statusOf(this, options);
+    return statusOf(this.#project, options);
   }
 
   /** `mlv push`: upload what the outputs (and chosen revisions) use and the remote lacks. */
   async push(options: RepoTransferOptions = {}): Promise<TransferResult> {
-    return pushFrom(this, options);
+    return pushFrom(this.#project, options);
   }
 
   /** `mlv fetch`: download what the outputs (and chosen revisions) use into the cache, verified. */
   async fetch(options: RepoTransferOptions = {}): Promise<TransferResult> {
-    return fetchInto(this, options);
+    return fetchInto(this.#project, options);
   }
 
   /** `mlv pull`: fetch, then check out the workspace. */
   async pull(options: RepoPullOptions = {}): Promise<PullResult> {
-    return pullInto(this, options);
+    return pullInto(this.#project, options);
   }
 
   /** `mlv checkout`: make the workspace match the pointer files, from the cache. */
   async checkout(options: RepoCheckoutOptions = {}): Promise<CheckoutResult> {
-    return checkoutTo(this, options);
+    return checkoutTo(this.#project, options);
   }
 
   /** `mlv gc`: delete cached (and with `cloud`, remote) objects that neither the workspace nor the chosen revisions use. */
   async gc(options: RepoGcOptions = {}): Promise<RepoGcResult> {
-    return collect(this, options);
+    return collect(this.#project, options);
+  }
+
+  // Reading: no lock, nothing written but the caches of hashes and git history.
+
+  /**
+   * `mlv versions PATH`: every version of a tracked output (`models/model.onnx`, or its `.dvc`
+   * file) in git history: the commits that changed it, and the tags that hold it.
+   */
+  versions(path: string, options: VersionsOptions = {}): Promise<VersionsResult> {
+    return outputVersions(this.#project, path, options);
+  }
+
+  /** `mlv diff A B`: tracked files added, deleted and modified from revision `a` (default HEAD) to `b` (default the workspace). */
+  async diff(options: DiffOptions = {}): Promise<DiffResult> {
+    try {
+      return await diff(this.#project, options);
+    } finally {
+      this.#project.hashCache.save();
+    }
+  }
+
+  /** `mlv metrics show`: the metrics files of the workspace and of the revisions chosen. */
+  metricsShow(options: MetricsShowOptions = {}): Promise<MetricsShowResult> {
+    return showMetrics(this.#project, options);
+  }
+
+  /** `mlv metrics diff A B`: the metrics that changed from revision `a` (default HEAD) to `b` (default the workspace). */
+  metricsDiff(options: MetricsDiffOptions = {}): Promise<MetricsDiffResult> {
+    return diffMetrics(this.#project, options);
+  }
+
+  /** `mlv list . PATH`: the files and folders below `path` (default the root), in git and tracked, at `rev` or in the workspace. */
+  list(path = "", options: Omit<ListOptions, "path"> = {}): Promise<ListResult> {
+    return listProject(this.#project, { ...options, path });
+  }
+
+  /** A readable stream of a tracked (or git) file at `rev`, default the workspace (see the `open` function). */
+  open(path: string, options: ReadAtOptions = {}): Promise<Readable> {
+    return openIn(this.#project, path, options);
+  }
+
+  /** The bytes of a tracked (or git) file at `rev`, default the workspace, or its text with `encoding`. */
+  read(path: string, options: ReadAtOptions & { encoding: BufferEncoding }): Promise<string>;
+  read(path: string, options?: ReadAtOptions): Promise<Buffer>;
+  read(path: string, options: ReadOptions = {}): Promise<Buffer | string> {
+    return readIn(this.#project, path, options);
+  }
+
+  /** Where a tracked file's object is on the remote (see the `getUrl` function). */
+  getUrl(path: string, options: Omit<ReadAtOptions, "onProgress"> = {}): Promise<string> {
+    return getUrlIn(this.#project, path, options);
+  }
+
+  /**
+   * `mlv get . PATH -o OUT`: copy a tracked file or folder (or one inside a tracked folder) as it is
+   * at `rev` (default HEAD, as `mlv get`) to `out`, from the cache or the remote. `out` is written
+   * whole or not at all.
+   */
+  get(path: string, options: RepoGetOptions): Promise<GetResult> {
+    return get(this.#project.root, path, options);
   }
 }

@@ -6,6 +6,7 @@ import { ConfigError, DiskFullError, isDiskFull, MlvError, translateFsError } fr
 import { type ParsedDirEntry, parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { copyAndHash, type FileDigest, md5File, md5Hex } from "../hash/md5.js";
+import { watchGrowth } from "../progress.js";
 
 export type HashName = "md5" | "md5-dos2unix";
 
@@ -117,12 +118,12 @@ export class ObjectCache {
     await rename(tmp, dest);
   }
 
-  /** Copy a workspace file into the cache while hashing it (one read pass). */
-  async addFile(src: string): Promise<FileDigest> {
+  /** Copy a workspace file into the cache while hashing it (one read pass); `onBytes` hears the bytes hashed so far. */
+  async addFile(src: string, onBytes?: (bytes: number) => void): Promise<FileDigest> {
     await this.ensureDir(this.objectsDir);
     const tmp = tmpName(this.objectsDir);
     try {
-      const digest = await this.copyWhileHashing(src, tmp);
+      const digest = await this.copyWhileHashing(src, tmp, onBytes);
       await this.commitTemp(tmp, digest.md5);
       return digest;
     } catch (err) {
@@ -138,15 +139,15 @@ export class ObjectCache {
    * hashes, so adding costs about what hashing alone does. If the file changed meanwhile (size or
    * mtime differ), fall back to one pass that copies exactly the bytes it hashes.
    */
-  private async copyWhileHashing(src: string, tmp: string): Promise<FileDigest> {
+  private async copyWhileHashing(src: string, tmp: string, onBytes?: (bytes: number) => void): Promise<FileDigest> {
     const before = await stat(src);
-    if (before.size < PARALLEL_COPY_BYTES) return copyAndHash(src, tmp);
-    const [digest] = await Promise.all([md5File(src), copyFile(src, tmp, constants.COPYFILE_FICLONE)]);
+    if (before.size < PARALLEL_COPY_BYTES) return copyAndHash(src, tmp, 0o444, onBytes);
+    const [digest] = await Promise.all([md5File(src, onBytes), copyFile(src, tmp, constants.COPYFILE_FICLONE)]);
     const after = await stat(src);
     const copied = await stat(tmp);
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || copied.size !== digest.size) {
       await unlink(tmp);
-      return copyAndHash(src, tmp);
+      return copyAndHash(src, tmp, 0o444, onBytes);
     }
     await chmod(tmp, 0o444);
     return digest;
@@ -170,16 +171,24 @@ export class ObjectCache {
   /**
    * Materialise an object at `dest` with the first link type that works, through a temporary file
    * in the destination folder so a reader never sees a half-written file. Returns the type used and
-   * drops failing types from `types` (shared across a batch, as DVC does).
+   * drops failing types from `types` (shared across a batch, as DVC does). `onBytes` hears how much
+   * of a copy is written while it runs.
    */
-  async linkTo(oid: string, hashName: HashName, dest: string, types: LinkType[], isexec = false): Promise<LinkType> {
+  async linkTo(
+    oid: string,
+    hashName: HashName,
+    dest: string,
+    types: LinkType[],
+    isexec = false,
+    onBytes?: (bytes: number) => void,
+  ): Promise<LinkType> {
     const src = this.path(oid, hashName);
     const tmp = tmpName(dirname(dest));
     for (;;) {
       const type = types[0];
       if (!type) throw new MlvError("ELINK", `no cache link type works for '${dest}': set 'cache.type' to copy`);
       try {
-        await makeLink(type, src, tmp);
+        await watchGrowth(tmp, makeLink(type, src, tmp), type === "copy" ? onBytes : undefined);
         if (isexec && type !== "hardlink" && type !== "symlink") {
           const st = await stat(tmp);
           await chmod(tmp, st.mode | 0o111);

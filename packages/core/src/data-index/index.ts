@@ -197,8 +197,9 @@ export async function selectTargets(
         throw new TargetNotFoundError(
           target,
           wanted.name === undefined
-            ? `'${wanted.file}' has no stages`
-            : `it does not exist as an output or a stage name in '${wanted.file}': see 'mlv stage list'`,
+            ? `does not exist and is not tracked: '${wanted.file}' has no stages`
+            : `does not exist and is not tracked: it is neither an output nor a stage name in '${wanted.file}'`,
+          wanted.name === undefined ? undefined : "See 'mlv stage list' for the stages.",
         );
       const chosen = new Set(picked);
       stages.push(...picked);
@@ -217,7 +218,8 @@ export async function selectTargets(
         );
       throw new TargetNotFoundError(
         target,
-        "it is neither a .dvc file, a stage nor a tracked path: see 'mlv status' and 'mlv stage list'",
+        "does not exist and is not tracked: it is neither a .dvc file, a stage nor a tracked path",
+        "See 'mlv status' and 'mlv stage list'.",
       );
     }
     outs.push(...matches);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { openRemote } from "../adapters.js";
 import type { HashName } from "../cache/object-cache.js";
 import type { RevisionOut, TrackedOut } from "../data-index/types.js";
-import { MlvError, NoDefaultRemoteError, ObjectNotFoundError } from "../errors.js";
+import { MlvError, NoDefaultRemoteError, ObjectNotFoundError, PartialFailureError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import type { Out } from "../formats/pointer.js";
 import { short } from "../git/objects.js";
@@ -75,7 +75,7 @@ async function fetchFromSource(
 ): Promise<void> {
   const env = options.env ?? process.env;
   const config = await sourceConfig(source, env);
-  const transfer = { jobs: options.jobs, onProgress: options.onProgress };
+  const transfer = { jobs: options.jobs, onProgress: options.onProgress, signal: options.signal };
   const cacheDir = await sourceCacheDir(source, config);
   if (cacheDir !== undefined && existsSync(cacheDir)) {
     const result = await fetch(dest, outs, cacheAsRemote(cacheDir), transfer);
@@ -91,8 +91,12 @@ async function fetchFromSource(
     if (err instanceof NoDefaultRemoteError)
       throw new MlvError(
         "ENODEFAULTREMOTE",
-        `'${outs.map((o) => o.rel).join("', '")}' is not in the cache of '${source.url}' and that repository has no default remote at ${short(source.commit)}: push the data from a machine that has it, or set a default remote there ('mlv remote add -d NAME URL') and commit it`,
-        { data: { url: source.url, rev: source.commit }, cause: err },
+        `'${outs.map((o) => o.rel).join("', '")}' is not in the cache of '${source.url}' and that repository has no default remote at ${short(source.commit)}: push the data from a machine that has it, or set a default remote there and commit it`,
+        {
+          data: { url: source.url, rev: source.commit },
+          cause: err,
+          hint: "In that repository, run 'mlv remote add -d NAME URL', commit .dvc/config, and push the data.",
+        },
       );
     throw err;
   }
@@ -103,14 +107,16 @@ async function fetchFromSource(
     if (result.missing.length > 0)
       throw new MlvError(
         "EMISSING",
-        `${result.missing.length} object(s) of '${source.url}' at ${short(source.commit)} are neither in its cache nor on its remote '${name}' (${remote.displayUrl}):\n${result.missing.map((p) => `\t${p}`).join("\n")}\nPush them there from a machine that has them ('mlv push' in that repository).`,
-        { data: { missing: result.missing, remote: name } },
+        `${result.missing.length} object(s) of '${source.url}' at ${short(source.commit)} are neither in its cache nor on its remote '${name}' (${remote.displayUrl}):\n${result.missing.map((p) => `\t${p}`).join("\n")}`,
+        {
+          data: { missing: result.missing, remote: name },
+          hint: "Push them there from a machine that has them ('mlv push' in that repository).",
+        },
       );
     if (result.failed.length > 0)
-      throw new MlvError(
-        "EPARTIAL",
-        `${result.failed.length} object(s) could not be downloaded from remote '${name}' (${remote.displayUrl}):\n${result.failed.map((f) => `\t${f.path}: ${f.message}`).join("\n")}\nRun the command again to finish the job.`,
-        { data: { failures: result.failed } },
+      throw new PartialFailureError(
+        `${result.failed.length} object(s) could not be downloaded from remote '${name}' (${remote.displayUrl}):\n${result.failed.map((f) => `\t${f.path}: ${f.message}`).join("\n")}`,
+        result.failed,
       );
   } finally {
     await remote.close?.();
@@ -141,8 +147,8 @@ export async function fetchItem(
   if (!oid)
     throw new MlvError(
       "ENOHASH",
-      `'${out.rel}' has no hash in ${out.owner} of '${source.url}' at ${short(source.commit)}: it was never saved ('mlv add' it there and commit)`,
-      { data: { path: out.rel } },
+      `'${out.rel}' has no hash in ${out.owner} of '${source.url}' at ${short(source.commit)}: it was never saved`,
+      { data: { path: out.rel }, hint: "Run 'mlv add' on it in that repository and commit its .dvc file." },
     );
   if (out.out.raw.cache === false)
     throw new MlvError(

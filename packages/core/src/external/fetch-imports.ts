@@ -4,9 +4,9 @@ import type { AdapterSources } from "../adapters.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
 import { short } from "../git/objects.js";
-import type { ProgressListener } from "../ops/progress.js";
+import type { ProgressListener } from "../progress.js";
 import type { Project } from "../project/project.js";
-import { describe, type TransferResult } from "../transfer/result.js";
+import { failureOf, type TransferResult } from "../transfer/result.js";
 import { intoCache } from "./fetch-from-source.js";
 import { importOf } from "./import-pointer.js";
 import { locate } from "./locate.js";
@@ -54,7 +54,7 @@ export async function fetchImports(
       if (!o.pointer) throw new MlvError("EFORMAT", `'${o.rel}' (${o.owner}) is not an import`);
       found = importOf(o.pointer);
     } catch (err) {
-      result.failed.push({ path: o.rel, message: describe(err) });
+      result.failed.push(failureOf(o.rel, err));
       continue;
     }
     const rev = found.source.rev_lock ?? found.source.rev;
@@ -73,16 +73,16 @@ export async function fetchImports(
           if (fetched.oid !== o.out.md5)
             throw new MlvError(
               "ECHANGED",
-              `'${path}' of '${group.url}' at ${short(source.commit)} is ${fetched.oid}, but '${o.owner}' records ${o.out.md5}: run 'mlv update ${o.owner}' to take the source's version`,
-              { data: { path, url: group.url } },
+              `'${path}' of '${group.url}' at ${short(source.commit)} is ${fetched.oid}, but '${o.owner}' records ${o.out.md5}: update the import to take the source's version`,
+              { data: { path, url: group.url }, hint: `Run 'mlv update ${o.owner}' to take the source's version.` },
             );
           result.transferred += fetched.files.length;
         } catch (err) {
-          result.failed.push({ path: o.rel, message: describe(err) });
+          result.failed.push(failureOf(o.rel, err));
         }
       }
     } catch (err) {
-      for (const { o } of group.items) result.failed.push({ path: o.rel, message: describe(err) });
+      for (const { o } of group.items) result.failed.push(failureOf(o.rel, err));
     } finally {
       if (source) await closeSource(source);
     }
@@ -125,7 +125,7 @@ export async function pullUrlImports(
         await opened.remote.close?.();
       }
     } catch (err) {
-      result.failed.push({ path: o.rel, message: describe(err) });
+      result.failed.push(failureOf(o.rel, err));
     }
   }
   return result;

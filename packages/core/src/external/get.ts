@@ -12,9 +12,10 @@ import { MlvError, translateFsError } from "../errors.js";
 import { Project } from "../project/project.js";
 import { type DataOrigin, type Fetched, fetchItem } from "./fetch-from-source.js";
 import { locate } from "./locate.js";
+import { openChosenRemote, type RemoteChoice } from "./remote-override.js";
 import { closeSource, openSource, type SourceOptions } from "./source.js";
 
-export interface GetOptions extends SourceOptions {
+export interface GetOptions extends SourceOptions, RemoteChoice {
   /** Where to put the data; default the basename of PATH in `cwd` (inside it when it is a folder). */
   out?: string;
   /** Replace an existing `out`. */
@@ -60,7 +61,7 @@ async function scratchProject(): Promise<{ project: Project; dir: string }> {
 }
 
 /** Copy fetched objects out of a cache to `dest`, whole or not at all. */
-async function placeCopy(cacheProject: Project, fetched: Fetched, dest: string): Promise<void> {
+async function placeCopy(cacheProject: Project, fetched: Fetched, dest: string, signal?: AbortSignal): Promise<void> {
   await mkdir(dirname(dest), { recursive: true });
   const types: LinkType[] = ["reflink", "copy"];
   const staged = tmpName(dirname(dest));
@@ -70,11 +71,13 @@ async function placeCopy(cacheProject: Project, fetched: Fetched, dest: string):
     } else {
       await mkdir(staged);
       for (const f of fetched.files) {
+        signal?.throwIfAborted();
         const target = join(staged, ...f.relpath.split("/"));
         await mkdir(dirname(target), { recursive: true });
         await cacheProject.cache.linkTo(f.oid, fetched.hashName, target, types);
       }
     }
+    signal?.throwIfAborted();
     await replaceWith(staged, dest);
   } catch (err) {
     await rm(staged, { recursive: true, force: true }).catch(() => {});
@@ -82,11 +85,21 @@ async function placeCopy(cacheProject: Project, fetched: Fetched, dest: string):
   }
 }
 
+/** The options with `remote`/`remoteConfig` turned into the way the source's remote is opened. */
+function withChosenRemote(options: GetOptions, root: string): GetOptions {
+  if (options.connect || (options.remote === undefined && options.remoteConfig === undefined)) return options;
+  return { ...options, connect: (config) => openChosenRemote(config, options, root, options.adapters) };
+}
+
 /**
- * `mlv get URL PATH`: copy what PATH is at a revision of another repository (an output, a file or
- * folder inside a tracked folder, or a plain git file) to `out`, without needing a repository here.
+ * `mlv get URL PATH`: copy what PATH (from the root of that repository) is at a revision of another
+ * repository (an output, a file or folder inside a tracked folder, or a plain git file) to `out`,
+ * without needing a repository here. `url` and `out`, when relative, start at `cwd` (default
+ * `process.cwd()`). With `signal`, the call stops between objects and rejects with its reason;
+ * `out` is then left as it was (the copy is put in place whole, or not at all).
  */
 export async function get(url: string, path: string, options: GetOptions = {}): Promise<GetResult> {
+  options.signal?.throwIfAborted();
   const cwd = options.cwd ?? process.cwd();
   const dest = resolveOutput(path, options.out, cwd, options.force);
   const source = await openSource(url, options.rev, cwd);
@@ -94,6 +107,7 @@ export async function get(url: string, path: string, options: GetOptions = {}): 
     const item = await locate(source, path);
     if (item.kind === "git") {
       await mkdir(dirname(dest), { recursive: true });
+      options.signal?.throwIfAborted();
       const staged = tmpName(dirname(dest));
       try {
         await writeFile(staged, item.bytes, { flag: "wx" });
@@ -107,8 +121,9 @@ export async function get(url: string, path: string, options: GetOptions = {}): 
     const scratch = await scratchProject();
     source.temp.push(scratch.dir);
     try {
-      const fetched = await fetchItem(source, item, scratch.project, options);
-      await placeCopy(scratch.project, fetched, dest);
+      const fetched = await fetchItem(source, item, scratch.project, withChosenRemote(options, source.root));
+      options.signal?.throwIfAborted();
+      await placeCopy(scratch.project, fetched, dest, options.signal);
       return {
         path: dest,
         isDir: fetched.isDir,

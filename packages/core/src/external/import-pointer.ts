@@ -61,8 +61,9 @@ export function importOf(pointer: PointerFile): { path: string; source: ImportSo
   const repo = dep?.repo as Record<string, unknown> | undefined;
   if (!dep || typeof dep.path !== "string" || !repo || typeof repo.url !== "string" || pointer.outs.length !== 1)
     throw new UsageError(
-      `'${pointer.file}' is not an import (no 'deps' entry with a 'repo'): only files written by 'mlv import' or 'dvc import' can be updated`,
+      `'${pointer.file}' is not an import (no 'deps' entry with a 'repo'): only the .dvc files of imports can be updated`,
       { file: pointer.file },
+      "Only .dvc files written by 'mlv import' or 'dvc import' can be updated.",
     );
   const source: ImportSource = { url: repo.url };
   if (typeof repo.rev === "string") source.rev = repo.rev;

@@ -16,7 +16,7 @@ import { MlvError } from "../errors.js";
 import { GitHistory } from "../git/history.js";
 import { loadGit } from "../git/load.js";
 import { short } from "../git/objects.js";
-import type { ProgressListener } from "../ops/progress.js";
+import type { ProgressListener } from "../progress.js";
 import type { ReadableRemote } from "../remote.js";
 
 /** Opens the default remote of a configuration (the CLI passes its own, which knows the built-in adapters). */
@@ -30,6 +30,8 @@ export interface SourceOptions {
   adapters?: AdapterSources;
   jobs?: number;
   onProgress?: ProgressListener;
+  /** Stops between objects (each download is atomic), then the call rejects with the signal's reason. */
+  signal?: AbortSignal;
   /** Where relative paths (the source, `out`) start; default `process.cwd()`. */
   cwd?: string;
   /** For the source's global and system config; default `process.env`. */

@@ -14,7 +14,7 @@ import { replaceWith, tmpName } from "../atomic-write.js";
 import { MlvError, translateFsError } from "../errors.js";
 import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js";
 import { md5File } from "../hash/md5.js";
-import type { ProgressListener } from "../ops/progress.js";
+import type { ProgressListener } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
 import type { UrlEntry, UrlFile } from "./url-source.js";
@@ -65,8 +65,8 @@ async function downloadTo(
   if (announced !== undefined && announced !== digest.size)
     throw new MlvError(
       "ETRUNCATED",
-      `'${file.relpath === "" ? url : `${url}/${file.relpath}`}' gave ${digest.size} bytes where the storage announced ${announced}: it changed during the download, or the transfer broke; run the command again`,
-      { data: { url, relpath: file.relpath, size: digest.size, announced } },
+      `'${file.relpath === "" ? url : `${url}/${file.relpath}`}' gave ${digest.size} bytes where the storage announced ${announced}: it changed during the download, or the transfer broke`,
+      { data: { url, relpath: file.relpath, size: digest.size, announced }, hint: "Run the command again." },
     );
   return digest;
 }

@@ -118,30 +118,52 @@ const HASH_VALUE = /^[0-9a-f]{32}$/;
 
 export function parseDirManifest(bytes: Buffer, label: string, hashName = "md5"): ParsedDirEntry[] {
   const key = hashName === "md5-dos2unix" ? "md5" : hashName;
-  const corrupted = "the .dir object is corrupted: delete it and fetch it again ('mlv pull' or 'mlv fetch')";
+  const corrupted = "the .dir object is corrupted: delete it and fetch it again";
+  const hint = "Once it is deleted, fetch it with 'mlv fetch' (or 'mlv pull').";
   let data: unknown;
   try {
     data = JSON.parse(bytes.toString("utf8"));
   } catch (err) {
-    throw new FormatError(label, `not valid JSON (${(err as Error).message}): ${corrupted}`, undefined, err);
+    throw new FormatError(label, `not valid JSON (${(err as Error).message}): ${corrupted}`, undefined, err, hint);
   }
   if (!Array.isArray(data))
-    throw new FormatError(label, `expected a JSON list of entries, got ${describe(data)}: ${corrupted}`);
+    throw new FormatError(
+      label,
+      `expected a JSON list of entries, got ${describe(data)}: ${corrupted}`,
+      undefined,
+      undefined,
+      hint,
+    );
   // A loop without per-entry allocations but the result: folders of 100,000 files are read at every `status`.
   const entries: ParsedDirEntry[] = new Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const entry: unknown = data[i];
     if (entry === null || typeof entry !== "object" || Array.isArray(entry))
-      throw new FormatError(label, `entry ${i} is ${describe(entry)}, not an object: ${corrupted}`);
+      throw new FormatError(
+        label,
+        `entry ${i} is ${describe(entry)}, not an object: ${corrupted}`,
+        undefined,
+        undefined,
+        hint,
+      );
     const fields = entry as Record<string, unknown>;
     const relpath = fields.relpath;
     const hash = fields[key];
     if (typeof relpath !== "string")
-      throw new FormatError(label, `entry ${i} has no 'relpath' string (got ${describe(relpath)}): ${corrupted}`);
+      throw new FormatError(
+        label,
+        `entry ${i} has no 'relpath' string (got ${describe(relpath)}): ${corrupted}`,
+        undefined,
+        undefined,
+        hint,
+      );
     if (typeof hash !== "string")
       throw new FormatError(
         label,
         `entry ${i} ('${relpath}') has no '${key}' string (got ${describe(hash)}): ${corrupted}`,
+        undefined,
+        undefined,
+        hint,
       );
     if (relpath === "" || UNSAFE_PART.test(relpath) || relpath.includes("\0") || GIT_PART.test(relpath))
       throw new FormatError(

@@ -238,8 +238,8 @@ export function parsePointerYaml(text: string, file: string): PointerFile {
     const range = (node as { range?: [number, number, number] } | null)?.range;
     return range ? lines.linePos(range[0]).line : fallback;
   };
-  const fail = (node: unknown, detail: string, fallback?: number): never => {
-    throw new FormatError(file, detail, lineOf(node, fallback));
+  const fail = (node: unknown, detail: string, fallback?: number, hint?: string): never => {
+    throw new FormatError(file, detail, lineOf(node, fallback), undefined, hint);
   };
   const resolve = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
 
@@ -308,7 +308,7 @@ export function parsePointerYaml(text: string, file: string): PointerFile {
 function parseOut(
   node: unknown,
   doc: Document,
-  fail: (node: unknown, detail: string, fallback?: number) => never,
+  fail: (node: unknown, detail: string, fallback?: number, hint?: string) => never,
   lineOf: (node: unknown) => number,
 ): Out {
   if (!isMap(node))
@@ -358,7 +358,9 @@ function parseOut(
     if (typeof md5Value !== "string" || !MD5_RE.test(md5Value))
       fail(
         valueNode("md5"),
-        `'md5' must be 32 hex characters, got ${describe(md5Value)}: restore the file from git, or 'mlv add' the data again`,
+        `'md5' must be 32 hex characters, got ${describe(md5Value)}: restore the file from git, or add the data again`,
+        undefined,
+        "Run 'mlv add' on the data again to record its hash.",
       );
     md5 = (md5Value as string).toLowerCase();
   }

@@ -13,8 +13,8 @@ export function md5Hex(data: Uint8Array | string): string {
   return createHash("md5").update(data).digest("hex");
 }
 
-/** The plain MD5 of a file's bytes (DVC 3 `md5`). */
-export async function md5File(path: string): Promise<FileDigest> {
+/** The plain MD5 of a file's bytes (DVC 3 `md5`); `onBytes` hears how many are read so far. */
+export async function md5File(path: string, onBytes?: (bytes: number) => void): Promise<FileDigest> {
   const fh = await open(path, "r");
   try {
     const hash = createHash("md5");
@@ -25,6 +25,7 @@ export async function md5File(path: string): Promise<FileDigest> {
       if (bytesRead === 0) break;
       hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
       size += bytesRead;
+      onBytes?.(size);
     }
     return { md5: hash.digest("hex"), size };
   } finally {
@@ -36,7 +37,12 @@ export async function md5File(path: string): Promise<FileDigest> {
  * Copy `src` to `dest` (created exclusively with `mode`) while hashing it: one read pass, so adding
  * a big file costs about what `md5sum` alone does. The caller renames `dest` into place.
  */
-export async function copyAndHash(src: string, dest: string, mode = 0o444): Promise<FileDigest> {
+export async function copyAndHash(
+  src: string,
+  dest: string,
+  mode = 0o444,
+  onBytes?: (bytes: number) => void,
+): Promise<FileDigest> {
   const input = await open(src, "r");
   try {
     const output = await open(dest, "wx", mode);
@@ -55,6 +61,7 @@ export async function copyAndHash(src: string, dest: string, mode = 0o444): Prom
           written += r.bytesWritten;
         }
         size += bytesRead;
+        onBytes?.(size);
       }
       return { md5: hash.digest("hex"), size };
     } finally {

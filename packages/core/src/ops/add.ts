@@ -7,10 +7,10 @@ import { loadPointer } from "../data-index/pointer-outs.js";
 import { MlvError, TargetNotFoundError, UsageError } from "../errors.js";
 import { addGitignoreEntry, escapeGitignoreEntry } from "../formats/gitignore.js";
 import { type OutWrite, parsePointer, serializePointer, updatePointer } from "../formats/pointer.js";
+import type { ProgressListener } from "../progress.js";
 import { Project } from "../project/project.js";
 import { hashWorkspacePath, type WorkspaceState } from "../workspace/hasher.js";
 import { materialise } from "./checkout.js";
-import type { ProgressListener } from "./progress.js";
 
 export interface AddResult {
   /** The data's path from the repository root. */
@@ -42,7 +42,8 @@ export interface AddOutcome {
  * data out of git. Re-adding records the new version; adding inside a tracked folder is refused.
  */
 export async function add(project: Project, targets: readonly string[], options: AddOptions = {}): Promise<AddOutcome> {
-  if (targets.length === 0) throw new UsageError("add needs at least one target: mlv add FILE|DIR...");
+  if (targets.length === 0)
+    throw new UsageError("add needs at least one target: a file or folder", {}, "Usage: mlv add FILE|DIR...");
   const cwd = options.cwd ?? process.cwd();
   // A killed add leaves its half-copied file here (it can be as big as the data): cleared first.
   removeStaleTemps(project.cache.objectsDir);
@@ -56,7 +57,7 @@ export async function add(project: Project, targets: readonly string[], options:
   for (const target of targets) {
     const abs = resolve(cwd, target.replace(/[\\/]+$/, "") || target);
     project.assertInside(abs, target);
-    if (!existsSync(abs)) throw new TargetNotFoundError(target, "check the path");
+    if (!existsSync(abs)) throw new TargetNotFoundError(target, "does not exist");
     if (project.ignore.isIgnored(project.relOf(abs), statSync(abs).isDirectory()))
       throw new MlvError(
         "EIGNORED",
@@ -77,22 +78,24 @@ export async function add(project: Project, targets: readonly string[], options:
           { data: { target, trackedBy: o.owner } },
         );
       if (o.abs === abs)
-        throw new MlvError(
-          "EOVERLAP",
-          `cannot add '${target}': it is already tracked by ${o.owner}. Run 'mlv add' on that output's path from there, or stop tracking it with 'mlv remove ${o.owner}'`,
-          { data: { target, trackedBy: o.owner } },
-        );
+        throw new MlvError("EOVERLAP", `cannot add '${target}': it is already tracked by ${o.owner}`, {
+          data: { target, trackedBy: o.owner },
+          hint: `Run 'mlv add' on that output's path from there, or stop tracking it with 'mlv remove ${o.owner}'.`,
+        });
       if (abs.startsWith(o.abs + sep))
         throw new MlvError(
           "EOVERLAP",
-          `cannot add '${target}': it is inside '${o.rel}', which ${o.owner} already tracks. Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version`,
-          { data: { target, trackedBy: o.owner } },
+          `cannot add '${target}': it is inside '${o.rel}', which ${o.owner} already tracks as a whole`,
+          {
+            data: { target, trackedBy: o.owner },
+            hint: `Change the file and run 'mlv add ${o.rel}' to record the whole folder's new version.`,
+          },
         );
       if (o.abs.startsWith(abs + sep))
         throw new MlvError(
           "EOVERLAP",
-          `cannot add '${target}': '${o.rel}' inside it is already tracked by ${o.owner}. Stop tracking it first with 'mlv remove ${o.owner}'`,
-          { data: { target, trackedBy: o.owner } },
+          `cannot add '${target}': '${o.rel}' inside it is already tracked by ${o.owner}`,
+          { data: { target, trackedBy: o.owner }, hint: `Stop tracking it first with 'mlv remove ${o.owner}'.` },
         );
     }
     if (scm) {
@@ -127,9 +130,10 @@ export async function add(project: Project, targets: readonly string[], options:
     const state = await hashWorkspacePath(project, abs, "md5", {
       store: true,
       expectedFiles: previous?.out.nfiles,
-      onProgress: (p) => options.onProgress?.({ phase: "add", target: project.relOf(abs), ...p }),
+      onProgress: options.onProgress && ((p) => options.onProgress?.({ ...p, target: project.relOf(abs) })),
     });
-    if (state.kind === "missing") throw new TargetNotFoundError(plan.target, "check the path");
+    if (state.kind === "missing")
+      throw new TargetNotFoundError(plan.target, "does not exist (it was removed meanwhile)");
     options.signal?.throwIfAborted();
     await relinkWorkspace(project, abs, state);
 

@@ -6,9 +6,9 @@ import type { HashName, LinkType } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { FormatError, MlvError, PartialFailureError } from "../errors.js";
 import type { LinkTask } from "../hash/pool.js";
+import { ProgressCounter, type ProgressListener } from "../progress.js";
 import type { Project } from "../project/project.js";
 import { hashWorkspacePath, isInCache } from "../workspace/hasher.js";
-import type { ProgressListener } from "./progress.js";
 
 export interface CheckoutOptions {
   force?: boolean;
@@ -66,6 +66,8 @@ interface Plan {
   unlinkFirst: string[];
   /** Files to create from the cache. */
   create: FileToCreate[];
+  /** Their bytes: the pointer's size when every file of the output is created, else the cache objects' sizes. */
+  bytes: number;
   chmodExec: string[];
 }
 
@@ -104,6 +106,7 @@ export async function checkout(
       removeWhole: false,
       unlinkFirst: [],
       create: [],
+      bytes: 0,
       chmodExec: [],
     };
     // A link to a folder where a tracked folder goes is never written through: the link itself
@@ -137,7 +140,10 @@ export async function checkout(
         plan.removeWhole = true;
         for (const e of ws.entries) if (!inCache(e.md5)) unsaved.push(`${out.rel}/${e.relpath}`);
       }
-      if (plan.change !== "exec") plan.create.push({ oid, dest: out.abs, rel: out.rel, isexec });
+      if (plan.change !== "exec") {
+        plan.create.push({ oid, dest: out.abs, rel: out.rel, isexec });
+        plan.bytes = objectSize(project, oid, out.hashName);
+      }
       plans.push(plan);
       continue;
     }
@@ -176,6 +182,11 @@ export async function checkout(
       entries.every((e) => current.get(e.relpath) === e.md5)
     )
       plan.change = "relink";
+    // A whole folder's bytes are in its pointer (with copies of one file counted each time, as they are written).
+    plan.bytes =
+      plan.create.length === entries.length && out.out.size !== undefined
+        ? out.out.size
+        : plan.create.reduce((n, f) => n + objectSize(project, f.oid, out.hashName), 0);
     plans.push(plan);
   }
 
@@ -187,11 +198,17 @@ export async function checkout(
     );
 
   const types = project.linkTypes();
-  const totalFiles = plans.reduce((n, p) => n + p.create.length, 0);
-  let doneFiles = 0;
+  const progress = new ProgressCounter(
+    options.onProgress,
+    "checkout",
+    plans.reduce((n, p) => n + p.create.length, 0),
+    plans.reduce((n, p) => n + p.bytes, 0),
+  );
+  progress.start();
   for (const plan of plans) {
     options.signal?.throwIfAborted();
     const { out } = plan;
+    progress.target = out.rel;
     if (plan.removeWhole) await rm(out.abs, { recursive: true, force: true });
     for (const link of plan.unlinkFirst) await unlink(link).catch(() => {});
     for (const f of plan.remove) await unlink(f).catch(() => {});
@@ -202,24 +219,7 @@ export async function checkout(
     }
     if (out.isDir) await mkdir(out.abs, { recursive: true });
     else await mkdir(dirname(out.abs), { recursive: true });
-    await materialise(
-      project,
-      out.hashName,
-      plan.create,
-      types,
-      (n) => {
-        doneFiles += n;
-        options.onProgress?.({
-          phase: "checkout",
-          target: out.rel,
-          files: doneFiles,
-          totalFiles,
-          bytes: 0,
-          totalBytes: 0,
-        });
-      },
-      options.signal,
-    );
+    await materialise(project, out.hashName, plan.create, types, progress, options.signal);
     if (plan.change === "added") result.added.push(out.rel);
     else if (plan.change !== "relink" || options.relink) result.modified.push(out.rel);
   }
@@ -304,6 +304,11 @@ async function removeEmptyDirs(top: string, removed: string[]): Promise<void> {
   for (const d of [...dirs].sort((a, b) => b.length - a.length)) await rmdir(d).catch(() => {});
 }
 
+/** The size of a cache object (0 if it went missing: checking it out then fails and says so). */
+function objectSize(project: Project, oid: string, hashName: HashName): number {
+  return statSync(project.cache.path(oid, hashName), { throwIfNoEntry: false })?.size ?? 0;
+}
+
 /** Below this many files, linking on the main thread beats starting worker threads. */
 const POOL_THRESHOLD = 200;
 
@@ -316,30 +321,32 @@ export async function materialise(
   hashName: HashName,
   files: FileToCreate[],
   types: LinkType[],
-  onDone?: (n: number) => void,
+  progress?: ProgressCounter,
   signal?: AbortSignal,
 ): Promise<void> {
   if (files.length === 0) return;
   const record = (rel: string, st: Pick<Stats, "ino" | "mtimeMs" | "size">, oid: string) =>
     project.hashCache.set(hashName === "md5" ? rel : `${rel}\0dos2unix`, st, oid);
+  // One file on this thread: a copy's bytes are reported as it grows, the file once it is there.
+  const linkOne = async (f: FileToCreate) => {
+    await mkdir(dirname(f.dest), { recursive: true });
+    const file = progress?.file();
+    await project.cache.linkTo(f.oid, hashName, f.dest, types, f.isexec, file && ((n) => file.set(n)));
+    const st = statSync(f.dest);
+    record(f.rel, st, f.oid);
+    file?.done(st.size);
+  };
   // The first file settles which link type works here; the rest use it.
   let rest = files;
   if (files.length < POOL_THRESHOLD || types.length > 1) {
-    const first = files[0]!;
-    await mkdir(dirname(first.dest), { recursive: true });
-    await project.cache.linkTo(first.oid, hashName, first.dest, types, first.isexec);
-    record(first.rel, statSync(first.dest), first.oid);
-    onDone?.(1);
+    await linkOne(files[0]!);
     rest = files.slice(1);
   }
   const type = types[0]!;
   if (rest.length < POOL_THRESHOLD) {
     for (const f of rest) {
       signal?.throwIfAborted();
-      await mkdir(dirname(f.dest), { recursive: true });
-      await project.cache.linkTo(f.oid, hashName, f.dest, types, f.isexec);
-      record(f.rel, statSync(f.dest), f.oid);
-      onDone?.(1);
+      await linkOne(f);
     }
     return;
   }
@@ -352,7 +359,7 @@ export async function materialise(
   const results = await project.workers().linkAll(
     rest.length,
     (start, end) => rest.slice(start, end).map(toTask),
-    (n) => onDone?.(n),
+    (n, bytes) => progress?.addFiles(n, bytes),
   );
   const failures: { path: string; message: string }[] = [];
   results.forEach((r, i) => {

@@ -5,6 +5,7 @@
  * inside tracked folders are compared through the folders' `.dir` objects in the local cache.
  */
 import { relative, resolve, sep } from "node:path";
+import { raceAbort } from "../abort.js";
 import { HistoryOuts } from "../data-index/history-outs.js";
 import { collectOuts } from "../data-index/index.js";
 import type { TrackedOut } from "../data-index/types.js";
@@ -40,9 +41,13 @@ export interface DiffOptions {
   a?: string;
   /** The new version: a git revision; default the workspace. */
   b?: string;
-  /** Only these paths (relative to `cwd`): tracked outputs, or files and folders inside them. */
+  /**
+   * Only these paths, from the repository root (posix, whatever `process.cwd()` is): tracked
+   * outputs, or files and folders inside them.
+   */
   targets?: readonly string[];
-  cwd?: string;
+  /** Abort: the call rejects with the signal's reason (nothing is written but the hash cache). */
+  signal?: AbortSignal;
 }
 
 /** One version's tracked paths: path → hash, with the tracked folders whose files are not known. */
@@ -66,9 +71,10 @@ async function manifest(project: Project, out: TrackedOut): Promise<{ relpath: s
   }
 }
 
-async function revisionSide(project: Project, outs: readonly TrackedOut[]): Promise<Side> {
+async function revisionSide(project: Project, outs: readonly TrackedOut[], signal?: AbortSignal): Promise<Side> {
   const side = emptySide();
   for (const out of outs) {
+    signal?.throwIfAborted();
     const md5 = out.out.md5;
     if (!md5) continue;
     if (!out.isDir) {
@@ -84,9 +90,10 @@ async function revisionSide(project: Project, outs: readonly TrackedOut[]): Prom
   return side;
 }
 
-async function workspaceSide(project: Project, outs: readonly TrackedOut[]): Promise<Side> {
+async function workspaceSide(project: Project, outs: readonly TrackedOut[], signal?: AbortSignal): Promise<Side> {
   const side = emptySide();
   for (const out of outs) {
+    signal?.throwIfAborted();
     const ws = await hashWorkspacePath(project, out.abs, out.hashName, { expectedFiles: out.out.nfiles });
     if (ws.kind === "file") side.hashes.set(out.rel, ws.md5);
     else if (ws.kind === "dir") {
@@ -119,7 +126,12 @@ async function outsAt(tracked: HistoryOuts, rev: string, subdir: string): Promis
  * listed itself (`data/`) along with the files in it that changed; when its `.dir` object is not in
  * the cache on either side, only the folder is listed.
  */
-export async function diff(project: Project, options: DiffOptions = {}): Promise<DiffResult> {
+export function diff(project: Project, options: DiffOptions = {}): Promise<DiffResult> {
+  return raceAbort(options.signal, () => diffOf(project, options));
+}
+
+async function diffOf(project: Project, options: DiffOptions): Promise<DiffResult> {
+  const { signal } = options;
   const result: DiffResult = { added: [], deleted: [], modified: [], renamed: [], "not in cache": [] };
   const scm = await project.scm();
   if (!scm)
@@ -133,9 +145,8 @@ export async function diff(project: Project, options: DiffOptions = {}): Promise
   const bOuts = options.b === undefined ? await collectOuts(project) : await outsAt(tracked, options.b, subdir);
   if (bOuts === undefined) return result;
 
-  const cwd = options.cwd ?? process.cwd();
   const wanted = (options.targets ?? []).map((t) => {
-    const abs = resolve(cwd, t);
+    const abs = resolve(project.root, t);
     project.assertInside(abs, t);
     return project.relOf(abs).replace(/\/+$/, "");
   });
@@ -147,9 +158,11 @@ export async function diff(project: Project, options: DiffOptions = {}): Promise
   };
   const scoped = (outs: readonly TrackedOut[]) => outs.filter((o) => inScope(o.rel, true));
 
-  const old = await revisionSide(project, scoped(aOuts));
+  const old = await revisionSide(project, scoped(aOuts), signal);
   const now =
-    options.b === undefined ? await workspaceSide(project, scoped(bOuts)) : await revisionSide(project, scoped(bOuts));
+    options.b === undefined
+      ? await workspaceSide(project, scoped(bOuts), signal)
+      : await revisionSide(project, scoped(bOuts), signal);
 
   // A folder known on one side only is compared as a whole on both.
   const opaque = [...old.opaque, ...now.opaque];

@@ -25,6 +25,11 @@ export interface GcResult {
   removedRemote: number;
   /** With `dry`: the object paths that would go, cache-relative then remote keys. */
   wouldRemove?: { local: string[]; remote: string[] };
+  /**
+   * With a remote whose uploads write temporary files (a folder, SFTP): the keys of the stale ones
+   * interrupted uploads left, removed (or, with `dry`, that would be). See `STALE_REMOTE_TEMP_RULE`.
+   */
+  remoteTemps?: string[];
 }
 
 export interface GcOptions {
@@ -101,8 +106,11 @@ function missingListings(dirs: UsedObject[]): MlvError {
   const lines = dirs.map((d) => `\t${d.path} (${d.oid})`).join("\n");
   return new MlvError(
     "EMISSINGDIR",
-    `gc stopped before deleting anything: the file lists of these kept folders are in neither the cache nor the remote, so their files cannot be told from unused ones:\n${lines}\nFetch them first ('mlv fetch' with the same revision flags), or restore them from wherever the data was made.`,
-    { data: { dirs: dirs.map((d) => ({ path: d.path, oid: d.oid })) } },
+    `gc stopped before deleting anything: the file lists of these kept folders are in neither the cache nor the remote, so their files cannot be told from unused ones:\n${lines}`,
+    {
+      data: { dirs: dirs.map((d) => ({ path: d.path, oid: d.oid })) },
+      hint: "Fetch them first ('mlv fetch' with the same revision flags), or restore them from wherever the data was made.",
+    },
   );
 }
 
@@ -110,8 +118,8 @@ function missingListings(dirs: UsedObject[]): MlvError {
 export function unlistable(remote: Remote): MlvError {
   return new MlvError(
     "EUNSUPPORTED",
-    `remote ${remote.displayUrl} cannot list its objects, so 'mlv gc -c' cannot tell unused ones: clean it with the storage's own tools, or run 'mlv gc' without -c`,
-    { data: { remote: remote.displayUrl } },
+    `remote ${remote.displayUrl} cannot list its objects, so its unused ones cannot be told: clean it with the storage's own tools`,
+    { data: { remote: remote.displayUrl }, hint: "Run 'mlv gc' without -c to clean the cache only." },
   );
 }
 
@@ -187,7 +195,9 @@ export async function applyGc(
       signal?.throwIfAborted();
     }
   }
-  return { removedLocal, removedRemote };
+  // Interrupted uploads' leftovers only: a concurrent push's temporary files are not stale yet.
+  const remoteTemps = await remote?.removeStaleTemps?.({ signal });
+  return { removedLocal, removedRemote, ...(remoteTemps && { remoteTemps }) };
 }
 
 /** What a dry run reports: the plan's objects, as cache paths and remote keys. */
@@ -210,5 +220,7 @@ export async function gc(
 ): Promise<GcResult> {
   const plan = await planGc(project, outs, remote);
   options.signal?.throwIfAborted();
-  return options.dry ? dryResult(plan) : applyGc(project, plan, remote, options);
+  if (!options.dry) return applyGc(project, plan, remote, options);
+  const remoteTemps = await remote?.removeStaleTemps?.({ dry: true, signal: options.signal });
+  return { ...dryResult(plan), ...(remoteTemps && { remoteTemps }) };
 }

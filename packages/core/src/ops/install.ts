@@ -164,8 +164,8 @@ export async function install(project: Project, options: InstallOptions = {}): P
       if (fs.existsSync(previous))
         throw new MlvError(
           "EHOOK",
-          `cannot install the ${name} hook: '${path}' is not mlv's, and '${previous}' (a hook mlv kept earlier) is in the way; merge the two into '${path}' (or delete one), then run 'mlv install' again`,
-          { data: { hook: path, previous } },
+          `cannot install the ${name} hook: '${path}' is not mlv's, and '${previous}' (a hook mlv kept earlier) is in the way; merge the two into '${path}' (or delete one)`,
+          { data: { hook: path, previous }, hint: "Then run 'mlv install' again." },
         );
       await rename(path, previous);
       action = "chained";

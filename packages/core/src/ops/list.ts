@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, posix, relative, resolve, sep } from "node:path";
 import ignore from "ignore";
+import { raceAbort } from "../abort.js";
 import { type AdapterSources, openRemote } from "../adapters.js";
 import { HistoryOuts } from "../data-index/history-outs.js";
 import { collectOuts } from "../data-index/index.js";
@@ -46,7 +47,7 @@ export interface UnknownFolder {
 }
 
 export interface ListOptions {
-  /** A path inside the repository (posix or native, from its root); default the root. */
+  /** A path inside the repository, from its root (posix or native, whatever `process.cwd()` is); default the root. */
   path?: string;
   /** A git revision; default the workspace. */
   rev?: string;
@@ -56,6 +57,8 @@ export interface ListOptions {
   dvcOnly?: boolean;
   /** For a git URL: how the source's default remote is opened, for the file lists of tracked folders. */
   adapters?: AdapterSources;
+  /** Abort: the call rejects with the signal's reason; a temporary clone is removed all the same. */
+  signal?: AbortSignal;
 }
 
 export interface ListResult {
@@ -78,26 +81,35 @@ async function openLocal(repoPath: string): Promise<Project> {
   const repo = await Project.open(abs);
   if (repo.root !== abs)
     throw new UsageError(
-      `'${repoPath}' is inside the repository '${repo.root}', not its root: give the repository as REPO and the path inside it as PATH (e.g. 'mlv list ${relative(process.cwd(), repo.root) || "."} ${relative(repo.root, abs).split(sep).join("/")}')`,
+      `'${repoPath}' is inside the repository '${repo.root}', not its root: give the repository as REPO and the path inside it as PATH`,
       { repo: repoPath, root: repo.root },
+      `For example: 'mlv list ${relative(process.cwd(), repo.root) || "."} ${relative(repo.root, abs).split(sep).join("/")}'.`,
     );
   return repo;
 }
 
 /**
- * List what a local mlv/DVC repository holds at `rev` (default: its workspace) below `path`, like
+ * List what an mlv/DVC repository (`repoPath`: the root of a local one, relative to
+ * `process.cwd()`, or a git URL) holds at `rev` (default: its workspace) below `path`, like
  * `dvc list`: without `recursive`, the entries of the folder (or the file itself); with it, every
  * file below. A tracked folder whose `.dir` object is not in that repository's cache is listed as a
  * whole and reported in `unknown`.
  */
-export async function list(repoPath: string, options: ListOptions = {}): Promise<ListResult> {
-  if (isGitUrl(repoPath)) return listClone(repoPath, options);
-  const repo = await openLocal(repoPath);
-  try {
-    return await listRepo(repo, repoPath, options);
-  } finally {
-    await repo.close();
-  }
+export function list(repoPath: string, options: ListOptions = {}): Promise<ListResult> {
+  return raceAbort(options.signal, async () => {
+    if (isGitUrl(repoPath)) return listClone(repoPath, options);
+    const repo = await openLocal(repoPath);
+    try {
+      return await listProject(repo, options);
+    } finally {
+      await repo.close();
+    }
+  });
+}
+
+/** `list` of a project already open (the `Repo` handle's `list`): `repoPath` is its root. */
+export function listProject(project: Project, options: ListOptions = {}): Promise<ListResult> {
+  return raceAbort(options.signal, () => listRepo(project, project.root, options));
 }
 
 /**
@@ -111,6 +123,7 @@ async function listClone(url: string, options: ListOptions): Promise<ListResult>
     const dvcDir = join(clone.dir, ".dvc");
     mkdirSync(dvcDir, { recursive: true });
     writeFileSync(join(dvcDir, "config"), (await clone.history.configTextAtRevision(clone.commit)) ?? "");
+    options.signal?.throwIfAborted();
     const repo = await Project.open(clone.dir);
     try {
       const result = await listRepo(repo, url, { ...options, rev: clone.commit }, async (outs) => {
@@ -191,14 +204,18 @@ async function listBelow(
   const where = commit === undefined ? "in the workspace" : `at revision ${commit.slice(0, 7)}`;
   let node = tree.root();
   for (const [i, part] of parts.entries()) {
+    options.signal?.throwIfAborted();
     const children = node.children ? await node.children() : [];
     const next = children.find((c) => c.name === part);
     if (next === undefined) {
       if (node.unknown && node.md5)
         throw new MlvError(
           "ENOTINCACHE",
-          `'${given}' is inside '${node.rel}', whose file list (${node.md5}) is not in the cache of '${repo.root}': run 'mlv fetch${options.rev === undefined ? "" : ` --rev ${options.rev}`} ${node.rel}' there first`,
-          { data: { path: given, md5: node.md5 } },
+          `'${given}' is inside '${node.rel}', whose file list (${node.md5}) is not in the cache of '${repo.root}': fetch it there first`,
+          {
+            data: { path: given, md5: node.md5 },
+            hint: `Run 'mlv fetch${options.rev === undefined ? "" : ` --rev ${options.rev}`} ${node.rel}' in '${repo.root}'.`,
+          },
         );
       throw new MlvError(
         "ENOTARGET",
@@ -208,6 +225,7 @@ async function listBelow(
     }
     node = next;
   }
+  const { signal } = options;
   const keep = (n: Node) => !options.dvcOnly || n.tracked || (n.isdir && tree.holdsOuts.has(n.rel));
   const found: { path: string; node: Node }[] = [];
   const unknown: UnknownFolder[] = [];
@@ -231,6 +249,7 @@ async function listBelow(
     } else {
       const walk = async (dir: Node[], prefix: string) => {
         for (const c of dir) {
+          signal?.throwIfAborted();
           if (!keep(c)) continue;
           const path = prefix === "" ? c.name : `${prefix}/${c.name}`;
           if (!c.isdir) {

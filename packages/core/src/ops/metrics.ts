@@ -4,6 +4,7 @@
  * `dvc metrics diff` compare them.
  */
 import { parse as parseYaml } from "yaml";
+import { raceAbort } from "../abort.js";
 import { FormatError, MlvError } from "../errors.js";
 import type { PipelineFile } from "../formats/pipeline.js";
 import type { Project as Repo } from "../project/project.js";
@@ -102,9 +103,13 @@ export function flattenMetrics(tree: MetricsTree | MetricValue): Map<string, Met
 }
 
 export interface MetricsOptions {
-  /** Metrics files, relative to `cwd`; default: those `dvc.yaml` lists, else `metrics.{json,yaml,yml}` at the project root. */
+  /**
+   * Metrics files, from the repository root (posix, whatever `process.cwd()` is); default: those
+   * `dvc.yaml` lists, else `metrics.{json,yaml,yml}` at the root.
+   */
   files?: readonly string[];
-  cwd?: string;
+  /** Abort: the call rejects with the signal's reason (nothing is written). */
+  signal?: AbortSignal;
 }
 
 export interface MetricsShowOptions extends MetricsOptions {
@@ -146,10 +151,13 @@ async function readSource(
   files: readonly string[] | undefined,
   label: string,
   pipelines: readonly string[],
+  signal: AbortSignal | undefined,
 ): Promise<Record<string, MetricsFileResult>> {
+  signal?.throwIfAborted();
   const names = files ?? (await discover(source, pipelines));
   const result: Record<string, MetricsFileResult> = {};
   for (const name of names) {
+    signal?.throwIfAborted();
     const bytes = await source.read(name);
     if (bytes === undefined) continue;
     try {
@@ -181,13 +189,16 @@ function noMetrics(files: readonly string[] | undefined, where: string): MlvErro
  * without a checkout. Revisions are named as given (several names of one commit joined with ",");
  * the workspace is `workspace`. Throws ENOMETRICS when no file is found anywhere.
  */
-export async function showMetrics(repo: Repo, options: MetricsShowOptions = {}): Promise<MetricsShowResult> {
-  const files = options.files?.length
-    ? givenFiles(repo, options.files, options.cwd ?? process.cwd(), "a metrics file")
-    : undefined;
+export function showMetrics(repo: Repo, options: MetricsShowOptions = {}): Promise<MetricsShowResult> {
+  return raceAbort(options.signal, () => metricsOf(repo, options));
+}
+
+async function metricsOf(repo: Repo, options: MetricsShowOptions): Promise<MetricsShowResult> {
+  const { signal } = options;
+  const files = options.files?.length ? givenFiles(repo, options.files, repo.root, "a metrics file") : undefined;
   const pipelines = files ? [] : await pipelinePaths(repo);
   const result: MetricsShowResult = {
-    [WORKSPACE]: { data: await readSource(workspaceSource(repo), files, WORKSPACE, pipelines) },
+    [WORKSPACE]: { data: await readSource(workspaceSource(repo), files, WORKSPACE, pipelines, signal) },
   };
   const anyRevision = (options.revs?.length ?? 0) > 0 || options.allBranches || options.allTags;
   if (anyRevision) {
@@ -199,7 +210,7 @@ export async function showMetrics(repo: Repo, options: MetricsShowOptions = {}):
     });
     for (const [commit, names] of picked) {
       const label = names.length > 0 ? names.join(",") : commit.slice(0, 7);
-      result[label] = { data: await readSource(revisionSource(git, commit), files, label, pipelines) };
+      result[label] = { data: await readSource(revisionSource(git, commit), files, label, pipelines, signal) };
     }
   }
   if (Object.values(result).every((r) => Object.keys(r.data).length === 0))
@@ -216,17 +227,21 @@ function flatValues(file: MetricsFileResult | undefined): Map<string, MetricValu
  * workspace), per file, by flattened key. A value absent on one side is null; `diff` is new − old
  * when both are numbers. Unchanged metrics are kept with `all`.
  */
-export async function diffMetrics(repo: Repo, options: MetricsDiffOptions = {}): Promise<MetricsDiffResult> {
-  const files = options.files?.length
-    ? givenFiles(repo, options.files, options.cwd ?? process.cwd(), "a metrics file")
-    : undefined;
+export function diffMetrics(repo: Repo, options: MetricsDiffOptions = {}): Promise<MetricsDiffResult> {
+  return raceAbort(options.signal, () => metricsDiffOf(repo, options));
+}
+
+async function metricsDiffOf(repo: Repo, options: MetricsDiffOptions): Promise<MetricsDiffResult> {
+  const { signal } = options;
+  const files = options.files?.length ? givenFiles(repo, options.files, repo.root, "a metrics file") : undefined;
   const pipelines = files ? [] : await pipelinePaths(repo);
   const sides = await Promise.all(
     [options.a ?? "HEAD", options.b].map(async (rev) => {
-      if (rev === undefined || rev === WORKSPACE) return readSource(workspaceSource(repo), files, WORKSPACE, pipelines);
+      if (rev === undefined || rev === WORKSPACE)
+        return readSource(workspaceSource(repo), files, WORKSPACE, pipelines, signal);
       const git = await gitView(repo);
       const commit = await git.history.resolveRevision(rev);
-      return readSource(revisionSource(git, commit), files, rev, pipelines);
+      return readSource(revisionSource(git, commit), files, rev, pipelines, signal);
     }),
   );
   const [old, now] = sides as [Record<string, MetricsFileResult>, Record<string, MetricsFileResult>];

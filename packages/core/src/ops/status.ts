@@ -14,8 +14,8 @@ import {
   StatusMemo,
   stageStatus,
 } from "../pipeline/status.js";
+import type { OperationOptions } from "../progress.js";
 import type { Project } from "../project/project.js";
-import type { OperationOptions } from "./progress.js";
 
 export type { OutState } from "../pipeline/status.js";
 

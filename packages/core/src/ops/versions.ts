@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
+import { raceAbort } from "../abort.js";
 import { collectOuts } from "../data-index/index.js";
 import { FormatError, MlvError, UsageError } from "../errors.js";
 import { parseLockFile } from "../formats/dvc-lock.js";
@@ -47,9 +48,10 @@ export interface OutputVersion {
 export interface VersionsOptions {
   /** Whose history to walk (default HEAD). */
   rev?: string;
-  /** A metrics file (relative to `cwd`) whose values at each version are reported. */
+  /** A metrics file, from the repository root (posix), whose values at each version are reported. */
   metricsFile?: string;
-  cwd?: string;
+  /** Abort: the call rejects with the signal's reason (nothing is written but git's history index). */
+  signal?: AbortSignal;
 }
 
 export interface VersionsResult {
@@ -78,23 +80,24 @@ function insideProject(project: Project, gitRoot: string, abs: string, given: st
 }
 
 /**
- * The versions of the output at `path` (a tracked path such as `model.h5`, or its pointer
- * `model.h5.dvc`, relative to `cwd`), newest first: each commit of `rev`'s history (default HEAD)
- * at which its pointer changed, then each tag off that history whose version differs from all of
- * them (`onBranch: false`). With `metricsFile`, that file's values at each of those commits.
+ * The versions of the output at `path` (a tracked path such as `models/model.h5`, or its pointer
+ * `models/model.h5.dvc`), newest first: each commit of `rev`'s history (default HEAD) at which its
+ * pointer changed, then each tag off that history whose version differs from all of them
+ * (`onBranch: false`). With `metricsFile`, that file's values at each of those commits. Relative
+ * paths are from the repository root, whatever `process.cwd()` is.
  */
-export async function outputVersions(
-  project: Project,
-  path: string,
-  options: VersionsOptions = {},
-): Promise<VersionsResult> {
-  const cwd = options.cwd ?? process.cwd();
+export function outputVersions(project: Project, path: string, options: VersionsOptions = {}): Promise<VersionsResult> {
+  return raceAbort(options.signal, () => versionsOf(project, path, options));
+}
+
+async function versionsOf(project: Project, path: string, options: VersionsOptions): Promise<VersionsResult> {
+  const { signal } = options;
   const scm = await project.scm();
   if (!scm) throw new UsageError("mlv versions reads history from git, and this project is not in a git repository");
   const history = projectHistory(project, scm.root);
   const rev = options.rev ?? "HEAD";
 
-  const given = resolve(cwd, path.replace(/[\\/]+$/, ""));
+  const given = resolve(project.root, path.replace(/[\\/]+$/, ""));
   // A stage output is followed through its `dvc.lock`; anything else through its `.dvc` file.
   const stageOut = existsSync(`${given}.dvc`)
     ? undefined
@@ -107,7 +110,7 @@ export async function outputVersions(
   const metricsGit =
     options.metricsFile === undefined
       ? undefined
-      : insideProject(project, scm.root, resolve(cwd, options.metricsFile), options.metricsFile);
+      : insideProject(project, scm.root, resolve(project.root, options.metricsFile), options.metricsFile);
 
   /** The out of a pointer this command follows: the one at `path`, or the only/first one. */
   const pick = (outs: Out[]): Out | undefined => {
@@ -131,6 +134,7 @@ export async function outputVersions(
   };
 
   const describe = async (commit: CommitInfo, blob: string | undefined) => {
+    signal?.throwIfAborted();
     const fields: Pick<OutputVersion, "md5" | "size" | "nfiles" | "metrics" | "error"> = {};
     const errors: string[] = [];
     if (blob !== undefined) {
@@ -237,10 +241,18 @@ export async function outputVersions(
       "ENOVERSIONS",
       known
         ? `'${owner}' is not committed in the history of ${rev}: commit it with git first`
-        : `'${path}' has no pointer '${owner}' in the history of ${rev} or in any tag: give a path tracked with 'mlv add' (or its .dvc file)`,
-      { data: { path, pointer: owner, rev } },
+        : `'${path}' has no pointer '${owner}' in the history of ${rev} or in any tag: give a path a .dvc file tracks (or that .dvc file)`,
+      {
+        data: { path, pointer: owner, rev },
+        ...(known
+          ? {}
+          : {
+              hint: "Track it with 'mlv add' and commit its .dvc file; 'mlv list . --dvc-only' shows what is tracked.",
+            }),
+      },
     );
   }
+  signal?.throwIfAborted();
   history.saveIndex();
   return {
     pointer: owner,

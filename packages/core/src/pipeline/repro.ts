@@ -228,12 +228,14 @@ class Puller {
       groups.set(key, [...(groups.get(key) ?? []), out]);
     }
     const lacking: string[] = [];
+    const hints = new Set<string>();
     for (const [name, group] of groups) {
       const result = await fetch(this.project, group, await this.remote(name), {
         jobs: this.options.jobs,
         signal: this.options.signal,
       });
       lacking.push(...result.missing, ...result.failed.map((f) => `${f.path} (${f.message})`));
+      for (const f of result.failed) if (f.hint) hints.add(f.hint);
     }
     if (imports.length > 0) {
       const result = await fetchImports(this.project, imports, {
@@ -241,9 +243,13 @@ class Puller {
         jobs: this.options.jobs,
       });
       lacking.push(...result.missing, ...result.failed.map((f) => `${f.path} (${f.message})`));
+      for (const f of result.failed) if (f.hint) hints.add(f.hint);
     }
     if (lacking.length > 0)
-      throw new MlvError("EMISSING", `not on the remote: ${lacking.join(", ")}`, { data: { missing: lacking } });
+      throw new MlvError("EMISSING", `not on the remote: ${lacking.join(", ")}`, {
+        data: { missing: lacking },
+        hint: hints.size > 0 ? [...hints].join("\n") : undefined,
+      });
   }
 
   async close(): Promise<void> {
@@ -379,11 +385,10 @@ async function targetNodes(
           (re.test(n.locked.stage.name) || (n.locked.stage.group !== undefined && re.test(n.locked.stage.group))),
       );
       if (matching.length === 0)
-        throw new MlvError(
-          "ENOTARGET",
-          `no stage of '${display(glob.file)}' matches '${glob.pattern}': see 'mlv stage list'`,
-          { data: { target } },
-        );
+        throw new MlvError("ENOTARGET", `no stage of '${display(glob.file)}' matches '${glob.pattern}'`, {
+          data: { target },
+          hint: "See 'mlv stage list' for the stages.",
+        });
       add(matching);
       continue;
     }
@@ -603,6 +608,7 @@ class Reproduction {
           throw new MlvError("EREPRO", `failed to reproduce '${stage}': ${error.message}`, {
             cause: error,
             data: { stages: [stage], gitFiles: this.gitFileList() },
+            hint: error.hint,
           });
         const dependents =
           this.options.ignoreErrors || this.options.single
@@ -862,8 +868,11 @@ class Reproduction {
     if (node.pointerOuts.some(isImport))
       throw new MlvError(
         "ECHANGED",
-        `'${address}' is an import whose data changed in the workspace: run 'mlv update ${address}' for the source's version, or 'mlv checkout ${address}' for the recorded one`,
-        { data: { file: node.file } },
+        `'${address}' is an import whose data changed in the workspace: update it to take the source's version, or check it out to restore the recorded one`,
+        {
+          data: { file: node.file },
+          hint: `Run 'mlv update ${address}' for the source's version, or 'mlv checkout ${address}' for the recorded one.`,
+        },
       );
     if (options.dry) return "ran";
     const ownerPath = (node.pointerOuts[0] as TrackedOut).ownerPath;

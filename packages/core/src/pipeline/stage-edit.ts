@@ -114,11 +114,10 @@ function selectStages(
   return names.map((name) => {
     const locked = inFile.find((s) => s.stage.name === name);
     if (!locked)
-      throw new MlvError(
-        "ENOTARGET",
-        `Stage '${name}' not found inside '${shown}' file${pointerHint(name) || ": see 'mlv stage list'"}`,
-        { data: { file, stage: name } },
-      );
+      throw new MlvError("ENOTARGET", `Stage '${name}' not found inside '${shown}' file${pointerHint(name)}`, {
+        data: { file, stage: name },
+        ...(pointerHint(name) ? {} : { hint: "See 'mlv stage list' for the stages." }),
+      });
     if (locked.stage.group !== undefined || isParametrized(writtenStage(text, file, name)))
       throw new MlvError("EUNSUPPORTED", `cannot ${action} a parametrized stage: '${name}'`, {
         data: { file, stage: name },

@@ -61,8 +61,11 @@ export async function createProject(
   if (scm && scm.root !== root && !options.subdir)
     throw new MlvError(
       "ENOTGITROOT",
-      `'${root}' is not the top of the git repository '${scm.root}': run 'mlv init' there, or pass --subdir to keep a separate project in this folder`,
-      { data: { path: root, gitRoot: scm.root } },
+      `'${root}' is not the top of the git repository '${scm.root}': create the project there, or use the subdir option to keep a separate project in this folder`,
+      {
+        data: { path: root, gitRoot: scm.root },
+        hint: `Run 'mlv init' in '${scm.root}', or 'mlv init --subdir' to keep a separate project here.`,
+      },
     );
   await mkdir(join(dvcDir, "tmp"), { recursive: true });
   await writeFile(join(dvcDir, "config"), "");
@@ -151,6 +154,9 @@ export class Project {
     const lock = await acquireRepoLock(this.dvcDir, { command });
     // Interrupted: give the lock back before exiting; temporary files never replace real ones.
     const onSignal = (signal: NodeJS.Signals) => {
+      // An application that handles the signal itself (the CLI aborts `fn` through an AbortSignal)
+      // decides when to exit; the lock is released when `fn` ends, or by its exit hook.
+      if (process.listenerCount(signal) > 0) return;
       void lock.release().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
     };
     process.once("SIGINT", onSignal);
@@ -194,8 +200,8 @@ function refuseUnsafeStateDirs(dvcDir: string, cacheDir: string): void {
   if (lstatSync(tmp, { throwIfNoEntry: false })?.isSymbolicLink())
     throw new MlvError(
       "ELINKED",
-      `'${tmp}' is a symbolic link: mlv keeps its lock and state there and never writes through a link; remove the link ('rm ${tmp}') and run the command again`,
-      { data: { path: tmp } },
+      `'${tmp}' is a symbolic link: mlv keeps its lock and state there and never writes through a link; remove the link`,
+      { data: { path: tmp }, hint: `Remove it with 'rm ${tmp}'.` },
     );
   const cache = statSync(cacheDir, { throwIfNoEntry: false });
   if (cache !== undefined && !cache.isDirectory())

@@ -10,24 +10,40 @@ import { parseDirManifest } from "../formats/dir-manifest.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File, md5Hex } from "../hash/md5.js";
 import { TrailingFileMd5 } from "../hash/trailing-md5.js";
+import { watchGrowth } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
 import { withRetry } from "./retry.js";
 import type { UsedObject } from "./used-objects.js";
+
+/** Hears the bytes of one download attempt received so far (a retry starts again from 0). */
+export type OnBytes = (bytes: number) => void;
 
 /** Fetch one object from the remote into a temporary file beside its place in the cache. */
 export async function downloadToTemp(
   project: Project,
   remote: ReadableRemote,
   o: UsedObject,
+  onBytes?: OnBytes,
 ): Promise<{ tmp: string; dest: string }> {
   const key = objectKey(o.oid, o.hashName);
   const dest = project.cache.path(o.oid, o.hashName);
   await project.cache.ensureDir(dirname(dest));
   const tmp = tmpName(dirname(dest));
   try {
-    if (remote.capabilities.readFile && remote.readFile) await remote.readFile(key, tmp);
-    else await pipeline(await remote.read(key), createWriteStream(tmp, { flags: "wx" }));
+    onBytes?.(0);
+    if (remote.capabilities.readFile && remote.readFile) await watchGrowth(tmp, remote.readFile(key, tmp), onBytes);
+    else {
+      const source = await remote.read(key);
+      if (onBytes) {
+        let got = 0;
+        source.on("data", (chunk: Buffer) => {
+          got += chunk.length;
+          onBytes(got);
+        });
+      }
+      await pipeline(source, createWriteStream(tmp, { flags: "wx" }));
+    }
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw translateFsError(err, dest);
@@ -46,8 +62,13 @@ export function corrupt(remote: ReadableRemote, o: UsedObject, actual: string): 
 }
 
 /** Download one object into the cache: temporary file, hash verified, then renamed into place. Its size. */
-export async function download(project: Project, remote: ReadableRemote, o: UsedObject): Promise<number> {
-  const { tmp } = await downloadToTemp(project, remote, o);
+export async function download(
+  project: Project,
+  remote: ReadableRemote,
+  o: UsedObject,
+  onBytes?: OnBytes,
+): Promise<number> {
+  const { tmp } = await downloadToTemp(project, remote, o, onBytes);
   try {
     let actual: string;
     if (o.oid.endsWith(".dir")) actual = `${md5Hex(await readFile(tmp))}.dir`;
@@ -80,14 +101,15 @@ export async function downloadBig(
   remote: ReadableRemote,
   o: UsedObject,
   size: number,
+  onBytes?: OnBytes,
 ): Promise<number> {
   try {
-    return await withRetry(() => downloadResumable(project, remote, o, size));
+    return await withRetry(() => downloadResumable(project, remote, o, size, onBytes));
   } catch (err) {
     const code = (err as MlvError).code;
     if (code !== "ECORRUPT" && code !== "ETRUNCATED" && code !== "ERANGE") throw err;
     await unlink(`${project.cache.path(o.oid, o.hashName)}${PARTIAL_SUFFIX}`).catch(() => {});
-    return withRetry(() => download(project, remote, o));
+    return withRetry(() => download(project, remote, o, onBytes));
   }
 }
 
@@ -110,6 +132,7 @@ export async function downloadResumable(
   remote: ReadableRemote,
   o: UsedObject,
   size: number,
+  onBytes?: OnBytes,
 ): Promise<number> {
   const key = objectKey(o.oid, o.hashName);
   const dest = project.cache.path(o.oid, o.hashName);
@@ -121,10 +144,10 @@ export async function downloadResumable(
       await truncate(partial, 0);
       have = 0;
     }
-    let actual = await appendRanges(remote, key, partial, have, size);
+    let actual = await appendRanges(remote, key, partial, have, size, onBytes);
     if (actual !== o.oid && have > 0) {
       await truncate(partial, 0); // the kept prefix was not the object's: fetch it whole
-      actual = await appendRanges(remote, key, partial, 0, size);
+      actual = await appendRanges(remote, key, partial, 0, size, onBytes);
     }
     if (actual !== o.oid) {
       await unlink(partial).catch(() => {});
@@ -145,12 +168,14 @@ async function appendRanges(
   partial: string,
   have: number,
   size: number,
+  onBytes?: OnBytes,
 ): Promise<string> {
   const file = await open(partial, have > 0 ? "r+" : "w");
   const hash = new TrailingFileMd5(partial);
   let hashed = false;
   try {
     if (have > 0) hash.written(have);
+    onBytes?.(have);
     let next = have;
     const inFlight: Promise<Buffer[]>[] = [];
     const fetchNext = () => {
@@ -170,6 +195,7 @@ async function appendRanges(
       await file.writev(chunks, at);
       for (const chunk of chunks) at += chunk.length;
       hash.written(at);
+      onBytes?.(at);
     }
     hashed = true;
     return await hash.digest();

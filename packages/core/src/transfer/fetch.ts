@@ -3,16 +3,18 @@
  * every object's md5 verified before it enters the cache. Planning needs the folders' file lists,
  * so the `.dir` objects the cache lacks are downloaded while planning.
  */
+import { statSync } from "node:fs";
 import pMap from "p-map";
 import { objectKey } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
 import type { MlvError } from "../errors.js";
 import type { VerifyTask } from "../hash/pool.js";
+import { type FileProgress, ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
 import { corrupt, download, downloadBig, downloadToTemp, isResumable } from "./download.js";
 import { defaultJobs } from "./remote-contains.js";
-import { describe, type TransferOptions, type TransferResult } from "./result.js";
+import { failureOf, type TransferOptions, type TransferResult } from "./result.js";
 import { withRetry } from "./retry.js";
 import { type UsedObject, usedObjects } from "./used-objects.js";
 
@@ -20,6 +22,8 @@ import { type UsedObject, usedObjects } from "./used-objects.js";
 export interface FetchPlan {
   /** File objects the cache lacks, by remote key. */
   downloads: Map<string, UsedObject>;
+  /** Their bytes, from the pointers (a folder's `size` less its files the cache has); 0 when a pointer records none. */
+  totalBytes: number;
   /**
    * The result so far: the `.dir` objects downloaded to plan (transferred, or failed and missing),
    * and the objects the cache already has (skipped).
@@ -30,7 +34,7 @@ export interface FetchPlan {
 /** Record a failed download: an object the remote lacks is missing, anything else failed. */
 function noteFailure(result: TransferResult, o: UsedObject, err: unknown): void {
   if ((err as MlvError).code === "ENOOBJECT") result.missing.push(o.path);
-  else result.failed.push({ path: o.path, message: describe(err) });
+  else result.failed.push(failureOf(o.path, err));
 }
 
 /** The fetch plan of `outs`: `.dir` objects come first (downloaded now), to learn the folders' files. */
@@ -53,15 +57,36 @@ export async function planFetch(
     }
   });
   const downloads = new Map<string, UsedObject>();
+  // The bytes to come: a file's size is in its pointer; a folder's pointer has the size of all its
+  // files, less those the cache has (a stat each, as costly as the existence check it replaces).
+  let totalBytes = 0;
+  let sized = true;
   for (const o of objects) {
+    let planned = 0;
+    let presentBytes = 0;
     for (const f of o.files) {
       const key = objectKey(f.oid, f.hashName);
       if (downloads.has(key)) continue;
-      if (project.cache.exists(f.oid, f.hashName)) planning.skipped++;
-      else downloads.set(key, f);
+      const st = statSync(project.cache.path(f.oid, f.hashName), { throwIfNoEntry: false });
+      if (st) {
+        planning.skipped++;
+        presentBytes += st.size;
+        continue;
+      }
+      downloads.set(key, f);
+      planned++;
+      if (!o.dir) {
+        if (f.size === undefined) sized = false;
+        else totalBytes += f.size;
+      }
+    }
+    if (o.dir && planned > 0) {
+      const size = o.out.out.size;
+      if (size === undefined) sized = false;
+      else totalBytes += Math.max(0, size - presentBytes);
     }
   }
-  return { downloads, planning };
+  return { downloads, totalBytes: sized ? totalBytes : 0, planning };
 }
 
 /** From this many objects on, downloads are verified by worker threads, in batches. */
@@ -81,17 +106,11 @@ export async function applyFetch(
     failed: [...plan.planning.failed],
     missing: [...plan.planning.missing],
   };
-  const totalFiles = plan.downloads.size;
-  let files = 0;
-  let bytes = 0;
-  const done = (size: number) => {
-    files++;
-    bytes += size;
-    options.onProgress?.({ phase: "fetch", files, totalFiles, bytes, totalBytes: 0 });
-  };
+  const progress = new ProgressCounter(options.onProgress, "fetch", plan.downloads.size, plan.totalBytes);
+  progress.start();
   // Many objects: download concurrently, verify and commit in worker threads, batch by batch.
   const pool = plan.downloads.size >= POOL_THRESHOLD ? project.workers() : undefined;
-  let batch: { task: VerifyTask; o: UsedObject }[] = [];
+  let batch: { task: VerifyTask; o: UsedObject; file: FileProgress }[] = [];
   const verifying: Promise<void>[] = [];
   const flush = () => {
     const items = batch;
@@ -99,16 +118,18 @@ export async function applyFetch(
     verifying.push(
       pool!.verifyAll(items.map((i) => i.task)).then((results) => {
         for (const [k, r] of results.entries()) {
-          const { o } = items[k]!;
+          const { o, file } = items[k]!;
           if (!r.error) {
             result.transferred++;
-            done(r.size);
-          } else
+            file.done(r.size);
+          } else {
             noteFailure(
               result,
               o,
               r.error.code === "ECORRUPT" ? corrupt(remote, o, r.error.message) : new Error(r.error.message),
             );
+            file.done();
+          }
         }
       }),
     );
@@ -117,23 +138,27 @@ export async function applyFetch(
     plan.downloads.values(),
     async (o) => {
       if (options.signal?.aborted) return;
+      const file = progress.file();
+      const onBytes = progress.enabled ? (n: number) => file.set(n) : undefined;
       try {
         if (isResumable(remote, o, o.size)) {
-          done(await downloadBig(project, remote, o, o.size));
+          const size = await downloadBig(project, remote, o, o.size, onBytes);
           result.transferred++;
+          file.done(size);
           return;
         }
         if (pool && o.hashName === "md5") {
-          const { tmp, dest } = await withRetry(() => downloadToTemp(project, remote, o));
-          batch.push({ task: { tmp, dest, oid: o.oid }, o });
+          const { tmp, dest } = await withRetry(() => downloadToTemp(project, remote, o, onBytes));
+          batch.push({ task: { tmp, dest, oid: o.oid }, o, file });
           if (batch.length >= VERIFY_BATCH) flush();
           return;
         }
-        const size = await withRetry(() => download(project, remote, o));
+        const size = await withRetry(() => download(project, remote, o, onBytes));
         result.transferred++;
-        done(size);
+        file.done(size);
       } catch (err) {
         noteFailure(result, o, err);
+        file.done();
       }
     },
     { concurrency: jobs },

@@ -12,10 +12,11 @@ import { MlvError } from "../errors.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
 import { verifyingStream } from "../hash/verify.js";
+import { ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
 import { defaultJobs, remoteContains } from "./remote-contains.js";
-import { describe, type TransferOptions, type TransferResult } from "./result.js";
+import { failureOf, type TransferOptions, type TransferResult } from "./result.js";
 import { withRetry } from "./retry.js";
 import { type UsedObject, usedObjects } from "./used-objects.js";
 
@@ -98,33 +99,43 @@ export async function applyPush(
 ): Promise<TransferResult> {
   const jobs = options.jobs ?? defaultJobs(remote);
   const result: TransferResult = { transferred: 0, skipped: 0, failed: [], missing: [...plan.missing] };
-  const totalFiles = plan.uploads.size;
-  const { totalBytes } = plan;
-  let files = 0;
-  let bytes = 0;
+  // Progress counts the files people know and their bytes as they go out; a folder's listing
+  // (`.dir`) is neither, so the count ends at the total.
+  const progress = new ProgressCounter(options.onProgress, "push", plan.uploads.size, plan.totalBytes);
+  progress.start();
   const failedKeys = new Set<string>();
   // Storage that turns out to refuse writes (EREADONLY) ends the push: every other upload would fail the same way.
   let refused: MlvError | undefined;
-  const upload = async (key: string, o: UsedObject, size: number) => {
+  const upload = async (key: string, o: UsedObject, size: number, counted = true) => {
     const local = project.cache.path(o.oid, o.hashName);
     const expected = o.oid.replace(/\.dir$/, "");
     const corrupt = (actual: string) =>
       new MlvError(
         "ECORRUPT",
-        `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded. Add the file again ('mlv add'), or fetch a good copy ('mlv fetch -r' another remote)`,
-        { data: { key, actual, expected } },
+        `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded: add the file again, or fetch a good copy from another remote`,
+        {
+          data: { key, actual, expected },
+          hint: "Add the file again ('mlv add'), or fetch a good copy from another remote ('mlv fetch -r NAME').",
+        },
       );
+    const file = counted && progress.enabled ? progress.file() : undefined;
     try {
       await withRetry(async () => {
+        file?.set(0); // a retry sends the file again from its start
         // Bytes are checked as they are sent: corrupt ones never reach the remote under this name.
         if (!remote.capabilities.writeFile || !remote.writeFile) {
-          const body = pipeline(createReadStream(local), verifyingStream(expected, o.hashName, corrupt), () => {});
-          return remote.write(key, body, size);
+          const source = createReadStream(local);
+          if (file) source.on("data", (chunk) => file.add(chunk.length));
+          const body = pipeline(source, verifyingStream(expected, o.hashName, corrupt), () => {});
+          return remote.write(key, body, size, { signal: options.signal });
         }
-        // The adapter reads the file itself (its SDK's parallel upload): check it first.
-        const actual = o.hashName === "md5" ? (await md5File(local)).md5 : await dos2unixFileMd5(local);
+        // The adapter reads the file itself (its SDK's parallel upload): check it first. Checking
+        // and sending each count for half the file's bytes, so a big file moves all along.
+        const half = file && ((n: number) => file.set(Math.floor(n / 2)));
+        const actual = o.hashName === "md5" ? (await md5File(local, half)).md5 : await dos2unixFileMd5(local);
         if (actual !== expected) throw corrupt(actual);
-        return remote.writeFile(key, local, size);
+        const sent = file && ((n: number) => file.set(Math.floor((size + Math.min(n, size)) / 2)));
+        return remote.writeFile(key, local, size, { onProgress: sent, signal: options.signal });
       });
       result.transferred++;
     } catch (err) {
@@ -133,11 +144,9 @@ export async function applyPush(
         return;
       }
       failedKeys.add(key);
-      result.failed.push({ path: o.path, message: describe(err) });
+      result.failed.push(failureOf(o.path, err));
     }
-    files++;
-    bytes += size;
-    options.onProgress?.({ phase: "push", files, totalFiles, bytes, totalBytes });
+    file?.done(size);
   };
   // Items are taken from the iterator as slots free up: no promise per object up front. Once
   // aborted, no new upload starts; those under way finish before the call rejects.
@@ -175,7 +184,12 @@ export async function applyPush(
       result.missing.push(dir.path);
       continue;
     }
-    await upload(objectKey(dir.oid, dir.hashName), dir, statSync(project.cache.path(dir.oid, dir.hashName)).size);
+    await upload(
+      objectKey(dir.oid, dir.hashName),
+      dir,
+      statSync(project.cache.path(dir.oid, dir.hashName)).size,
+      false,
+    );
     if (refused) throw refused;
   }
   result.skipped = Math.max(0, plan.objects.length - result.transferred - result.failed.length - result.missing.length);

@@ -1,9 +1,14 @@
 import { MlvError } from "../errors.js";
-import type { ProgressListener } from "../ops/progress.js";
+import type { ProgressListener } from "../progress.js";
+import { isTransient } from "../remote-errors.js";
 
 export interface TransferFailure {
   path: string;
   message: string;
+  /** Trying again may succeed (a dropped connection, throttling): the failure is not the data's or the remote's setup. */
+  transient?: boolean;
+  /** What a person at a terminal can run about it (the error's `hint`). */
+  hint?: string;
 }
 
 export interface TransferResult {
@@ -34,6 +39,14 @@ export function mergeResults(results: TransferResult[]): TransferResult {
     missing: results.flatMap((r) => r.missing),
     ...(results.some((r) => r.unversioned) && { unversioned: results.flatMap((r) => r.unversioned ?? []) }),
   };
+}
+
+/** The failure of `path` with `err`. */
+export function failureOf(path: string, err: unknown): TransferFailure {
+  const failure: TransferFailure = { path, message: describe(err) };
+  if (isTransient(err)) failure.transient = true;
+  if (err instanceof MlvError && err.hint) failure.hint = err.hint;
+  return failure;
 }
 
 /** An error as one line of a transfer's failures. */

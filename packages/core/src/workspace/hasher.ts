@@ -6,6 +6,7 @@ import { dirManifestOid, serializeDirManifest } from "../formats/dir-manifest.js
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
 import type { HashPool } from "../hash/pool.js";
+import { ProgressCounter, type ProgressListener } from "../progress.js";
 import type { DvcIgnore } from "./dvcignore.js";
 import { scanTree } from "./scan.js";
 
@@ -51,8 +52,8 @@ export interface HashOptions {
   store?: boolean;
   /** How many files the folder held when last recorded: decides whether to walk it in parallel. */
   expectedFiles?: number;
-  /** Progress: files and bytes done so far, out of the totals. */
-  onProgress?: (p: { files: number; totalFiles: number; bytes: number; totalBytes: number }) => void;
+  /** Progress: files and bytes done so far (within big files too), out of the totals. */
+  onProgress?: ProgressListener;
 }
 
 function isExec(st: Stats): boolean {
@@ -85,8 +86,18 @@ export async function hashWorkspacePath(
       `'${rel}' is ${st.isFIFO() ? "a FIFO (named pipe)" : st.isSocket() ? "a socket" : "a device"}, not a file or a folder: mlv only tracks files and folders; move it away`,
       { data: { path: rel } },
     );
-  const md5 = await hashOneFile(project, abs, rel, st, hashName, options.store ?? false);
-  options.onProgress?.({ files: 1, totalFiles: 1, bytes: st.size, totalBytes: st.size });
+  const progress = new ProgressCounter(options.onProgress, "add", 1, st.size);
+  const file = progress.file();
+  const md5 = await hashOneFile(
+    project,
+    abs,
+    rel,
+    st,
+    hashName,
+    options.store ?? false,
+    progress.enabled ? (n) => file.set(n) : undefined,
+  );
+  file.done(st.size);
   return { kind: "file", md5, size: st.size, isexec: isExec(st), st };
 }
 
@@ -97,6 +108,7 @@ async function hashOneFile(
   st: Stats,
   hashName: HashName,
   store: boolean,
+  onBytes?: (bytes: number) => void,
 ) {
   const cacheKey = hashName === "md5" ? key : `${key}\0dos2unix`;
   const known = project.hashCache.get(cacheKey, st);
@@ -104,7 +116,7 @@ async function hashOneFile(
   let md5: string;
   try {
     if (hashName !== "md5") md5 = await dos2unixFileMd5(abs);
-    else md5 = store ? (await project.cache.addFile(abs)).md5 : (await md5File(abs)).md5;
+    else md5 = store ? (await project.cache.addFile(abs, onBytes)).md5 : (await md5File(abs, onBytes)).md5;
   } catch (err) {
     throw translateFsError(err, abs);
   }
@@ -135,13 +147,9 @@ async function hashScanned(
   const store = options.store ?? false;
   let totalBytes = 0;
   for (let i = 0; i < count; i++) totalBytes += nums[i * 4 + 2]!;
-  let doneFiles = 0;
-  let doneBytes = 0;
-  const progress = (n: number, bytes: number) => {
-    doneFiles += n;
-    doneBytes += bytes;
-    options.onProgress?.({ files: doneFiles, totalFiles: count, bytes: doneBytes, totalBytes });
-  };
+  const counter = new ProgressCounter(options.onProgress, "add", count, totalBytes);
+  const progress = (n: number, bytes: number) => counter.addFiles(n, bytes);
+  counter.start();
 
   const md5s: string[] = new Array(count);
   const small: number[] = [];
@@ -190,8 +198,10 @@ async function hashScanned(
   for (const i of large) {
     const fileAbs = `${abs}/${rels[i]}`;
     const fst = statSync(fileAbs);
-    md5s[i] = await hashOneFile(project, fileAbs, `${rel}/${rels[i]}`, fst, hashName, store);
-    progress(1, fst.size);
+    const file = counter.file();
+    const onBytes = counter.enabled ? (n: number) => file.set(n) : undefined;
+    md5s[i] = await hashOneFile(project, fileAbs, `${rel}/${rels[i]}`, fst, hashName, store, onBytes);
+    file.done(fst.size);
   }
 
   const entries: DirEntryState[] = new Array(count);
