@@ -25,6 +25,7 @@ import {
   type RemoteCapabilities,
   type RemoteConfig,
   RemoteError,
+  type WriteOptions,
 } from "@mlv/core";
 
 /** Where unfinished writes go: inside the root (so a rename is atomic), never listed. */
@@ -43,9 +44,10 @@ function isMissing(err: unknown): boolean {
 export class MemdirRemote implements Remote {
   /**
    * What mlv may rely on beyond the required methods. `rangedRead` lets it resume big downloads;
-   * `traverse` says a listing is cheap, so mlv lists instead of asking `exists` object by object.
+   * `traverse` says a listing is cheap, so mlv lists instead of asking `exists` object by object;
+   * `cancelsWrites` that an aborted `write` (Ctrl-C during a push) stops and leaves nothing.
    */
-  readonly capabilities: RemoteCapabilities = { rangedRead: true, traverse: true, defaultJobs: 8 };
+  readonly capabilities: RemoteCapabilities = { rangedRead: true, traverse: true, cancelsWrites: true, defaultJobs: 8 };
 
   constructor(
     /** The absolute folder holding the objects. */
@@ -117,17 +119,26 @@ export class MemdirRemote implements Remote {
     }
   }
 
-  async write(key: string, body: Readable, _size?: number): Promise<void> {
+  async write(key: string, body: Readable, _size?: number, options: WriteOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) {
+      body.destroy();
+      throw signal.reason;
+    }
     // Atomic: the bytes go to a temporary file that is renamed over the key once complete, so a
     // reader sees the old object or the whole new one, and a failed body leaves nothing behind.
     const temp = join(this.root, TEMP_DIR, randomUUID());
     try {
       await mkdir(dirname(temp), { recursive: true });
-      await pipeline(body, createWriteStream(temp, { flags: "wx" }));
+      await pipeline(body, createWriteStream(temp, { flags: "wx" }), { signal });
+      // Ctrl-C during a push: what was cancelled is never renamed into place.
+      signal?.throwIfAborted();
       await mkdir(dirname(this.pathOf(key)), { recursive: true });
       await rename(temp, this.pathOf(key));
     } catch (err) {
       await rm(temp, { force: true });
+      // Cancelled: reject with the caller's reason, as the contract says.
+      if (signal?.aborted) throw signal.reason;
       throw err instanceof RemoteError ? err : this.translate(err, key);
     }
   }

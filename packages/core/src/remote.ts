@@ -142,6 +142,12 @@ export interface RemoteCapabilities {
   protectsObjects?: boolean;
   /** A sensible default number of parallel transfers for this backend. */
   defaultJobs?: number;
+  /**
+   * write() and writeFile() honour `options.signal`: an aborted upload stops, removes what it
+   * started (a temporary file, a multipart upload) and rejects with the signal's reason, so Ctrl-C
+   * during a push leaves nothing on the remote. Without it, core still stops between objects.
+   */
+  cancelsWrites?: boolean;
 }
 
 /** The configuration a remote is created with: its URL and its section of the DVC config. */

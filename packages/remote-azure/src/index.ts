@@ -364,6 +364,7 @@ export class AzureRemote implements Remote {
     writeFile: true,
     readFile: true,
     traverse: true,
+    cancelsWrites: true,
     defaultJobs: 16,
   };
 

@@ -6,6 +6,7 @@ import { connectionString, newContainer, noServer } from "./helpers.js";
 describe.skipIf(noServer)("azure (Azurite)", () => {
   // A fresh container per test, at its root, as users configure it.
   describeRemoteConformance("azure", {
+    writeFileProgress: true,
     create: async () => {
       const c = await newContainer();
       const remote = await adapter.create({

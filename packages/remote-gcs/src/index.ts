@@ -181,6 +181,7 @@ export class GcsRemote implements Remote {
     writeFile: true,
     readFile: true,
     traverse: true,
+    cancelsWrites: true,
     defaultJobs: 16,
   };
 

@@ -9,6 +9,7 @@ if (endpoint === undefined) {
 } else {
   // Every test gets its own bucket, below a two-level prefix, so that prefix handling is exercised.
   describeRemoteConformance("gcs (emulator, gs://bucket/team/project)", {
+    writeFileProgress: true,
     create: async () => {
       const remote = await emulatorRemote(`gs://${freshBucket()}/team/project`);
       return { remote, cleanup: () => emptyRemote(remote) };

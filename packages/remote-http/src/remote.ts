@@ -63,6 +63,7 @@ export class HttpRemote implements Remote {
     readFile: true,
     writeFile: true,
     traverse: false,
+    cancelsWrites: true,
     defaultJobs: DEFAULT_JOBS,
   };
 

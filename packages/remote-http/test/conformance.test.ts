@@ -13,6 +13,7 @@ import { info, newFolder, newRemote, noServer, urlOf } from "./helpers.js";
 
 describe.skipIf(noServer)("http against nginx", () => {
   describeRemoteConformance("http (nginx WebDAV, method put)", {
+    writeFileProgress: true,
     create: () => {
       const { remote, folder } = newRemote();
       return { remote, cleanup: folder.drop };

@@ -183,6 +183,7 @@ export class LocalRemote implements Remote {
     readFile: true,
     traverse: true,
     protectsObjects: true,
+    cancelsWrites: true,
     defaultJobs: 16,
   };
 

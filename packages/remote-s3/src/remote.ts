@@ -83,6 +83,7 @@ export class S3Remote implements Remote {
     writeFile: true,
     readFile: true,
     traverse: true,
+    cancelsWrites: true,
     defaultJobs: 16,
   };
 

@@ -4,6 +4,7 @@ import { createBucket, describeEachServer, dropBucket, remoteFor } from "./helpe
 describeEachServer("S3 conformance", (server) => {
   // A fresh bucket per test, objects at the bucket root (`s3://bucket`).
   describeRemoteConformance("s3://bucket", {
+    writeFileProgress: true,
     create: async () => {
       const bucket = await createBucket(server());
       return { remote: await remoteFor(server(), `s3://${bucket}`), cleanup: () => dropBucket(server(), bucket) };

@@ -101,6 +101,7 @@ export class SftpRemote implements Remote {
     writeFile: true,
     readFile: true,
     traverse: true,
+    cancelsWrites: true,
     defaultJobs: 16,
   };
 

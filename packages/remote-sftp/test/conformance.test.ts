@@ -7,6 +7,7 @@ const PASSWORD = "s3cr3t:pass@word";
 
 describe.skipIf(noServer)("sftp against OpenSSH", () => {
   describeRemoteConformance("sftp", {
+    writeFileProgress: true,
     create: async () => {
       const { remote, folder } = await newRemote();
       return { remote, cleanup: folder.drop };

@@ -85,6 +85,11 @@ export interface ConformanceOptions {
   /** Timeout of each test and hook, in ms. Default 60,000. */
   timeoutMs?: number;
   /**
+   * The adapter reports writeFile's progress (`options.onProgress`, optional in the contract):
+   * then a writeFile of 12 MiB that reports nothing fails the suite instead of skipping the check.
+   */
+  writeFileProgress?: boolean;
+  /**
    * For adapters whose URL can carry a password (`sftp://user:secret@host/…`, `https://…`): a
    * remote created from such a URL, and the password, which its displayUrl must not show.
    */
@@ -114,6 +119,6 @@ export function describeRemoteConformance(name: string, options: ConformanceOpti
       manyKeys: options.manyKeys ?? 1100,
       withPassword: options.withPassword,
     });
-    writableTests(h, { largeObjectBytes });
+    writableTests(h, { largeObjectBytes, writeFileProgress: options.writeFileProgress });
   });
 }

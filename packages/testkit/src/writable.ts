@@ -37,6 +37,8 @@ export interface WritableConformanceOptions<T extends CreatedRemote = CreatedRem
   largeObjectBytes?: number;
   /** Timeout of each test and hook, in ms. Default 60,000. */
   timeoutMs?: number;
+  /** The adapter reports writeFile's progress: a writeFile that reports nothing fails (see ConformanceOptions). */
+  writeFileProgress?: boolean;
 }
 
 /**
@@ -58,11 +60,17 @@ export function describeWritableRemoteConformance<T extends CreatedRemote>(
   describe(`${name}: writable Remote conformance`, () => {
     h.install();
     capabilityTests(h);
-    writableTests(h, { largeObjectBytes: options.largeObjectBytes ?? 17 * MiB + 3 });
+    writableTests(h, {
+      largeObjectBytes: options.largeObjectBytes ?? 17 * MiB + 3,
+      writeFileProgress: options.writeFileProgress,
+    });
   });
 }
 
-export function writableTests(h: SuiteContext, options: { largeObjectBytes: number }): void {
+export function writableTests(
+  h: SuiteContext,
+  options: { largeObjectBytes: number; writeFileProgress?: boolean },
+): void {
   const { k } = h;
   const largeBytes = options.largeObjectBytes;
   /** Checks the listing under `prefix` when the remote can list; without one, the other checks stand alone. */
@@ -259,6 +267,118 @@ export function writableTests(h: SuiteContext, options: { largeObjectBytes: numb
       expect(await remote.exists(fresh)).toBe(false);
       expect((await readAll(remote, existing)).toString()).toBe("old");
       await expectListed(k(""), [existing]);
+    });
+  });
+
+  describe("writeFile progress (when reported)", () => {
+    h.test("grows, never past the file, to the whole file", async (ctx) => {
+      if (!h.remote.capabilities.writeFile) ctx.skip(`${h.name} does not announce writeFile`);
+      const remote = h.writable;
+      const size = 12 * MiB + 7;
+      const file = join(h.localDir, "progress");
+      await writeFile(file, randomBytes(size));
+      const seen: number[] = [];
+      await remote.writeFile!(k(oidKey()), file, size, { onProgress: (n) => seen.push(n) });
+      // Reporting is optional; what is reported must be a count of this file's bytes so far.
+      if (seen.length === 0 && !options.writeFileProgress)
+        ctx.skip(`${h.name} reports no writeFile progress (optional)`);
+      expect(seen.length, "progress reports of a 12 MiB writeFile").toBeGreaterThan(0);
+      expect(seen.every((n, i) => n >= 0 && n <= size && (i === 0 || n >= seen[i - 1]!))).toBe(true);
+      expect(seen.at(-1), "the last report").toBe(size);
+    });
+  });
+
+  describe("cancelled writes (when announced: cancelsWrites)", () => {
+    const needsCancel = (ctx: TestContext) => {
+      if (!h.remote.capabilities.cancelsWrites) ctx.skip(`${h.name} does not announce cancelsWrites`);
+    };
+    /** 30 MiB in 1 MiB blocks; the signal fires as block `at` is handed over. */
+    const abortingBody = (controller: AbortController, reason: Error, at: number) => {
+      const sent = { bytes: 0 };
+      const body = Readable.from(
+        (function* () {
+          const block = randomBytes(MiB);
+          for (let i = 0; i < 30; i++) {
+            if (i === at) controller.abort(reason);
+            sent.bytes += block.length;
+            yield block;
+          }
+        })(),
+      );
+      return { body, sent };
+    };
+
+    h.test("an already aborted signal rejects with its reason and writes nothing", async (ctx) => {
+      needsCancel(ctx);
+      const remote = h.writable;
+      const reason = new Error("stopped before");
+      const signal = AbortSignal.abort(reason);
+      const key = k(oidKey());
+      await expect(remote.write(key, bodyOf(Buffer.from("data")), 4, { signal })).rejects.toBe(reason);
+      if (remote.capabilities.writeFile) {
+        const file = join(h.localDir, "small");
+        await writeFile(file, "data");
+        await expect(remote.writeFile!(key, file, 4, { signal })).rejects.toBe(reason);
+      }
+      expect(await remote.exists(key)).toBe(false);
+      await expectListed(k(""), []);
+    });
+
+    h.test("a write aborted midway rejects with its reason, leaves no object and keeps the old one", async (ctx) => {
+      needsCancel(ctx);
+      const remote = h.writable;
+      const fresh = k(oidKey());
+      const existing = k(oidKey());
+      await remote.write(existing, bodyOf(Buffer.from("old")), 3);
+      for (const key of [fresh, existing]) {
+        const controller = new AbortController();
+        const reason = new Error("interrupted");
+        const { body, sent } = abortingBody(controller, reason, 12);
+        await expect(remote.write(key, body, undefined, { signal: controller.signal })).rejects.toBe(reason);
+        expect(sent.bytes, "the body was not read to its end").toBeLessThan(30 * MiB);
+      }
+      // Give the server time to act on the cut request: the object must not appear late either.
+      await new Promise((ok) => setTimeout(ok, 300));
+      expect(await remote.exists(fresh)).toBe(false);
+      expect((await readAll(remote, existing)).toString()).toBe("old");
+      await expectListed(k(""), [existing]);
+    });
+
+    h.test("a writeFile aborted while under way rejects with its reason and leaves no object", async (ctx) => {
+      needsCancel(ctx);
+      if (!h.remote.capabilities.writeFile) ctx.skip(`${h.name} does not announce writeFile`);
+      const remote = h.writable;
+      const size = 24 * MiB + 5;
+      const file = join(h.localDir, "aborted");
+      await writeFile(file, randomBytes(size));
+      for (const when of ["as soon as it has begun", "at its first progress report"]) {
+        const key = k(oidKey());
+        const controller = new AbortController();
+        const reason = new Error("interrupted");
+        let reported = false;
+        const upload = remote.writeFile!(key, file, size, {
+          signal: controller.signal,
+          onProgress: (n) => {
+            reported = true;
+            if (n > 0 && n < size) controller.abort(reason);
+          },
+        });
+        // The adapter has run up to its first await: the upload is under way.
+        if (when === "as soon as it has begun") controller.abort(reason);
+        const outcome = await upload.then(
+          () => "finished",
+          (err: unknown) => err,
+        );
+        // Progress is optional: an upload that reported none had nothing to abort it at.
+        if (outcome === "finished" && !reported && when !== "as soon as it has begun") {
+          await remote.delete(key);
+          continue;
+        }
+        expect(outcome, when).toBe(reason);
+        await new Promise((ok) => setTimeout(ok, 300));
+        expect(await remote.exists(key), when).toBe(false);
+      }
+      await expectListed(k(""), []);
     });
   });
 
