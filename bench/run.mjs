@@ -38,7 +38,9 @@ const PEAK_TARGET_MIB = 200;
 /** The S3 cases (6-9) hold SDK buffers and multipart parts: their peak memory target. */
 const S3_PEAK_TARGET_MIB = 300;
 const S3_BUCKET = "mlv-bench";
-const LAST_CASE = 18;
+const LAST_CASE = 19;
+/** Files of the image-dataset case (19) when --many is not given. */
+const MANY_FILES = 100000;
 /** Files of the pipeline case (17) when --files is not given. */
 const PIPELINE_FILES = 20000;
 const FILES_PER_FOLDER = 500;
@@ -49,11 +51,13 @@ const FILES_PER_FOLDER = 500;
 const USAGE = `usage: node bench/run.mjs [--files N] [--big-mib N] [--only case1,case3] [--repeat N] [--keep]
   --files N     small files in the folder cases 2-7 (default 50000, 1-8 KiB each, ${FILES_PER_FOLDER} per subfolder)
                 and in the pipeline of case 17 (default ${PIPELINE_FILES})
+  --many N      files of 1-64 KiB in the image-dataset case 19 (default ${MANY_FILES}), against the real DVC
   --big-mib N   size of the big file in cases 1, 8 and 9, in MiB (default 1024)
   --only LIST   run only these cases: case1..case${LAST_CASE} (or 1..${LAST_CASE}), comma-separated
                 (cases 6-9 start a moto S3 server, python3 -m moto.server, and compare with awscli;
                 case 17 needs the real DVC: bash ../shared/dvc/install.sh, or DVC_BIN;
-                case 18 starts nginx and compares with curl and the real DVC)
+                case 18 starts nginx and compares with curl and the real DVC;
+                case 19 needs the real DVC, moto and awscli)
   --repeat N    measure each command N times and report the median (default 1)
   --keep        keep the temporary folder (for debugging)
   --node-arg A  pass a flag to the node process that runs mlv (repeatable), e.g.
@@ -61,7 +65,16 @@ const USAGE = `usage: node bench/run.mjs [--files N] [--big-mib N] [--only case1
 quick run: node bench/run.mjs --files 5000 --big-mib 128`;
 
 function parseArgs(argv) {
-  const opts = { files: 50000, filesGiven: false, bigMib: 1024, only: null, repeat: 1, keep: false, nodeArgs: [] };
+  const opts = {
+    files: 50000,
+    filesGiven: false,
+    many: MANY_FILES,
+    bigMib: 1024,
+    only: null,
+    repeat: 1,
+    keep: false,
+    nodeArgs: [],
+  };
   const positiveInt = (name, v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) usageError(`${name} needs a positive integer, got ${JSON.stringify(v)}`);
@@ -84,6 +97,9 @@ function parseArgs(argv) {
       case "--files":
         opts.files = positiveInt(arg, next());
         opts.filesGiven = true;
+        break;
+      case "--many":
+        opts.many = positiveInt(arg, next());
         break;
       case "--big-mib":
         opts.bigMib = positiveInt(arg, next());
@@ -265,6 +281,7 @@ const needS3Tree = [6, 7].some(selected);
 const needS3Big = [8, 9].some(selected);
 const needPipeline = selected(17);
 const needHttp = selected(18);
+const needMany = selected(19);
 const pipelineFiles = opts.filesGiven ? opts.files : PIPELINE_FILES;
 const bigBytes = opts.bigMib * MiB;
 // On-disk estimate: a 1-8 KiB file takes 1-2 blocks of 4 KiB, plus its directory entry; count 8 KiB.
@@ -274,6 +291,8 @@ const bigBytes = opts.bigMib * MiB;
 // The pipeline (case 17) has two copies of its files (workspace, cache) while the tree is still there.
 // The HTTP case (18) holds four copies of the big file (cache, server, clone's cache and workspace),
 // then seven of its 20,000 small files (workspace, cache, server, two clones' caches and workspaces).
+// The image-dataset case (19) holds, per tool, its files in the workspace, the cache, a remote and a
+// clone's workspace and cache (files of 1-64 KiB: 36 KiB on disk on average), ten copies in all.
 const needBytes =
   Math.max(
     needCase1 ? 3 * bigBytes : 0,
@@ -283,11 +302,13 @@ const needBytes =
   ) +
   (needPipeline ? 2 * pipelineFiles * 8192 : 0) +
   (needHttp ? 7 * 20000 * 8192 : 0) +
+  (needMany ? 10 * opts.many * 36 * 1024 : 0) +
   512 * MiB;
 const needInodes =
   (needTree ? 4 * Math.ceil(opts.files * 1.02) : 0) +
   (needPipeline ? 2 * pipelineFiles + 1000 : 0) +
   (needHttp ? 7 * 21000 : 0) +
+  (needMany ? 10 * Math.ceil(opts.many * 1.01) : 0) +
   10000;
 {
   const fs = statfsSync(tmpRoot);
@@ -911,6 +932,16 @@ if (!failed && selected(18)) {
   });
 }
 
+// -- case 19: an image dataset (100,000 files of 1-64 KiB), add, push and pull against the real DVC
+if (!failed && selected(19)) {
+  const { runManyFilesCase } = await import("./many-files.mjs");
+  await runManyFilesCase({
+    ...{ runCase, record, measure, mlvMeasure, mlv, sh, log, BenchError, base, mlvEnv, q, many: opts.many },
+    ...{ fmtBytes, randomPool: () => randomBytes(16 * MiB), warm: warmTree, ensureMoto, s3Remote, awsEnv },
+    s3Bucket: S3_BUCKET,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // report
 // ---------------------------------------------------------------------------------------------
@@ -921,7 +952,7 @@ const report = [
   "",
   "mlv benchmark",
   ...info.map((l) => `  ${l}`),
-  `  ${opts.files} small files${needPipeline ? ` (pipeline: ${pipelineFiles})` : ""}, big file ${fmtBytes(bigBytes)}, repeat ${opts.repeat}${opts.repeat > 1 ? " (median time, max peak)" : ""}, total ${total.toFixed(0)} s`,
+  `  ${opts.files} small files${needPipeline ? ` (pipeline: ${pipelineFiles})` : ""}${needMany ? `, image dataset ${opts.many} files` : ""}, big file ${fmtBytes(bigBytes)}, repeat ${opts.repeat}${opts.repeat > 1 ? " (median time, max peak)" : ""}, total ${total.toFixed(0)} s`,
   ...(opts.nodeArgs.length ? [`  mlv run as: node ${opts.nodeArgs.join(" ")} bin.cjs ...`] : []),
   "",
   rows.length ? formatRows(rows) : "(no case completed)",

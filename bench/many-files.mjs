@@ -1,0 +1,209 @@
+// Case 19 of `bench/run.mjs`: the shape of an image dataset, side by side with the real DVC.
+// A folder of --many files (100,000 by default) of 1-64 KiB goes through what a team does with it:
+//   19a. `add` of the folder;
+//   19b. `push` to a local remote;
+//   19c. `pull` into a fresh clone (pointer files and config only, empty cache) from that remote;
+//   19d. `push` to S3 (a local moto server);
+//   19e. `pull` into a fresh clone from S3.
+// Each row is mlv against `dvc` doing the same step on its own copy of the same data (target: at
+// most 0.1x DVC's time), with peak memory under 200 MiB (300 MiB for the S3 rows).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+
+const KiB = 1024;
+const PEAK_TARGET_MIB = 200;
+const S3_PEAK_TARGET_MIB = 300;
+const FILES_PER_FOLDER = 1000;
+
+/** The DVC installed by ../shared/dvc/install.sh (same lookup as test-fixtures/dvc-peer.ts). */
+function findDvc() {
+  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || os.homedir(), ".cache");
+  const bin = process.env.DVC_BIN || join(cache, "mlv-dvc-peer", "dvc-3.64.0", "bin", "dvc");
+  return existsSync(bin) ? bin : undefined;
+}
+
+function countFilesIn(dir) {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
+  return n;
+}
+
+/**
+ * `n` files of 1-64 KiB in folders of 1,000: a unique header, then bytes of a shared random pool
+ * at a per-file offset, so every file differs and the content does not compress.
+ */
+function writeDataset(dir, n, pool) {
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const sub = join(dir, `c${String(Math.floor(i / FILES_PER_FOLDER)).padStart(3, "0")}`);
+    if (i % FILES_PER_FOLDER === 0) mkdirSync(sub, { recursive: true });
+    const size = KiB + ((i * 40503) % (63 * KiB + 1));
+    const header = Buffer.from(`image ${i}\n`);
+    const offset = (i * 7919) % (pool.length - size);
+    const body = Buffer.concat([header, pool.subarray(offset, offset + size - header.length)]);
+    writeFileSync(join(sub, `img${String(i).padStart(6, "0")}.bin`), body);
+    bytes += body.length;
+  }
+  return bytes;
+}
+
+/**
+ * Run case 19. `ctx` holds run.mjs's helpers and state: runCase, record, measure, mlvMeasure,
+ * mlv, sh, log, BenchError, base, mlvEnv, q, many, fmtBytes, randomPool, warm, ensureMoto,
+ * s3Remote, awsEnv, s3Bucket. Each step runs once (--repeat does not apply: a step takes minutes
+ * for DVC).
+ */
+export async function runManyFilesCase(ctx) {
+  const { runCase, BenchError } = ctx;
+  const dvcBin = findDvc();
+  if (!dvcBin) {
+    runCase(19, () => {
+      throw new BenchError("case 19 needs the real DVC: bash ../shared/dvc/install.sh (or DVC_BIN)");
+    });
+    return;
+  }
+  // moto is started before the measured steps, so that the case fails early when it cannot run.
+  let moto;
+  try {
+    moto = await ctx.ensureMoto();
+  } catch (e) {
+    runCase(19, () => {
+      throw e;
+    });
+    return;
+  }
+  runCase(19, () => measureAll(ctx, dvcBin, moto));
+}
+
+function measureAll(ctx, dvcBin, moto) {
+  const { record, measure, mlvMeasure, mlv, sh, log, BenchError, base, mlvEnv, many } = ctx;
+  const dvcEnv = {
+    ...mlvEnv,
+    ...ctx.awsEnv,
+    DVC_NO_ANALYTICS: "1",
+    DVC_SITE_CACHE_DIR: join(base, "dvc-site"),
+  };
+  const dvc = (label, args, cwd) => measure(label, dvcBin, args, cwd, dvcEnv);
+  const dvcUntimed = (args, cwd) => sh([dvcBin, ...args].map(ctx.q).join(" "), cwd, dvcEnv);
+
+  // One project per tool, each with its own copy of the same files.
+  const pool = ctx.randomPool();
+  const project = (tool) => {
+    const dir = join(base, `many-${tool}`);
+    mkdirSync(dir, { recursive: true });
+    sh("git init -q", dir);
+    if (tool === "mlv") mlv(["init", "-q"], dir);
+    else dvcUntimed(["init", "-q"], dir);
+    return dir;
+  };
+  const mlvRepo = project("mlv");
+  const dvcRepo = project("dvc");
+  log(`generating ${many} files of 1-64 KiB, twice (one copy per tool)`);
+  const bytes = writeDataset(join(mlvRepo, "images"), many, pool);
+  writeDataset(join(dvcRepo, "images"), many, pool);
+  const what = `${many} files of 1-64 KiB (${ctx.fmtBytes(bytes)}) in folders of ${FILES_PER_FOLDER}`;
+
+  /** A fresh clone of `repo`: its config and pointer file, nothing else. */
+  const cloneOf = (repo, name) => {
+    const copy = join(base, name);
+    rmSync(copy, { recursive: true, force: true });
+    mkdirSync(join(copy, ".dvc"), { recursive: true });
+    sh("git init -q", copy);
+    writeFileSync(join(copy, ".dvc", "config"), readFileSync(join(repo, ".dvc", "config")));
+    writeFileSync(join(copy, "images.dvc"), readFileSync(join(repo, "images.dvc")));
+    return copy;
+  };
+  const expectAll = (who, dir) => {
+    const n = countFilesIn(join(dir, "images"));
+    if (n !== many) throw new BenchError(`${who} restored ${n} files of ${many}`);
+  };
+  const row = (part, name, note, pair, peak = PEAK_TARGET_MIB) =>
+    record(`19${part}`, name, "dvc", 0.1, note, [pair], peak);
+
+  // 19a: add.
+  ctx.warm(join(mlvRepo, "images"), join(dvcRepo, "images"));
+  const addDvc = dvc("case19a baseline dvc add", ["add", "-q", "images"], dvcRepo);
+  const addMlv = mlvMeasure("case19a mlv add", ["add", "-q", "images"], mlvRepo);
+  const oid = (repo) => /md5: ([0-9a-f]{32}\.dir)/.exec(readFileSync(join(repo, "images.dvc"), "utf8"))?.[1];
+  if (oid(mlvRepo) !== oid(dvcRepo))
+    throw new BenchError(`mlv and dvc disagree on the folder's hash: ${oid(mlvRepo)} vs ${oid(dvcRepo)}`);
+  row("a", "add of an image dataset", `\`mlv add images\` vs \`dvc add images\`: ${what}.`, {
+    mlv: addMlv,
+    base: addDvc,
+  });
+
+  // 19b, 19c: a local remote.
+  {
+    for (const [tool, repo] of [
+      ["mlv", mlvRepo],
+      ["dvc", dvcRepo],
+    ]) {
+      const remote = join(base, `many-remote-${tool}`);
+      if (tool === "mlv") mlv(["remote", "add", "-d", "-f", "disk", remote], repo);
+      else dvcUntimed(["remote", "add", "-d", "-f", "disk", remote], repo);
+    }
+    const pushDvc = dvc("case19b baseline dvc push", ["push", "-q"], dvcRepo);
+    const pushMlv = mlvMeasure("case19b mlv push", ["push", "-q"], mlvRepo);
+    row("b", "push of an image dataset, local", `\`mlv push\` vs \`dvc push\` to a local folder: ${what}.`, {
+      mlv: pushMlv,
+      base: pushDvc,
+    });
+    const dvcClone = cloneOf(dvcRepo, "many-clone-dvc");
+    const mlvClone = cloneOf(mlvRepo, "many-clone-mlv");
+    const pullDvc = dvc("case19c baseline dvc pull", ["pull", "-q"], dvcClone);
+    const pullMlv = mlvMeasure("case19c mlv pull", ["pull", "-q"], mlvClone);
+    expectAll("dvc pull", dvcClone);
+    expectAll("mlv pull", mlvClone);
+    row(
+      "c",
+      "pull of an image dataset, local",
+      `\`mlv pull\` vs \`dvc pull\` from a local folder into a fresh clone (empty cache): ${what}.`,
+      { mlv: pullMlv, base: pullDvc },
+    );
+    for (const d of [dvcClone, mlvClone, join(base, "many-remote-mlv"), join(base, "many-remote-dvc")])
+      rmSync(d, { recursive: true, force: true });
+  }
+
+  // 19d, 19e: S3 on moto.
+  {
+    for (const [tool, repo] of [
+      ["mlv", mlvRepo],
+      ["dvc", dvcRepo],
+    ]) {
+      const url = `s3://${ctx.s3Bucket}/many-${tool}`;
+      if (tool === "mlv") ctx.s3Remote(repo, url, true);
+      else {
+        dvcUntimed(["remote", "add", "-d", "-f", "s3", url], repo);
+        dvcUntimed(["remote", "modify", "s3", "endpointurl", moto.endpoint], repo);
+      }
+    }
+    const pushDvc = dvc("case19d baseline dvc push", ["push", "-q"], dvcRepo);
+    const pushMlv = mlvMeasure("case19d mlv push", ["push", "-q"], mlvRepo);
+    row(
+      "d",
+      "push of an image dataset, S3",
+      `\`mlv push\` vs \`dvc push\` to S3 (a local moto server): ${what}.`,
+      { mlv: pushMlv, base: pushDvc },
+      S3_PEAK_TARGET_MIB,
+    );
+    const dvcClone = cloneOf(dvcRepo, "many-clone-dvc");
+    const mlvClone = cloneOf(mlvRepo, "many-clone-mlv");
+    const pullDvc = dvc("case19e baseline dvc pull", ["pull", "-q"], dvcClone);
+    const pullMlv = mlvMeasure("case19e mlv pull", ["pull", "-q"], mlvClone);
+    expectAll("dvc pull", dvcClone);
+    expectAll("mlv pull", mlvClone);
+    row(
+      "e",
+      "pull of an image dataset, S3",
+      `\`mlv pull\` vs \`dvc pull\` from S3 (moto) into a fresh clone (empty cache): ${what}.`,
+      { mlv: pullMlv, base: pullDvc },
+      S3_PEAK_TARGET_MIB,
+    );
+    rmSync(dvcClone, { recursive: true, force: true });
+    rmSync(mlvClone, { recursive: true, force: true });
+  }
+  rmSync(mlvRepo, { recursive: true, force: true });
+  rmSync(dvcRepo, { recursive: true, force: true });
+}
