@@ -50,23 +50,52 @@ export function objectIdOf(entry: string): string | undefined {
   return entry === "" ? undefined : entry.slice(entry.indexOf(" ") + 1);
 }
 
-/** A bounded map of promises: concurrent requests share one read; failed reads are forgotten. */
+/**
+ * A bounded map of promises, least recently used first out: concurrent requests share one read;
+ * failed reads are forgotten. `weigh` gives a value's share of `limit` (1 each by default), so that
+ * a bound on entries of parsed trees holds whatever the trees' sizes.
+ */
 export class Memo<V> {
-  private readonly map = new Map<string, Promise<V>>();
-  constructor(private readonly limit: number) {}
+  private readonly map = new Map<string, { value: Promise<V>; weight: number }>();
+  private total = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly weigh: (value: V) => number = () => 1,
+  ) {}
 
   get(key: string, load: () => Promise<V>): Promise<V> {
-    let value = this.map.get(key);
-    if (value === undefined) {
-      value = load();
-      if (this.map.size >= this.limit) {
-        const oldest = this.map.keys().next();
-        if (!oldest.done) this.map.delete(oldest.value);
-      }
-      this.map.set(key, value);
-      value.catch(() => this.map.delete(key));
+    const found = this.map.get(key);
+    if (found !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, found);
+      return found.value;
     }
-    return value;
+    const slot = { value: load(), weight: 0 };
+    this.map.set(key, slot);
+    slot.value.then(
+      (v) => {
+        if (this.map.get(key) !== slot) return;
+        slot.weight = this.weigh(v);
+        this.total += slot.weight;
+        this.trim(slot);
+      },
+      () => {
+        if (this.map.get(key) !== slot) return;
+        this.map.delete(key);
+        this.total -= slot.weight;
+      },
+    );
+    return slot.value;
+  }
+
+  /** Drop the least recently used until within the limit, never `keep` (just loaded). */
+  private trim(keep: { weight: number }): void {
+    for (const [key, slot] of this.map) {
+      if (this.total <= this.limit && this.map.size <= this.limit) return;
+      if (slot === keep) continue;
+      this.map.delete(key);
+      this.total -= slot.weight;
+    }
   }
 }
 
@@ -77,7 +106,10 @@ export class GitObjects {
   private readonly commits = new Map<string, Promise<CommitInfo>>();
   /** The commits of `commits` known without waiting. */
   private readonly settledCommits = new Map<string, CommitInfo>();
-  private readonly trees = new Memo<Map<string, TreeEntry>>(4_096);
+  /** Parsed trees, bounded by their entries in all (about 200 bytes each). */
+  private readonly trees = new Memo<Map<string, TreeEntry>>(20_000, (entries) => Math.max(1, entries.size));
+  /** The read in progress, if any: reads wait for it (see readObject). */
+  private queue: Promise<void> = Promise.resolve();
 
   /** `gitRoot`: the git work tree (the folder holding `.git`); `index`: what earlier commands learnt. */
   constructor(
@@ -94,7 +126,18 @@ export class GitObjects {
    * An object read through isomorphic-git. When it finds nothing, the file system snapshot may be
    * stale (objects written or repacked meanwhile): forget it and try once more.
    */
-  async readObject<T>(read: (git: Git) => Promise<T>): Promise<T> {
+  readObject<T>(read: (git: Git) => Promise<T>): Promise<T> {
+    // One read at a time: reading a packed object is CPU work, and reads run side by side would
+    // each inflate the same delta chain before any of them could keep its base.
+    const result = this.queue.then(() => this.readNow(read));
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private async readNow<T>(read: (git: Git) => Promise<T>): Promise<T> {
     const git = await loadGit();
     try {
       return await read(git);

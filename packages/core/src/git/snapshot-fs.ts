@@ -30,6 +30,7 @@ export class SnapshotFs {
   private files = new Map<string, Promise<unknown>>();
   private listings = new Map<string, Promise<string[]>>();
   private looseFolders = new Map<string, Promise<Set<string>>>();
+  private looseNames = new Map<string, Set<string>>();
 
   /** isomorphic-git takes a Node-like `fs` whose enumerable `promises` holds the methods. */
   readonly promises = {
@@ -59,6 +60,7 @@ export class SnapshotFs {
     this.files.clear();
     this.listings.clear();
     this.looseFolders.clear();
+    this.looseNames.clear();
   }
 
   private memoStat(key: string, load: () => Promise<unknown>): Promise<unknown> {
@@ -94,8 +96,12 @@ export class SnapshotFs {
     return content;
   }
 
-  private async readLoose(path: string, options: unknown): Promise<unknown> {
+  private readLoose(path: string, options: unknown): Promise<unknown> {
     const folder = dirname(path);
+    const known = this.looseNames.get(folder);
+    // Most objects are packed: answered without waiting once the folder's listing is known.
+    if (known !== undefined)
+      return known.has(basename(path)) ? fsp.readFile(path, options as never) : Promise.reject(NOT_LOOSE);
     let names = this.looseFolders.get(folder);
     if (names === undefined) {
       names = this.list(folder).then(
@@ -103,8 +109,12 @@ export class SnapshotFs {
         () => new Set<string>(),
       );
       this.looseFolders.set(folder, names);
+      void names.then((set) => {
+        if (this.looseFolders.get(folder) === names) this.looseNames.set(folder, set);
+      });
     }
-    if (!(await names).has(basename(path))) throw NOT_LOOSE;
-    return fsp.readFile(path, options as never);
+    return names.then((set) =>
+      set.has(basename(path)) ? fsp.readFile(path, options as never) : Promise.reject(NOT_LOOSE),
+    );
   }
 }

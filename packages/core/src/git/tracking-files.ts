@@ -39,9 +39,10 @@ function byString(a: string, b: string): number {
 }
 
 export class TrackingFiles {
-  private readonly lists = new Memo<TrackingEntry[]>(4_096);
+  // Bounded by the entries they hold in all, whatever the size of each.
+  private readonly lists = new Memo<TrackingEntry[]>(20_000, (list) => list.length + 1);
   private readonly ignoreFiles = new Memo<Ignore | null>(10_000);
-  private readonly blobs = new Memo<Map<string, string>>(512);
+  private readonly blobs = new Memo<Map<string, string>>(20_000, (files) => files.size + 1);
 
   constructor(
     private readonly objects: GitObjects,
