@@ -6,6 +6,7 @@
 import { createReadStream, statSync } from "node:fs";
 import { pipeline } from "node:stream";
 import pMap from "p-map";
+import { sharedSignal } from "../abort.js";
 import { objectKey } from "../cache/object-cache.js";
 import { isImport, type TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
@@ -104,96 +105,105 @@ export async function applyPush(
   const progress = new ProgressCounter(options.onProgress, "push", plan.uploads.size, plan.totalBytes);
   progress.start();
   const failedKeys = new Set<string>();
-  // Storage that turns out to refuse writes (EREADONLY) ends the push: every other upload would fail the same way.
-  let refused: MlvError | undefined;
-  const upload = async (key: string, o: UsedObject, size: number, counted = true) => {
-    const local = project.cache.path(o.oid, o.hashName);
-    const expected = o.oid.replace(/\.dir$/, "");
-    const corrupt = (actual: string) =>
-      new MlvError(
-        "ECORRUPT",
-        `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded: add the file again, or fetch a good copy from another remote`,
-        {
-          data: { key, actual, expected },
-          hint: "Add the file again ('mlv add'), or fetch a good copy from another remote ('mlv fetch -r NAME').",
-        },
-      );
-    const file = counted && progress.enabled ? progress.file() : undefined;
-    try {
-      await withRetry(async () => {
-        file?.set(0); // a retry sends the file again from its start
-        // Bytes are checked as they are sent: corrupt ones never reach the remote under this name.
-        if (!remote.capabilities.writeFile || !remote.writeFile) {
-          const source = createReadStream(local);
-          if (file) source.on("data", (chunk) => file.add(chunk.length));
-          const body = pipeline(source, verifyingStream(expected, o.hashName, corrupt), () => {});
-          return remote.write(key, body, size, { signal: options.signal });
+  // The adapter calls under way listen to one signal of their own (see sharedSignal).
+  const adapterSignal = sharedSignal(options.signal, jobs);
+  try {
+    // Storage that turns out to refuse writes (EREADONLY) ends the push: every other upload would fail the same way.
+    let refused: MlvError | undefined;
+    const upload = async (key: string, o: UsedObject, size: number, counted = true) => {
+      const local = project.cache.path(o.oid, o.hashName);
+      const expected = o.oid.replace(/\.dir$/, "");
+      const corrupt = (actual: string) =>
+        new MlvError(
+          "ECORRUPT",
+          `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded: add the file again, or fetch a good copy from another remote`,
+          {
+            data: { key, actual, expected },
+            hint: "Add the file again ('mlv add'), or fetch a good copy from another remote ('mlv fetch -r NAME').",
+          },
+        );
+      const file = counted && progress.enabled ? progress.file() : undefined;
+      try {
+        await withRetry(async () => {
+          file?.set(0); // a retry sends the file again from its start
+          // Bytes are checked as they are sent: corrupt ones never reach the remote under this name.
+          if (!remote.capabilities.writeFile || !remote.writeFile) {
+            const source = createReadStream(local);
+            if (file) source.on("data", (chunk) => file.add(chunk.length));
+            const body = pipeline(source, verifyingStream(expected, o.hashName, corrupt), () => {});
+            return remote.write(key, body, size, { signal: adapterSignal.signal });
+          }
+          // The adapter reads the file itself (its SDK's parallel upload): check it first. Checking
+          // and sending each count for half the file's bytes, so a big file moves all along.
+          const half = file && ((n: number) => file.set(Math.floor(n / 2)));
+          const actual = o.hashName === "md5" ? (await md5File(local, half)).md5 : await dos2unixFileMd5(local);
+          if (actual !== expected) throw corrupt(actual);
+          const sent = file && ((n: number) => file.set(Math.floor((size + Math.min(n, size)) / 2)));
+          return remote.writeFile(key, local, size, { onProgress: sent, signal: adapterSignal.signal });
+        });
+        result.transferred++;
+      } catch (err) {
+        if (err instanceof MlvError && err.code === "EREADONLY") {
+          refused ??= err;
+          return;
         }
-        // The adapter reads the file itself (its SDK's parallel upload): check it first. Checking
-        // and sending each count for half the file's bytes, so a big file moves all along.
-        const half = file && ((n: number) => file.set(Math.floor(n / 2)));
-        const actual = o.hashName === "md5" ? (await md5File(local, half)).md5 : await dos2unixFileMd5(local);
-        if (actual !== expected) throw corrupt(actual);
-        const sent = file && ((n: number) => file.set(Math.floor((size + Math.min(n, size)) / 2)));
-        return remote.writeFile(key, local, size, { onProgress: sent, signal: options.signal });
-      });
-      result.transferred++;
-    } catch (err) {
-      if (err instanceof MlvError && err.code === "EREADONLY") {
-        refused ??= err;
-        return;
+        failedKeys.add(key);
+        result.failed.push(failureOf(o.path, err));
       }
-      failedKeys.add(key);
-      result.failed.push(failureOf(o.path, err));
-    }
-    file?.done(size);
-  };
-  // Items are taken from the iterator as slots free up: no promise per object up front. Once
-  // aborted, no new upload starts; those under way finish before the call rejects.
-  const uploadPlanned = ([key, { object, size }]: [string, PlannedUpload]) =>
-    options.signal?.aborted || refused ? undefined : upload(key, object, size);
-  // The smallest file goes up alone first: storage that refuses writes (a web server answering
-  // 405) says so on one small request, before any other upload starts.
-  const first = smallest(plan.uploads);
-  if (first) await uploadPlanned(first);
-  if (refused) throw refused;
-  await pMap(
-    (function* () {
-      for (const entry of plan.uploads) if (entry[0] !== first?.[0]) yield entry;
-    })(),
-    uploadPlanned,
-    { concurrency: jobs },
-  );
-  if (refused) throw refused;
-  options.signal?.throwIfAborted();
-
-  for (const { dir, files: listed } of plan.listings) {
-    options.signal?.throwIfAborted();
-    const incomplete = listed.some((f) => {
-      const k = objectKey(f.oid, f.hashName);
-      return failedKeys.has(k) || (!plan.onRemote.has(k) && !plan.uploads.has(k));
-    });
-    if (incomplete) {
-      result.failed.push({
-        path: dir.path,
-        message: "not all of its files could be pushed; its listing (.dir) was held back",
-      });
-      continue;
-    }
-    if (!(await project.cache.isValid(dir.oid, dir.hashName))) {
-      result.missing.push(dir.path);
-      continue;
-    }
-    await upload(
-      objectKey(dir.oid, dir.hashName),
-      dir,
-      statSync(project.cache.path(dir.oid, dir.hashName)).size,
-      false,
+      file?.done(size);
+    };
+    // Items are taken from the iterator as slots free up: no promise per object up front. Once
+    // aborted, no new upload starts; those under way finish before the call rejects.
+    const uploadPlanned = ([key, { object, size }]: [string, PlannedUpload]) =>
+      options.signal?.aborted || refused ? undefined : upload(key, object, size);
+    // The smallest file goes up alone first: storage that refuses writes (a web server answering
+    // 405) says so on one small request, before any other upload starts.
+    const first = smallest(plan.uploads);
+    if (first) await uploadPlanned(first);
+    if (refused) throw refused;
+    await pMap(
+      (function* () {
+        for (const entry of plan.uploads) if (entry[0] !== first?.[0]) yield entry;
+      })(),
+      uploadPlanned,
+      { concurrency: jobs },
     );
     if (refused) throw refused;
+    options.signal?.throwIfAborted();
+
+    for (const { dir, files: listed } of plan.listings) {
+      options.signal?.throwIfAborted();
+      const incomplete = listed.some((f) => {
+        const k = objectKey(f.oid, f.hashName);
+        return failedKeys.has(k) || (!plan.onRemote.has(k) && !plan.uploads.has(k));
+      });
+      if (incomplete) {
+        result.failed.push({
+          path: dir.path,
+          message: "not all of its files could be pushed; its listing (.dir) was held back",
+        });
+        continue;
+      }
+      if (!(await project.cache.isValid(dir.oid, dir.hashName))) {
+        result.missing.push(dir.path);
+        continue;
+      }
+      await upload(
+        objectKey(dir.oid, dir.hashName),
+        dir,
+        statSync(project.cache.path(dir.oid, dir.hashName)).size,
+        false,
+      );
+      if (refused) throw refused;
+    }
+    result.skipped = Math.max(
+      0,
+      plan.objects.length - result.transferred - result.failed.length - result.missing.length,
+    );
+    return result;
+  } finally {
+    adapterSignal.release();
   }
-  result.skipped = Math.max(0, plan.objects.length - result.transferred - result.failed.length - result.missing.length);
-  return result;
 }
 
 /** The planned upload with the fewest bytes. */
