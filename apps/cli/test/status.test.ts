@@ -1,4 +1,5 @@
-import { chmodSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BAR_MD5, FOO_MD5, sandbox, VD1_OID } from "./helpers.js";
 
@@ -128,5 +129,60 @@ describe("mlv status", () => {
     chmodSync(bar, 0o644);
     writeFileSync(bar, "BAR");
     expect(s.mlv("status").stdout).toBe("data.dvc:\n\tchanged outs:\n\t\tnot in cache:       data\n");
+  });
+  // Folders of hundreds of files take other paths: the listing is read and its objects checked by
+  // the worker threads, and an unchanged folder is answered from the hash cache as a whole.
+  it("checks every object of a big folder, and notices a changed file in it", () => {
+    const s = sandbox({ init: "dvc" });
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 700; i++) files[`big/${i % 7}/f${i}.txt`] = `content ${i}`;
+    s.writeTree(files);
+    s.must("add", "big");
+    const bigStatus = (state: string) => `big.dvc:\n\tchanged outs:\n\t\t${`${state}:`.padEnd(20)}big\n`;
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+    // same size, new content: the listing changed, so the folder is hashed again
+    s.write("big/3/f3.txt", "content X");
+    expect(s.mlv("status").stdout).toBe(bigStatus("modified"));
+    s.write("big/3/f3.txt", "content 3");
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+
+    const object = (text: string) => s.cacheObject(createHash("md5").update(text).digest("hex"));
+    // an untrusted object with the right bytes is still in the cache; with wrong bytes it is not
+    chmodSync(s.path(object("content 500")), 0o644);
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+    chmodSync(s.path(object("content 600")), 0o644);
+    writeFileSync(s.path(object("content 600")), "corrupt");
+    expect(s.mlv("status").stdout).toBe(bigStatus("not in cache"));
+    s.must("add", "big");
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+    s.rm(object("content 42"));
+    expect(s.mlv("status").stdout).toBe(bigStatus("not in cache"));
+    s.must("add", "big");
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+    // a name written escaped in the listing: it is read by the full parser instead
+    s.write("big/ünï/cødé.txt", "escaped in the listing");
+    s.must("add", "big");
+    expect(s.mlv("status").stdout).toBe(CLEAN);
+    s.rm(object("escaped in the listing"));
+    expect(s.mlv("status").stdout).toBe(bigStatus("not in cache"));
+  });
+
+  it("refuses a big folder's listing that names a path outside the folder", () => {
+    const s = sandbox({ init: "dvc" });
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 700; i++) files[`big/f${i}.txt`] = `content ${i}`;
+    s.writeTree(files);
+    s.must("add", "big");
+    const pointer = readFileSync(s.path("big.dvc"), "utf8");
+    const oid = /md5: ([0-9a-f]{32}\.dir)/.exec(pointer)![1]!;
+    const listing = readFileSync(s.path(s.cacheObject(oid)), "latin1").replace('"f0.txt"', '"../f0.txt"');
+    const crafted = `${createHash("md5").update(listing, "latin1").digest("hex")}.dir`;
+    s.write(s.cacheObject(crafted), listing);
+    chmodSync(s.path(s.cacheObject(crafted)), 0o444);
+    writeFileSync(s.path("big.dvc"), pointer.replace(oid, crafted));
+    const r = s.mlv("status");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unsafe relpath "\.\.\/f0\.txt"/);
   });
 });

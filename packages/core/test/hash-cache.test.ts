@@ -70,4 +70,33 @@ describe("HashCache", () => {
     cache.save();
     expect(() => readFileSync(file)).toThrow();
   });
+  it("remembers a folder's hash for one listing digest, across saves of either kind", () => {
+    const file = join(work, "dirs", "hashes.bin");
+    const first = HashCache.load(file);
+    first.set("data/a", st(1), md5(1));
+    first.setDir("data", "digest-1", { md5: `${md5(7)}.dir`, size: 70, nfiles: 1 });
+    first.save();
+
+    const again = HashCache.load(file);
+    expect(again.getDir("data", "digest-1")).toEqual({ md5: `${md5(7)}.dir`, size: 70, nfiles: 1 });
+    expect(again.getDir("data", "digest-2")).toBeUndefined();
+    expect(again.getDir("other", "digest-1")).toBeUndefined();
+    // Only a folder record changed: the file records are written back as they were.
+    again.setDir("data", "digest-2", { md5: `${md5(8)}.dir`, size: 80, nfiles: 2 });
+    again.save();
+    const third = HashCache.load(file);
+    expect(third.getDir("data", "digest-1")).toBeUndefined();
+    expect(third.getDir("data", "digest-2")).toEqual({ md5: `${md5(8)}.dir`, size: 80, nfiles: 2 });
+    expect(third.get("data/a", st(1))).toBe(md5(1));
+    // A file record, then a folder record alone: both kept.
+    third.set("data/b", st(2), md5(2));
+    third.save();
+    third.setDir("more", "digest-3", { md5: `${md5(9)}.dir`, size: 90, nfiles: 3 });
+    third.save();
+    const fourth = HashCache.load(file);
+    expect(fourth.get("data/a", st(1))).toBe(md5(1));
+    expect(fourth.get("data/b", st(2))).toBe(md5(2));
+    expect(fourth.getDir("more", "digest-3")?.md5).toBe(`${md5(9)}.dir`);
+    expect(fourth.getDir("data", "digest-2")?.md5).toBe(`${md5(8)}.dir`);
+  });
 });

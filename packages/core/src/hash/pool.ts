@@ -145,10 +145,76 @@ function scan(roots) {
     }
   };
   for (const [abs, rel] of roots) visit(abs, rel, false);
-  return { rels, nums: nums.slice(0, n), temps };
+  const packed = nums.slice(0, n);
+  // A digest of the listing, so that an unchanged folder can be recognised without going through it.
+  const digest = crypto.createHash("md5").update(rels.join("\\0")).update(new Uint8Array(packed.buffer)).digest("hex");
+  return { rels, nums: packed, temps, digest };
 }
-parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, modes }) => {
+// The permission bits of the objects a .dir listing names, for the entries starting in this part of
+// its bytes: only the ones that are not 0444 come back, as (index, mode or -1 when missing) pairs.
+// Only the layout mlv and DVC write, without escapes, is read here; anything else is answered with
+// "fallback" for the caller's full parser, which also gives the errors.
+const ENTRY = Buffer.from('{"md5": "');
+const MIDDLE = Buffer.from('", "relpath": "');
+function isHex(c) { return (c >= 48 && c <= 57) || (c >= 97 && c <= 102); }
+// A relpath part that is empty, "." or "..", or ".git" in any case, makes the listing unsafe.
+function badPart(buf, from, to) {
+  const n = to - from;
+  if (n === 0) return true;
+  if (buf[from] !== 46) return false;
+  if (n === 1 || (n === 2 && buf[from + 1] === 46)) return true;
+  return n === 4 && (buf[from + 1] | 32) === 103 && (buf[from + 2] | 32) === 105 && (buf[from + 3] | 32) === 116;
+}
+function dirModes({ file, root, part, parts }) {
+  const buf = fs.readFileSync(file);
+  const len = buf.length;
+  if (len < 2 || buf[0] !== 91 || buf[len - 1] !== 93 || buf.indexOf(92) !== -1) return { fallback: true };
+  const startOf = (k) => {
+    if (k === 0) return 1;
+    if (k === parts) return len - 1;
+    const at = buf.indexOf(ENTRY, Math.floor((len * k) / parts));
+    return at === -1 ? len - 1 : at;
+  };
+  let pos = startOf(part);
+  const end = startOf(part + 1);
+  let index = 0;
+  const odd = [];
+  while (pos < end) {
+    if (!buf.subarray(pos, pos + 9).equals(ENTRY)) return { fallback: true };
+    const h = pos + 9;
+    for (let i = h; i < h + 32; i++) if (!isHex(buf[i])) return { fallback: true };
+    if (!buf.subarray(h + 32, h + 47).equals(MIDDLE)) return { fallback: true };
+    const r = h + 47;
+    const close = buf.indexOf(34, r);
+    if (close === -1 || buf[close + 1] !== 125) return { fallback: true };
+    let seg = r;
+    for (let i = r; i <= close; i++) {
+      if (buf[i] < 32) return { fallback: true };
+      if (i === close || buf[i] === 47) {
+        if (badPart(buf, seg, i)) return { fallback: true };
+        seg = i + 1;
+      }
+    }
+    pos = close + 2;
+    if (pos === len - 1) {
+      if (pos !== end) return { fallback: true };
+    } else if (buf[pos] === 44 && buf[pos + 1] === 32) pos += 2;
+    else return { fallback: true };
+    const st = fs.statSync(root + "/" + buf.toString("latin1", h, h + 2) + "/" + buf.toString("latin1", h + 2, h + 32), { throwIfNoEntry: false });
+    const mode = st && st.isFile() ? (st.mode & 0o777) : -1;
+    if (mode !== 0o444) odd.push(index, mode);
+    index++;
+  }
+  return { count: index, odd };
+}
+parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, modes, dir }) => {
   const out = [];
+  if (dir) {
+    let result;
+    try { result = dirModes(dir); } catch (e) { result = { fallback: true }; }
+    parentPort.postMessage({ id, dirModes: result });
+    return;
+  }
   if (modes) {
     const result = new Float64Array(modes.oids.length);
     for (let i = 0; i < modes.oids.length; i++) {
@@ -232,6 +298,7 @@ export class HashPool {
     roots?: [string, string][];
     downloads?: VerifyTask[];
     modes?: { root: string; oids: string[] };
+    dir?: { file: string; root: string; part: number; parts: number };
   }): Promise<T> {
     const id = this.seq++;
     const worker = this.workers[this.next++ % this.workers.length]!;
@@ -324,17 +391,43 @@ export class HashPool {
     return all;
   }
 
+  /**
+   * The objects `<root>/<oid[0:2]>/<oid[2:]>` a `.dir` listing names that are not read-only (0444),
+   * as (entry index, mode or -1 when missing or not a file) in listing order, stat'ed across the
+   * workers. Undefined when the listing is not in the plain layout mlv and DVC write (escaped
+   * characters, other keys, anything malformed): the caller reads it with the full parser then.
+   */
+  async dirObjectModes(root: string, file: string): Promise<{ count: number; odd: number[] } | undefined> {
+    const parts = this.workers.length;
+    const replies = await Promise.all(
+      this.workers.map((_, part) =>
+        this.run<{ dirModes: { fallback?: true; count: number; odd: number[] } }>({ dir: { file, root, part, parts } }),
+      ),
+    );
+    let count = 0;
+    const odd: number[] = [];
+    for (const { dirModes: r } of replies) {
+      if (r.fallback) return undefined;
+      for (let i = 0; i < r.odd.length; i += 2) odd.push(count + r.odd[i]!, r.odd[i + 1]!);
+      count += r.count;
+    }
+    return { count, odd };
+  }
+
   get size(): number {
     return this.workers.length;
   }
 
   /**
    * Walk folders (absolute path, path relative to the tracked folder) in one worker, returning each
-   * file's relative path and its (ino, mtimeMs, size, mode) packed four numbers per file.
+   * file's relative path and its (ino, mtimeMs, size, mode) packed four numbers per file, and an
+   * md5 of both.
    */
-  async scan(roots: [string, string][]): Promise<{ rels: string[]; nums: Float64Array; temps: string[] }> {
+  async scan(
+    roots: [string, string][],
+  ): Promise<{ rels: string[]; nums: Float64Array; temps: string[]; digest: string }> {
     const reply = await this.run<{
-      scanned?: { rels: string[]; nums: Float64Array; temps: string[] };
+      scanned?: { rels: string[]; nums: Float64Array; temps: string[]; digest: string };
       error?: { code?: string; message: string; path?: string };
     }>({
       roots,

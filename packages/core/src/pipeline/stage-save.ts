@@ -15,7 +15,7 @@ import { LOCK_FILE, type LockedStage, type ParamValue, type PipelineStage } from
 import { relinkWorkspace } from "../ops/add.js";
 import { materialise } from "../ops/checkout.js";
 import type { Project } from "../project/project.js";
-import { hashWorkspacePath, type WorkspaceState } from "../workspace/hasher.js";
+import { hashWorkspacePath, type WorkspaceSummary } from "../workspace/hasher.js";
 import type { StatusMemo } from "./status.js";
 
 /** The lock file beside a stage's `dvc.yaml`, absolute. */
@@ -27,7 +27,7 @@ export function workspacePathOf(project: Project, rel: string): string {
   return join(project.root, ...rel.split("/"));
 }
 
-function entryOf(path: string, state: Exclude<WorkspaceState, { kind: "missing" }>): LockEntryWrite {
+function entryOf(path: string, state: Exclude<WorkspaceSummary, { kind: "missing" }>): LockEntryWrite {
   if (state.kind === "dir") return { path, hashName: "md5", md5: state.md5, size: state.size, nfiles: state.nfiles };
   return { path, hashName: "md5", md5: state.md5, size: state.size, isexec: state.isexec || undefined };
 }

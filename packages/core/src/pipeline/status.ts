@@ -9,7 +9,7 @@ import { FormatError } from "../errors.js";
 import { getDotted, parseParamsFile, pyEquals } from "../formats/params-file.js";
 import type { LockEntry, LockedStage, ParamsDep, ParamValue, PipelineStage, StageOut } from "../formats/pipeline.js";
 import type { Project } from "../project/project.js";
-import { hashWorkspacePath, isInCache, type WorkspaceState } from "../workspace/hasher.js";
+import { isInCache, summarizeWorkspacePath, type WorkspaceSummary } from "../workspace/hasher.js";
 
 /** How an output differs from its record, first match wins (§4.1). */
 export type OutState = "not in cache" | "deleted" | "modified" | "new";
@@ -42,17 +42,17 @@ export interface Recorded {
  * also a stage's dependency). Valid while the workspace does not change.
  */
 export class StatusMemo {
-  private readonly hashes = new Map<string, Promise<WorkspaceState>>();
+  private readonly hashes = new Map<string, Promise<WorkspaceSummary>>();
   private readonly params = new Map<string, Promise<Record<string, ParamValue> | undefined>>();
 
   constructor(readonly project: Project) {}
 
   /** The current content of a workspace path, hashed the way its record says. */
-  hash(abs: string, hashName: HashName, expectedFiles?: number): Promise<WorkspaceState> {
+  hash(abs: string, hashName: HashName, expectedFiles?: number): Promise<WorkspaceSummary> {
     const key = `${hashName}\0${abs}`;
     let state = this.hashes.get(key);
     if (!state) {
-      state = hashWorkspacePath(this.project, abs, hashName, { expectedFiles });
+      state = summarizeWorkspacePath(this.project, abs, hashName, { expectedFiles });
       // Callers may stop at "not in cache" without awaiting it; whoever awaits still sees an error.
       state.catch(() => {});
       this.hashes.set(key, state);

@@ -8,7 +8,7 @@ import { md5File } from "../hash/md5.js";
 import type { HashPool } from "../hash/pool.js";
 import { ProgressCounter, type ProgressListener } from "../progress.js";
 import type { DvcIgnore } from "./dvcignore.js";
-import { scanTree } from "./scan.js";
+import { type ScannedTree, scanTree } from "./scan.js";
 
 /** Files at most this big are hashed in the worker pool; bigger ones stream on the main thread. */
 const SMALL_FILE = 4 << 20;
@@ -47,6 +47,12 @@ export type WorkspaceState =
       temps: string[];
     };
 
+/** What `status` compares with a record: a path's hash, without a folder's listing. */
+export type WorkspaceSummary =
+  | { kind: "missing" }
+  | { kind: "file"; md5: string; size: number; isexec: boolean }
+  | { kind: "dir"; md5: string; size: number; nfiles: number };
+
 export interface HashOptions {
   /** Also put every file into the cache (add). */
   store?: boolean;
@@ -70,6 +76,46 @@ export async function hashWorkspacePath(
   hashName: HashName,
   options: HashOptions = {},
 ): Promise<WorkspaceState> {
+  const found = statWorkspacePath(project, abs);
+  if (found.kind === "missing") return found;
+  if (found.kind === "dir") {
+    const scanned = await scanTree(abs, found.rel, project.ignore, () => project.workers(), options.expectedFiles);
+    return hashScanned(project, abs, found.rel, scanned, hashName, options);
+  }
+  return hashFile(project, abs, found.rel, found.st, hashName, options);
+}
+
+/**
+ * The hash of a workspace path as `status` needs it: a folder whose listing is unchanged since it
+ * was last hashed is answered from the hash cache as a whole, without a lookup per file.
+ */
+export async function summarizeWorkspacePath(
+  project: HashingContext,
+  abs: string,
+  hashName: HashName,
+  options: Pick<HashOptions, "expectedFiles"> = {},
+): Promise<WorkspaceSummary> {
+  const found = statWorkspacePath(project, abs);
+  if (found.kind === "missing") return found;
+  if (found.kind === "file") {
+    const { md5, size, isexec } = await hashFile(project, abs, found.rel, found.st, hashName, {});
+    return { kind: "file", md5, size, isexec };
+  }
+  const scanning = scanTree(abs, found.rel, project.ignore, () => project.workers(), options.expectedFiles);
+  // Read the hash cache while the workers walk.
+  const hashCache = project.hashCache;
+  const scanned = await scanning;
+  const digest = listingDigest(scanned);
+  const known = hashCache.getDir(dirKey(found.rel, hashName), digest);
+  if (known) return { kind: "dir", ...known };
+  const state = await hashScanned(project, abs, found.rel, scanned, hashName, options, digest);
+  if (state.kind !== "dir") return state;
+  return { kind: "dir", md5: state.md5, size: state.size, nfiles: state.nfiles };
+}
+
+type Found = { kind: "missing" } | { kind: "dir"; rel: string } | { kind: "file"; rel: string; st: Stats };
+
+function statWorkspacePath(project: HashingContext, abs: string): Found {
   let st: Stats;
   try {
     st = statSync(abs);
@@ -78,7 +124,7 @@ export async function hashWorkspacePath(
   }
   const rel = project.relOf(abs);
   if (project.ignore.isIgnored(rel, st.isDirectory())) return { kind: "missing" };
-  if (st.isDirectory()) return hashDir(project, abs, rel, hashName, options);
+  if (st.isDirectory()) return { kind: "dir", rel };
   // Reading a FIFO would wait for a writer forever (and a device could be endless): never open one.
   if (!st.isFile())
     throw new MlvError(
@@ -86,6 +132,17 @@ export async function hashWorkspacePath(
       `'${rel}' is ${st.isFIFO() ? "a FIFO (named pipe)" : st.isSocket() ? "a socket" : "a device"}, not a file or a folder: mlv only tracks files and folders; move it away`,
       { data: { path: rel } },
     );
+  return { kind: "file", rel, st };
+}
+
+async function hashFile(
+  project: HashingContext,
+  abs: string,
+  rel: string,
+  st: Stats,
+  hashName: HashName,
+  options: HashOptions,
+): Promise<WorkspaceState & { kind: "file" }> {
   const progress = new ProgressCounter(options.onProgress, "add", 1, st.size);
   const file = progress.file();
   const md5 = await hashOneFile(
@@ -99,6 +156,20 @@ export async function hashWorkspacePath(
   );
   file.done(st.size);
   return { kind: "file", md5, size: st.size, isexec: isExec(st), st };
+}
+
+/** The hash cache's key for a folder hashed one way. */
+function dirKey(rel: string, hashName: HashName): string {
+  return hashName === "md5" ? rel : `${rel}\0${hashName}`;
+}
+
+/**
+ * A digest of a folder's listing: every file's path, inode, mtime, size and mode, in walk order.
+ * The folder's hash is a function of these as long as each file's own (inode, mtime, size) vouches
+ * for its content, which is the hash cache's rule for single files too.
+ */
+function listingDigest(scanned: ScannedTree): string {
+  return `${scanned.rels.length}:${scanned.digest}`;
 }
 
 async function hashOneFile(
@@ -124,25 +195,17 @@ async function hashOneFile(
   return md5;
 }
 
-function hashDir(
-  project: HashingContext,
-  abs: string,
-  rel: string,
-  hashName: HashName,
-  options: HashOptions,
-): Promise<WorkspaceState> {
-  return hashScanned(project, abs, rel, hashName, options, () => project.workers());
-}
-
 async function hashScanned(
   project: HashingContext,
   abs: string,
   rel: string,
+  scanned: ScannedTree,
   hashName: HashName,
   options: HashOptions,
-  getPool: () => HashPool,
+  digest?: string,
 ): Promise<WorkspaceState> {
-  const { rels, nums, temps } = await scanTree(abs, rel, project.ignore, getPool, options.expectedFiles);
+  const { rels, nums, temps } = scanned;
+  const getPool = () => project.workers();
   const count = rels.length;
   const store = options.store ?? false;
   let totalBytes = 0;
@@ -216,11 +279,14 @@ async function hashScanned(
   const manifest = serializeDirManifest(entries);
   const md5 = dirManifestOid(manifest);
   if (store) await cache.addBytes(md5, manifest, hashName);
+  hc.setDir(dirKey(rel, hashName), digest ?? listingDigest(scanned), { md5, size: totalBytes, nfiles: count });
   return { kind: "dir", md5, size: totalBytes, nfiles: count, manifest, entries, temps };
 }
 
 /** Below this many objects, stat'ing on the main thread beats handing the work to the workers. */
 const MODES_IN_WORKERS = 500;
+/** About the bytes of one entry of a `.dir` listing: a listing this big names `MODES_IN_WORKERS` objects. */
+const LISTING_IN_WORKERS = MODES_IN_WORKERS * 80;
 
 /**
  * Whether a file object, or a `.dir` object and every file it lists, is valid in the cache (spec
@@ -230,6 +296,17 @@ export async function isInCache(project: HashingContext, oid: string, hashName: 
   const cache = project.cache;
   if (!oid.endsWith(".dir")) return cache.isValid(oid, hashName);
   if (!(await cache.isValid(oid, hashName))) return false;
+  const listing = cache.path(oid, hashName);
+  if (hashName === "md5" && (statSync(listing, { throwIfNoEntry: false })?.size ?? 0) >= LISTING_IN_WORKERS) {
+    // A big listing is read where its objects are stat'ed, in the workers: only the objects that
+    // are not read-only come back.
+    const found = await project.workers().dirObjectModes(cache.objectsDir, listing);
+    if (found) {
+      if (found.odd.length === 0) return true;
+      const entries = await cache.readDirObject(oid, hashName);
+      return checkModes(project, entries, found.odd, hashName);
+    }
+  }
   const entries = await cache.readDirObject(oid, hashName);
   let modes: ArrayLike<number>;
   if (entries.length >= MODES_IN_WORKERS && hashName === "md5")
@@ -242,10 +319,21 @@ export async function isInCache(project: HashingContext, oid: string, hashName: 
       const st = statSync(cache.path(e.md5, hashName), { throwIfNoEntry: false });
       return st?.isFile() ? st.mode & 0o777 : -1;
     });
-  for (let i = 0; i < entries.length; i++) {
-    const mode = modes[i]!;
-    if (mode === -1) return false;
-    if (mode !== 0o444 && !(await cache.isValid(entries[i]!.md5, hashName))) return false;
+  const odd: number[] = [];
+  for (let i = 0; i < entries.length; i++) if (modes[i] !== 0o444) odd.push(i, modes[i]!);
+  return checkModes(project, entries, odd, hashName);
+}
+
+/** The objects that are not read-only, as (entry index, mode or -1 when missing) in listing order. */
+async function checkModes(
+  project: HashingContext,
+  entries: { md5: string }[],
+  odd: ArrayLike<number>,
+  hashName: HashName,
+): Promise<boolean> {
+  for (let k = 0; k < odd.length; k += 2) {
+    if (odd[k + 1] === -1) return false;
+    if (!(await project.cache.isValid(entries[odd[k]!]!.md5, hashName))) return false;
   }
   return true;
 }

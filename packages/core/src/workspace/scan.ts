@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readdirSync, type Stats, statSync } from "node:fs";
 import { TEMP_FILE } from "../atomic-write.js";
 import { FormatError, translateFsError } from "../errors.js";
@@ -14,6 +15,11 @@ export interface ScannedTree {
   nums: Float64Array;
   /** mlv's temporary files found in the tree (absolute paths): never data, maybe a killed command's. */
   temps: string[];
+  /**
+   * An md5 of the listing (paths and numbers, in walk order), computed where the walk ran. Equal
+   * digests mean an equal listing when the walk took the same path (same size, same threads).
+   */
+  digest: string;
 }
 
 /** Below this many files (as last recorded), handing the walk to a worker thread costs more than it saves. */
@@ -68,14 +74,23 @@ export async function scanTree(
   const total = top.length + parts.reduce((n, p) => n + p.nums.length, 0);
   const nums = new Float64Array(total);
   nums.set(top, 0);
+  const digest = digestOf(rels, nums.subarray(0, top.length));
   let offset = top.length;
   for (const p of parts) {
     nums.set(p.nums, offset);
     offset += p.nums.length;
     for (const r of p.rels) rels.push(r);
     for (const t of p.temps) temps.push(t);
+    digest.update(p.digest);
   }
-  return { rels, nums, temps };
+  return { rels, nums, temps, digest: digest.digest("hex") };
+}
+
+/** The md5 of a listing, as the workers compute it (to be finished, or extended with theirs). */
+function digestOf(rels: string[], nums: Float64Array) {
+  return createHash("md5")
+    .update(rels.join("\0"))
+    .update(new Uint8Array(nums.buffer, nums.byteOffset, nums.byteLength));
 }
 
 /** Folders walked by one worker thread; a `.dvcignore` met inside is the error DVC gives. */
@@ -94,7 +109,8 @@ function walkInline(abs: string, rel: string, ignore: DvcIgnore): ScannedTree {
   const files = walkFiles(abs, rel, ignore, temps);
   const nums = new Float64Array(files.length * 4);
   for (const [i, f] of files.entries()) nums.set([f.st.ino, f.st.mtimeMs, f.st.size, f.st.mode], i * 4);
-  return { rels: files.map((f) => f.rel), nums, temps };
+  const rels = files.map((f) => f.rel);
+  return { rels, nums, temps, digest: digestOf(rels, nums).digest("hex") };
 }
 
 /** A file's stat through symlinks; undefined for a dangling link (it holds no data), a clear error for a loop. */
