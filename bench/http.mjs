@@ -6,28 +6,13 @@
 //        remote (target: at most 0.5x DVC's time).
 // Both with peak memory under 200 MiB. The objects are put on the server untimed (`mlv push` to
 // the folder nginx serves); every measured pull starts from an empty cache and workspace.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startNginx } from "../test-fixtures/servers/nginx.mjs";
+import { countFilesIn, findDvc } from "./peers.mjs";
 
 const SMALL_FILES = 20000;
 const HTTP_PEAK_TARGET_MIB = 200;
-
-/** The DVC installed by ../shared/dvc/install.sh (same lookup as test-fixtures/dvc-peer.ts). */
-function findDvc() {
-  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || os.homedir(), ".cache");
-  const bin = process.env.DVC_BIN || join(cache, "mlv-dvc-peer", "dvc-3.64.0", "bin", "dvc");
-  return existsSync(bin) ? bin : undefined;
-}
-
-/** Every file below `dir` (0 when it does not exist). */
-function countFilesIn(dir) {
-  if (!existsSync(dir)) return 0;
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
-  return n;
-}
 
 /** `n` files of 1-8 KiB in folders of 500, with deterministic content. */
 function writeSmallFiles(dir, n) {

@@ -7,28 +7,14 @@
 //   19e. `pull` into a fresh clone from S3.
 // Each row is mlv against `dvc` doing the same step on its own copy of the same data (target: at
 // most 0.1x DVC's time), with peak memory under 200 MiB (300 MiB for the S3 rows).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { countFilesIn, findDvc } from "./peers.mjs";
 
 const KiB = 1024;
 const PEAK_TARGET_MIB = 200;
 const S3_PEAK_TARGET_MIB = 300;
 const FILES_PER_FOLDER = 1000;
-
-/** The DVC installed by ../shared/dvc/install.sh (same lookup as test-fixtures/dvc-peer.ts). */
-function findDvc() {
-  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || os.homedir(), ".cache");
-  const bin = process.env.DVC_BIN || join(cache, "mlv-dvc-peer", "dvc-3.64.0", "bin", "dvc");
-  return existsSync(bin) ? bin : undefined;
-}
-
-function countFilesIn(dir) {
-  if (!existsSync(dir)) return 0;
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
-  return n;
-}
 
 /**
  * `n` files of 1-64 KiB in folders of 1,000: a unique header, then bytes of a shared random pool

@@ -9,9 +9,9 @@
 // A fast answer is only worth reporting if it is right: both tools must print `{}` for
 // `status --json` on the unchanged project, and after one generated file is changed mlv must
 // report what DVC reports. Otherwise the figures are still printed, marked WRONG, and the run fails.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { findDvc } from "./peers.mjs";
 
 const PRODUCERS = 20;
 
@@ -30,13 +30,6 @@ os.makedirs(os.path.dirname(out), exist_ok=True)
 with open(out, "w") as f:
     f.write("%d files, %d bytes\\n" % (len(names), size))
 `;
-
-/** The DVC installed by ../shared/dvc/install.sh (same lookup as test-fixtures/dvc-peer.ts). */
-function findDvc() {
-  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || os.homedir(), ".cache");
-  const bin = process.env.DVC_BIN || join(cache, "mlv-dvc-peer", "dvc-3.64.0", "bin", "dvc");
-  return existsSync(bin) ? bin : undefined;
-}
 
 /** dvc.yaml: every gen stage first, then every count stage. */
 function dvcYaml(perStage) {
