@@ -473,7 +473,11 @@ export class AzureRemote implements Remote {
       body.destroy();
       throw signal.reason;
     }
-    // An abort also stops the reading of the body, which the upload may be waiting on.
+    // An abort also stops the reading of the body, which the upload may be waiting on. The error
+    // that destroying it emits is the abort itself, reported below: it must not go unhandled
+    // while nothing else listens (before the upload starts, or after it has read the body).
+    const ignore = () => {};
+    body.on("error", ignore);
     const onAbort = () => body.destroy(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -483,6 +487,7 @@ export class AzureRemote implements Remote {
       throw err;
     } finally {
       signal?.removeEventListener("abort", onAbort);
+      body.off("error", ignore);
     }
   }
 

@@ -433,6 +433,10 @@ export class S3Remote implements Remote {
         return;
       }
       const stream = fh.createReadStream({ highWaterMark: MiB, autoClose: false, start: 0 });
+      // The upload reports a failure through its own promise. Once lib-storage has read the
+      // stream to its end it no longer listens, so an abort that destroys the stream after that
+      // point would otherwise leave its error unhandled and end the process.
+      stream.on("error", () => {});
       const onAbort = () => stream.destroy(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
