@@ -1,69 +1,24 @@
 /**
  * `@mlv/core/internal`: everything the `mlv` command line is built from (the `Project` the
  * operations share, each operation as a function, formats, git history, caches), on top of the
- * public API of `@mlv/core`. Not a stable API: names and signatures change without notice between
- * versions. Programs use `@mlv/core`; adapter packages too.
+ * public API of `@mlv/core`, which it re-exports whole. Not a stable API: names and signatures
+ * change without notice between versions. Programs use `@mlv/core`; adapter packages too.
  */
 
 export { abortStream, raceAbort } from "./abort.js";
-export {
-  type AdapterLoader,
-  type AdapterSources,
-  createRemote,
-  DEFAULT_ADAPTER_PACKAGES,
-  openRemote,
-  resolveAdapter,
-  urlScheme,
-} from "./adapters.js";
-export type {
-  CloudStatusEntry,
-  PullResult,
-  RemoteOptions,
-  RepoAddOptions,
-  RepoCheckoutOptions,
-  RepoGcOptions,
-  RepoGcResult,
-  RepoPullOptions,
-  RepoStatusOptions,
-  RepoTransferOptions,
-  TargetOptions,
-} from "./api/operations.js";
-export {
-  addTo,
-  checkoutTo,
-  collect,
-  fetchInto,
-  perRemote,
-  pullInto,
-  pushFrom,
-  statusOf,
-} from "./api/operations.js";
-export {
-  type GetUrlOptions,
-  getUrl,
-  type OpenOptions,
-  open,
-  type ReadAtOptions,
-  type ReadOptions,
-  read,
-} from "./api/read.js";
-export { Repo, type RepoConfig, type RepoGetOptions, type RepoOpenOptions } from "./api/repo.js";
-export { askSecret } from "./ask-secret.js";
-export { type HashName, type LinkType, ObjectCache, objectKey, parseLinkTypes } from "./cache/object-cache.js";
-export { Config, type ConfigLevel, type ConfigValue, configBool, defaultConfigDir, redactUrl } from "./config.js";
+export { createRemote, openRemote } from "./adapters.js";
+export { addTo, checkoutTo, collect, fetchInto, perRemote, pullInto, pushFrom, statusOf } from "./api/operations.js";
+export { type HashName, type LinkType, ObjectCache, parseLinkTypes } from "./cache/object-cache.js";
+export { Config, configBool, defaultConfigDir } from "./config.js";
 export { HistoryOuts, type OutsAtRevisionOptions, outsAtRevision } from "./data-index/history-outs.js";
 export { collectIndex, collectOuts, type DataIndex, selectTargets } from "./data-index/index.js";
 export { loadPointer } from "./data-index/pointer-outs.js";
 export type { RevisionOut, TrackedOut } from "./data-index/types.js";
-export * from "./errors.js";
-export type { DataOrigin } from "./external/fetch-from-source.js";
-export { type GetOptions, type GetResult, get } from "./external/get.js";
 export { type ImportOptions, type ImportResult, importData } from "./external/import.js";
 export { type ImportSource, importOf, importPointerText } from "./external/import-pointer.js";
-export { chosenRemote, isRemoteLocation, openChosenRemote, type RemoteChoice } from "./external/remote-override.js";
-export { isGitUrl, type RemoteFactory, type SourceOptions } from "./external/source.js";
+export { chosenRemote, isRemoteLocation, openChosenRemote } from "./external/remote-override.js";
+export { isGitUrl } from "./external/source.js";
 export { type UpdateOptions, type UpdateResult, update } from "./external/update.js";
-export { downloadUrl, type GetUrlDataOptions, type GetUrlDataResult } from "./external/url-get.js";
 export {
   type ImportUrlOptions,
   type ImportUrlResult,
@@ -120,12 +75,13 @@ export {
 } from "./formats/pipeline.js";
 export * from "./git/revisions.js";
 export { md5File, md5Hex } from "./hash/md5.js";
-export { type AddOptions, type AddOutcome, type AddResult, add } from "./ops/add.js";
-export { type CheckoutOptions, type CheckoutResult, checkout } from "./ops/checkout.js";
+export * from "./index.js";
+export { type AddOptions, add } from "./ops/add.js";
+export { type CheckoutOptions, checkout } from "./ops/checkout.js";
 export { type ConfigChange, recordConfigChange } from "./ops/config-change.js";
-export { type DiffEntry, type DiffModifiedEntry, type DiffOptions, type DiffResult, diff } from "./ops/diff.js";
+export { diff } from "./ops/diff.js";
 export { filesystemOf, probeLinkTypes } from "./ops/doctor.js";
-export { type GcOptions, type GcResult, gc } from "./ops/gc.js";
+export { type GcOptions, gc } from "./ops/gc.js";
 export {
   type HookName,
   hooksDir,
@@ -134,49 +90,23 @@ export {
   type InstallResult,
   install,
 } from "./ops/install.js";
-export {
-  type ListEntry,
-  type ListOptions,
-  type ListResult,
-  list,
-  listProject,
-  type UnknownFolder,
-} from "./ops/list.js";
-export {
-  diffMetrics,
-  flattenMetrics,
-  type MetricChange,
-  type MetricsDiffOptions,
-  type MetricsDiffResult,
-  type MetricsFileResult,
-  type MetricsShowOptions,
-  type MetricsShowResult,
-  type MetricsTree,
-  type MetricValue,
-  parseMetrics,
-  showMetrics,
-  WORKSPACE,
-} from "./ops/metrics.js";
+export { listProject } from "./ops/list.js";
+export { diffMetrics, showMetrics } from "./ops/metrics.js";
 export { remove } from "./ops/remove.js";
-export { hasRevisions, outsInScope, type RevisionScope } from "./ops/revisions.js";
+export { hasRevisions, outsInScope } from "./ops/revisions.js";
 export { stageMd5 } from "./ops/stage-md5.js";
 export {
   addressedStatus,
-  type DepStatusEntry,
   type DvcStatusJson,
-  type OutState,
-  type OutStatusEntry,
   type OwnerStatus,
   ownerAddress,
   projectStatus,
-  type StageStatusEntry,
-  type StatusEntry,
   type StatusSelection,
   statusEntries,
   toDvcStatusJson,
   workspaceStatus,
 } from "./ops/status.js";
-export { type OutputVersion, outputVersions, type VersionsOptions, type VersionsResult } from "./ops/versions.js";
+export { outputVersions } from "./ops/versions.js";
 export { type CommitOptions, type CommitResult, commit } from "./pipeline/commit.js";
 export { type DagOptions, type DagView, dagView, type ProjectDagOptions, projectDag } from "./pipeline/dag.js";
 export {
@@ -223,29 +153,14 @@ export {
 } from "./pipeline/stage-edit.js";
 export { listStages, type StageListEntry, type StageListOptions } from "./pipeline/stage-list.js";
 export { type StageStatus, type StageStatusOptions, StatusMemo, stageStatus } from "./pipeline/status.js";
-export { type OperationOptions, type ProgressEvent, type ProgressListener, watchGrowth } from "./progress.js";
-export { type InitOptions, Project, type ProjectOpenOptions } from "./project/project.js";
-export type {
-  ByteRange,
-  ObjectInfo,
-  ReadableRemote,
-  Remote,
-  RemoteAdapter,
-  RemoteCapabilities,
-  RemoteConfig,
-  WriteFileOptions,
-  WriteOptions,
-} from "./remote.js";
-export { isWritable } from "./remote.js";
-export { isNetworkErrorCode, NETWORK_ERROR_CODES, TLS_ERROR_PATTERN } from "./remote-errors.js";
-export { checkByteRange, cutBytes, emptyReadable, runAll } from "./remote-ranges.js";
-export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix, STALE_REMOTE_TEMP_RULE } from "./remote-temps.js";
-export { type CloudState, cloudStatus } from "./transfer/cloud-status.js";
+export { Project, type ProjectOpenOptions } from "./project/project.js";
+export { STALE_REMOTE_TEMP_RULE } from "./remote-temps.js";
+export { cloudStatus } from "./transfer/cloud-status.js";
 export { fetch } from "./transfer/fetch.js";
 export { push } from "./transfer/push.js";
 export { defaultJobs, remoteContains } from "./transfer/remote-contains.js";
 export { forEachRemote } from "./transfer/remotes.js";
-export type { TransferFailure, TransferOptions, TransferResult } from "./transfer/result.js";
+export type { TransferOptions } from "./transfer/result.js";
 export {
   checkRunCacheEntry,
   fetchRunCache,
