@@ -72,7 +72,7 @@ function measureBoth(ctx, nginx) {
     /** An empty copy of `dir`'s project (pointer files and config only), as a fresh clone is. */
     const cloneOf = (dir, name, target) => {
       const copy = join(base, name);
-      rmSync(copy, { recursive: true, force: true });
+      ctx.discard(copy);
       mkdirSync(join(copy, ".dvc"), { recursive: true });
       sh("git init -q", copy);
       writeFileSync(join(copy, ".dvc", "config"), readFileSync(join(dir, ".dvc", "config")));
@@ -80,8 +80,8 @@ function measureBoth(ctx, nginx) {
       return copy;
     };
     const emptied = (copy, target) => {
-      rmSync(join(copy, target), { recursive: true, force: true });
-      rmSync(join(copy, ".dvc", "cache"), { recursive: true, force: true });
+      ctx.discard(join(copy, target));
+      ctx.discard(join(copy, ".dvc", "cache"));
       rmSync(join(copy, ".dvc", "tmp"), { recursive: true, force: true });
       return copy;
     };

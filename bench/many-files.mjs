@@ -7,7 +7,7 @@
 //   19e. `pull` into a fresh clone from S3.
 // Each row is mlv against `dvc` doing the same step on its own copy of the same data (target: at
 // most 0.1x DVC's time), with peak memory under 200 MiB (300 MiB for the S3 rows).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { countFilesIn, findDvc } from "./peers.mjs";
 
@@ -94,7 +94,7 @@ function measureAll(ctx, dvcBin, moto) {
   /** A fresh clone of `repo`: its config and pointer file, nothing else. */
   const cloneOf = (repo, name) => {
     const copy = join(base, name);
-    rmSync(copy, { recursive: true, force: true });
+    ctx.discard(copy);
     mkdirSync(join(copy, ".dvc"), { recursive: true });
     sh("git init -q", copy);
     writeFileSync(join(copy, ".dvc", "config"), readFileSync(join(repo, ".dvc", "config")));
@@ -148,8 +148,7 @@ function measureAll(ctx, dvcBin, moto) {
       `\`mlv pull\` vs \`dvc pull\` from a local folder into a fresh clone (empty cache): ${what}.`,
       { mlv: pullMlv, base: pullDvc },
     );
-    for (const d of [dvcClone, mlvClone, join(base, "many-remote-mlv"), join(base, "many-remote-dvc")])
-      rmSync(d, { recursive: true, force: true });
+    for (const d of [dvcClone, mlvClone, join(base, "many-remote-mlv"), join(base, "many-remote-dvc")]) ctx.discard(d);
   }
 
   // 19d, 19e: S3 on moto.
@@ -187,9 +186,9 @@ function measureAll(ctx, dvcBin, moto) {
       { mlv: pullMlv, base: pullDvc },
       S3_PEAK_TARGET_MIB,
     );
-    rmSync(dvcClone, { recursive: true, force: true });
-    rmSync(mlvClone, { recursive: true, force: true });
+    ctx.discard(dvcClone);
+    ctx.discard(mlvClone);
   }
-  rmSync(mlvRepo, { recursive: true, force: true });
-  rmSync(dvcRepo, { recursive: true, force: true });
+  ctx.discard(mlvRepo);
+  ctx.discard(dvcRepo);
 }

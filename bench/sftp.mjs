@@ -101,7 +101,7 @@ export async function runSftpCases(ctx) {
         if (objects !== opts.files + 1)
           throw new BenchError(`the SFTP remote holds ${objects} objects after push, expected ${opts.files + 1}`);
         reps.push({ mlv: m, base: b });
-        if (treeOnServer) for (const s of Object.values(treeOnServer)) rmSync(sshd.localPath(s), { recursive: true });
+        if (treeOnServer) for (const s of Object.values(treeOnServer)) ctx.discard(sshd.localPath(s));
         treeOnServer = subs;
       }
       record(
@@ -133,7 +133,7 @@ export async function runSftpCases(ctx) {
       const copyDir = join(base, "sftp-tree-copy");
       const reps = [];
       for (let i = 0; i < opts.repeat; i++) {
-        rmSync(copyDir, { recursive: true, force: true });
+        ctx.discard(copyDir);
         const b = rclone("case11 baseline rclone copy", [
           "copy",
           `sshbench:${sshd.remotePath(treeOnServer.rclone)}`,
@@ -141,9 +141,9 @@ export async function runSftpCases(ctx) {
         ]);
         const copied = countFilesIn(copyDir);
         if (copied !== opts.files) throw new BenchError(`rclone copied ${copied} files back, expected ${opts.files}`);
-        rmSync(copyDir, { recursive: true, force: true });
-        rmSync(join(ctx.treeRepo, ".dvc", "cache"), { recursive: true, force: true });
-        rmSync(ctx.dataDir, { recursive: true, force: true });
+        ctx.discard(copyDir);
+        ctx.discard(join(ctx.treeRepo, ".dvc", "cache"));
+        ctx.discard(ctx.dataDir);
         const m = mlvMeasure("case11 mlv pull", ["pull", "-r", "sftp"], ctx.treeRepo);
         const n = countFilesIn(ctx.dataDir);
         if (n !== opts.files) throw new BenchError(`after pull the folder holds ${n} files, expected ${opts.files}`);
@@ -154,11 +154,11 @@ export async function runSftpCases(ctx) {
         `pull folder over SFTP (${ctx.treeName()})`,
         "rclone copy",
         1.0,
-        "`mlv pull -r sftp` after deleting .dvc/cache and the folder (download into the cache, verify md5, check out by copy) vs `rclone copy sshbench:/... DIR` into a fresh folder.",
+        "`mlv pull -r sftp` after moving .dvc/cache and the folder away (download into the cache, verify md5, check out by copy) vs `rclone copy sshbench:/... DIR` into a fresh folder.",
         reps,
         SFTP_PEAK_TARGET_MIB,
       );
-      for (const s of Object.values(treeOnServer)) rmSync(sshd.localPath(s), { recursive: true, force: true });
+      for (const s of Object.values(treeOnServer)) ctx.discard(sshd.localPath(s));
     });
 
     // -- cases 12-13: one big file ---------------------------------------------------------------
@@ -210,7 +210,7 @@ export async function runSftpCases(ctx) {
       const copyDir = join(base, "sftp-big-copy");
       const reps = [];
       for (let i = 0; i < opts.repeat; i++) {
-        rmSync(copyDir, { recursive: true, force: true });
+        ctx.discard(copyDir);
         sh(`cat ${q(sshd.localPath("big-rclone/model.bin"))} > /dev/null`, base);
         const b = rclone("case13 baseline rclone copy", [
           "copy",
@@ -219,7 +219,7 @@ export async function runSftpCases(ctx) {
         ]);
         if (statSync(join(copyDir, "model.bin"), { throwIfNoEntry: false })?.size !== bigBytes)
           throw new BenchError("rclone's download of the big file is missing or short");
-        rmSync(copyDir, { recursive: true, force: true });
+        ctx.discard(copyDir);
         rmSync(join(bigRepo, ".dvc", "cache"), { recursive: true, force: true });
         rmSync(bigFile, { force: true });
         ctx.warmTree(sshd.localPath("big-mlv"));

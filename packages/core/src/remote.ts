@@ -99,6 +99,13 @@ export interface WriteOptions {
 export interface WriteFileOptions extends WriteOptions {
   /** The bytes of this object sent so far (call as often as convenient; core throttles what it shows). */
   onProgress?: (bytes: number) => void;
+  /**
+   * Core's check of the file's bytes, still running while they are sent (given only to adapters
+   * with the capability `awaitsCheck`). The object must not appear under `key` before it resolves;
+   * if it rejects, the upload is dropped as for an abort and writeFile rejects with its reason.
+   * Core keeps the promise handled, so the adapter need not listen before it commits.
+   */
+  checked?: Promise<void>;
 }
 
 /** Whether `remote` can be written (push, gc -c), as opposed to read only. */
@@ -148,6 +155,11 @@ export interface RemoteCapabilities {
    * during a push leaves nothing on the remote. Without it, core still stops between objects.
    */
   cancelsWrites?: boolean;
+  /**
+   * writeFile() honours `options.checked`: it sends the bytes while core checks them and commits
+   * only once the check passed. Without it, core reads and checks the whole file before writeFile.
+   */
+  awaitsCheck?: boolean;
 }
 
 /** The configuration a remote is created with: its URL and its section of the DVC config. */

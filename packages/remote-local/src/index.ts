@@ -184,6 +184,7 @@ export class LocalRemote implements Remote {
     traverse: true,
     protectsObjects: true,
     cancelsWrites: true,
+    awaitsCheck: true,
     defaultJobs: 16,
   };
 
@@ -328,6 +329,7 @@ export class LocalRemote implements Remote {
     const dir = this.dirOf(dest);
     if (!this.knownDirs.has(dir)) await this.ensureDir(dir, key, dest);
     let tmp = this.tempPath(dir);
+    let refused: { err: unknown } | undefined; // the caller's check of the bytes failed
     try {
       try {
         // A copy has no stream to count: its progress is the temporary file's growth.
@@ -345,10 +347,15 @@ export class LocalRemote implements Remote {
       await pChmod(tmp, OBJECT_MODE);
       // One copy cannot be stopped midway: an abort during it drops the copy instead of committing it.
       signal?.throwIfAborted();
+      await options.checked?.catch((err) => {
+        refused = { err };
+        throw err;
+      });
       await this.commit(tmp, dest);
     } catch (err) {
       await discard(tmp);
       if (signal?.aborted) throw signal.reason;
+      if (refused) throw refused.err;
       if (errnoOf(err) === "ENOENT") throw err; // the local source file, not the remote
       throw this.failure(err, "write", key, dest);
     }

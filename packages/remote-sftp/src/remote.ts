@@ -100,6 +100,7 @@ export class SftpRemote implements Remote {
     rangedRead: true,
     writeFile: true,
     readFile: true,
+    awaitsCheck: true,
     traverse: true,
     cancelsWrites: true,
     defaultJobs: 16,
@@ -359,13 +360,19 @@ export class SftpRemote implements Remote {
         await closeHandle(s.sftp, handle);
       }
       signal?.throwIfAborted();
+      await options.checked?.catch((err) => {
+        refused = { err };
+        throw err;
+      });
       await this.commit(s, tmp, dest);
     };
+    let refused: { err: unknown } | undefined; // the caller's check of the bytes failed
     try {
       await Promise.race([upload(), s.lost]);
     } catch (err) {
       if (created || s.dead) await this.discardTemp(s, tmp);
       if (signal?.aborted) throw signal.reason;
+      if (refused) throw refused.err;
       throw this.failure(err, "write", key, dest);
     } finally {
       signal?.removeEventListener("abort", onAbort);

@@ -382,6 +382,68 @@ export function writableTests(
     });
   });
 
+  describe("writes committed after the caller's check (when announced: awaitsCheck)", () => {
+    const needsCheck = (ctx: TestContext) => {
+      if (!h.remote.capabilities.awaitsCheck) ctx.skip(`${h.name} does not announce awaitsCheck`);
+      if (!h.remote.capabilities.writeFile) throw new Error("awaitsCheck is announced without writeFile");
+    };
+    /** A check the test settles by hand, and whether the adapter asked for its outcome. */
+    const manualCheck = () => {
+      let pass!: () => void;
+      let fail!: (err: Error) => void;
+      const checked = new Promise<void>((ok, ko) => {
+        pass = ok;
+        fail = ko;
+      });
+      checked.catch(() => {}); // as core does: the adapter may not be listening yet when it fails
+      return { checked, pass, fail };
+    };
+
+    for (const size of [10, 24 * MiB + 5]) {
+      h.test(`of ${size} bytes: nothing appears before the check passes, the object once it has`, async (ctx) => {
+        needsCheck(ctx);
+        const remote = h.writable;
+        const data = randomBytes(size);
+        const file = join(h.localDir, `checked-${size}`);
+        await writeFile(file, data);
+        const key = k(oidKey());
+        const check = manualCheck();
+        let settled = false;
+        const upload = remote.writeFile!(key, file, size, { checked: check.checked }).finally(() => {
+          settled = true;
+        });
+        // Long enough for the whole file to reach a local server: only the check holds it back.
+        await new Promise((ok) => setTimeout(ok, size > MiB ? 1500 : 300));
+        expect(settled, "writeFile waits for the check").toBe(false);
+        expect(await remote.exists(key), "the object before the check passed").toBe(false);
+        check.pass();
+        await upload;
+        expectSameBytes(await readAll(remote, key), data, "the object once checked");
+      });
+
+      h.test(`of ${size} bytes: a failed check rejects with its error and leaves the old object`, async (ctx) => {
+        needsCheck(ctx);
+        const remote = h.writable;
+        const file = join(h.localDir, `refused-${size}`);
+        await writeFile(file, randomBytes(size));
+        const fresh = k(oidKey());
+        const existing = k(oidKey());
+        await remote.write(existing, bodyOf(Buffer.from("old")), 3);
+        for (const key of [fresh, existing]) {
+          const check = manualCheck();
+          const reason = new Error("the bytes changed");
+          const upload = remote.writeFile!(key, file, size, { checked: check.checked });
+          setTimeout(() => check.fail(reason), 200);
+          await expect(upload).rejects.toBe(reason);
+        }
+        await new Promise((ok) => setTimeout(ok, 300));
+        expect(await remote.exists(fresh)).toBe(false);
+        expect((await readAll(remote, existing)).toString()).toBe("old");
+        await expectListed(k(""), [existing]);
+      });
+    }
+  });
+
   describe("stat after writes (when implemented)", () => {
     h.test("follows a replacement: the new size, a new fingerprint", async (ctx) => {
       const remote = h.writable;

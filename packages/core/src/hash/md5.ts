@@ -4,6 +4,21 @@ import { open } from "node:fs/promises";
 /** Big files are read in 1 MiB chunks into one reused buffer: a fresh buffer per chunk costs more in page faults than the hashing itself. */
 const CHUNK = 1 << 20;
 
+/**
+ * Read buffers kept between calls: a fresh 1 MiB buffer per file costs page faults on every file,
+ * which made hashing 50,000 small files before a push spend most of its time in the kernel.
+ */
+const spare: Buffer[] = [];
+const SPARE_MAX = 16;
+async function withChunk<T>(use: (buf: Buffer) => Promise<T>): Promise<T> {
+  const buf = spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+  try {
+    return await use(buf);
+  } finally {
+    if (spare.length < SPARE_MAX) spare.push(buf);
+  }
+}
+
 export interface FileDigest {
   md5: string;
   size: number;
@@ -17,17 +32,18 @@ export function md5Hex(data: Uint8Array | string): string {
 export async function md5File(path: string, onBytes?: (bytes: number) => void): Promise<FileDigest> {
   const fh = await open(path, "r");
   try {
-    const hash = createHash("md5");
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
-      size += bytesRead;
-      onBytes?.(size);
-    }
-    return { md5: hash.digest("hex"), size };
+    return await withChunk(async (buf) => {
+      const hash = createHash("md5");
+      let size = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+        size += bytesRead;
+        onBytes?.(size);
+      }
+      return { md5: hash.digest("hex"), size };
+    });
   } finally {
     await fh.close();
   }
@@ -47,23 +63,24 @@ export async function copyAndHash(
   try {
     const output = await open(dest, "wx", mode);
     try {
-      const hash = createHash("md5");
-      const buf = Buffer.allocUnsafe(CHUNK);
-      let size = 0;
-      for (;;) {
-        const { bytesRead } = await input.read(buf, 0, CHUNK, null);
-        if (bytesRead === 0) break;
-        const chunk = bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
-        hash.update(chunk);
-        let written = 0;
-        while (written < bytesRead) {
-          const r = await output.write(chunk, written, bytesRead - written);
-          written += r.bytesWritten;
+      return await withChunk(async (buf) => {
+        const hash = createHash("md5");
+        let size = 0;
+        for (;;) {
+          const { bytesRead } = await input.read(buf, 0, CHUNK, null);
+          if (bytesRead === 0) break;
+          const chunk = bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
+          hash.update(chunk);
+          let written = 0;
+          while (written < bytesRead) {
+            const r = await output.write(chunk, written, bytesRead - written);
+            written += r.bytesWritten;
+          }
+          size += bytesRead;
+          onBytes?.(size);
         }
-        size += bytesRead;
-        onBytes?.(size);
-      }
-      return { md5: hash.digest("hex"), size };
+        return { md5: hash.digest("hex"), size };
+      });
     } finally {
       await output.close();
     }

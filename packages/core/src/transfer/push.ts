@@ -133,10 +133,29 @@ export async function applyPush(
             const body = pipeline(source, verifyingStream(expected, o.hashName, corrupt), () => {});
             return remote.write(key, body, size, { signal: adapterSignal.signal });
           }
-          // The adapter reads the file itself (its SDK's parallel upload): check it first. Checking
-          // and sending each count for half the file's bytes, so a big file moves all along.
+          // The adapter reads the file itself (its SDK's parallel upload). One that awaits a check
+          // gets the bytes checked while they go out, and commits only if they were right.
+          // Checking and sending each count for half the file's bytes, so a big file moves all along.
+          if (remote.capabilities.awaitsCheck) {
+            let hashed = 0;
+            let sent = 0;
+            const show = () => file?.set(Math.floor((hashed + sent) / 2));
+            const checked = hashOf(local, o.hashName, (n) => {
+              hashed = n;
+              show();
+            }).then((actual) => {
+              if (actual !== expected) throw corrupt(actual);
+            });
+            checked.catch(() => {}); // the adapter awaits it; failing before then is not unhandled
+            const onProgress = (n: number) => {
+              sent = Math.min(n, size);
+              show();
+            };
+            return remote.writeFile(key, local, size, { onProgress, signal: adapterSignal.signal, checked });
+          }
+          // Otherwise check it first.
           const half = file && ((n: number) => file.set(Math.floor(n / 2)));
-          const actual = o.hashName === "md5" ? (await md5File(local, half)).md5 : await dos2unixFileMd5(local);
+          const actual = await hashOf(local, o.hashName, half);
           if (actual !== expected) throw corrupt(actual);
           const sent = file && ((n: number) => file.set(Math.floor((size + Math.min(n, size)) / 2)));
           return remote.writeFile(key, local, size, { onProgress: sent, signal: adapterSignal.signal });
@@ -204,6 +223,15 @@ export async function applyPush(
   } finally {
     adapterSignal.release();
   }
+}
+
+/** The hash of a cache object's bytes under its hash name (`md5`, or `md5-dos2unix` of DVC 2 objects). */
+async function hashOf(
+  path: string,
+  hashName: UsedObject["hashName"],
+  onBytes?: (bytes: number) => void,
+): Promise<string> {
+  return hashName === "md5" ? (await md5File(path, onBytes)).md5 : dos2unixFileMd5(path);
 }
 
 /** The planned upload with the fewest bytes. */
