@@ -28,12 +28,19 @@ import { Repo } from "../src/api/repo.js";
 import { loadPointer } from "../src/data-index/pointer-outs.js";
 import { type MlvError, ObjectNotFoundError, RemoteError, RemoteUnreachableError } from "../src/errors.js";
 import { Project } from "../src/project/project.js";
-import type { ByteRange, ReadableRemote, Remote, RemoteAdapter, RemoteConfig } from "../src/remote.js";
+import type {
+  ByteRange,
+  ReadableRemote,
+  Remote,
+  RemoteAdapter,
+  RemoteConfig,
+  WriteFileOptions,
+} from "../src/remote.js";
 import { workFolder } from "./work-folder.js";
 
 const work = workFolder("mlv-ops-");
 
-const md5 = (data: string) => createHash("md5").update(data).digest("hex");
+const md5 = (data: string | Buffer) => createHash("md5").update(data).digest("hex");
 const objectKey = (oid: string) => `files/md5/${oid.slice(0, 2)}/${oid.slice(2)}`;
 
 /** Every file below `dir`, as posix paths relative to it, sorted. */
@@ -62,7 +69,7 @@ class FolderRemote implements Remote {
     return this.root;
   }
 
-  private pathOf(key: string): string {
+  protected pathOf(key: string): string {
     return join(this.root, ...key.split("/"));
   }
 
@@ -96,6 +103,23 @@ class FolderRemote implements Remote {
   async delete(key: string): Promise<void> {
     this.deletes.push(key);
     rmSync(this.pathOf(key), { force: true });
+  }
+}
+
+/** A folder remote that reads local files itself and commits one only once core's check of it passed. */
+class CheckedFolderRemote extends FolderRemote {
+  override readonly capabilities = { traverse: true, rangedRead: true, writeFile: true, awaitsCheck: true };
+  /** Whether each writeFile got a check to wait for. */
+  readonly checks: boolean[] = [];
+
+  async writeFile(key: string, localPath: string, _size: number, options: WriteFileOptions = {}): Promise<void> {
+    this.writes.push(key);
+    this.checks.push(options.checked !== undefined);
+    const bytes = readFileSync(localPath);
+    await options.checked;
+    mkdirSync(dirname(this.pathOf(key)), { recursive: true });
+    writeFileSync(`${this.pathOf(key)}.tmp`, bytes);
+    renameSync(`${this.pathOf(key)}.tmp`, this.pathOf(key));
   }
 }
 
@@ -350,6 +374,32 @@ describe("push and fetch", () => {
     expect(result.failed.map((f) => f.path)).toEqual(["model.bin"]);
     expect(result.failed[0]?.message).toContain(`not ${md5("weights")}`);
     expect(existsSync(join(ws.remoteDir, ...objectKey(md5("weights")).split("/")))).toBe(false);
+    await repo.close();
+  });
+
+  it("checks a big object on a worker thread while an adapter that awaits the check sends it, which then drops a corrupt one", async () => {
+    const ws = new Workspace("push-checked-big");
+    const remote = new CheckedFolderRemote(ws.remoteDir);
+    remotes.set(ws.remoteDir, remote);
+    const repo = await ws.init();
+    const weights = randomBytes(9 * 1024 * 1024);
+    const tail = randomBytes(10);
+    ws.write("model.bin", weights);
+    ws.write("tail.bin", tail);
+    await repo.add(["model.bin", "tail.bin"]);
+    const object = join(ws.cache, ...objectKey(md5(weights)).split("/"));
+    chmodSync(object, 0o644);
+    const changed = Buffer.from(weights);
+    changed[changed.length - 1]! ^= 1; // its last byte: everything is sent before the check fails
+    writeFileSync(object, changed);
+    chmodSync(object, 0o444);
+    const result = await repo.push({ adapters });
+    expect(result.transferred).toBe(1);
+    expect(result.failed.map((f) => f.path)).toEqual(["model.bin"]);
+    expect(result.failed[0]?.message).toContain(`hashes to ${md5(changed)}, not ${md5(weights)}`);
+    expect(remote.checks).toEqual([true, true]);
+    expect(existsSync(join(ws.remoteDir, ...objectKey(md5(weights)).split("/")))).toBe(false);
+    expect(readFileSync(join(ws.remoteDir, ...objectKey(md5(tail)).split("/")))).toEqual(tail);
     await repo.close();
   });
 

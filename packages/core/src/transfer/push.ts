@@ -12,6 +12,7 @@ import { isImport, type TrackedOut } from "../data-index/types.js";
 import { MlvError } from "../errors.js";
 import { dos2unixFileMd5 } from "../hash/dos2unix.js";
 import { md5File } from "../hash/md5.js";
+import { md5FileOffThread } from "../hash/trailing-md5.js";
 import { verifyingStream } from "../hash/verify.js";
 import { ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
@@ -140,10 +141,15 @@ export async function applyPush(
             let hashed = 0;
             let sent = 0;
             const show = () => file?.set(Math.floor((hashed + sent) / 2));
-            const checked = hashOf(local, o.hashName, (n) => {
+            const onHashed = (n: number) => {
               hashed = n;
               show();
-            }).then((actual) => {
+            };
+            const hashing =
+              o.hashName === "md5" && size >= OFF_THREAD_FROM
+                ? md5FileOffThread(local, size, onHashed)
+                : hashOf(local, o.hashName, onHashed);
+            const checked = hashing.then((actual) => {
               if (actual !== expected) throw corrupt(actual);
             });
             checked.catch(() => {}); // the adapter awaits it; failing before then is not unhandled
@@ -224,6 +230,9 @@ export async function applyPush(
     adapterSignal.release();
   }
 }
+
+/** Objects from this size on are checked on a worker thread, beside the upload's own work on the main one. */
+const OFF_THREAD_FROM = 8 * 1024 * 1024;
 
 /** The hash of a cache object's bytes under its hash name (`md5`, or `md5-dos2unix` of DVC 2 objects). */
 async function hashOf(
