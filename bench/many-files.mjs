@@ -7,6 +7,13 @@
 //   19e. `pull` into a fresh clone from S3.
 // Each row is mlv against `dvc` doing the same step on its own copy of the same data (target: at
 // most 0.1x DVC's time), with peak memory under 200 MiB (300 MiB for the S3 rows).
+// After each transfer row, a floor row sets the same mlv time against the plain copy tool moving
+// the same files (target: at most 1.5x for the local rows, 1.0x for the S3 rows):
+//   19b2. `cp -r` of mlv's `.dvc/cache/files/md5` into a fresh folder;
+//   19c2. `cp -r` of the local remote into a fresh folder, then `cp -r` of that copy into another
+//         (a pull writes each file twice: the cache and the workspace), as one shell command;
+//   19d2. `aws s3 cp --recursive` of mlv's `.dvc/cache/files/md5` to a fresh prefix on the same moto;
+//   19e2. `aws s3 cp --recursive` of that prefix into a fresh folder.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { countFilesIn, findDvc } from "./peers.mjs";
@@ -38,7 +45,8 @@ function writeDataset(dir, n, pool) {
 /**
  * Run case 19. `ctx` holds run.mjs's helpers and state: runCase, record, measure, mlvMeasure,
  * mlv, sh, log, BenchError, base, mlvEnv, q, many, fmtBytes, randomPool, warm, ensureMoto,
- * s3Remote, awsEnv, s3Bucket. Each step runs once (--repeat does not apply: a step takes minutes
+ * s3Remote, awsEnv, s3Bucket, shMeasure, awsCmd (an aws command line against moto, built once moto
+ * runs). Each step runs once (--repeat does not apply: a step takes minutes
  * for DVC).
  */
 export async function runManyFilesCase(ctx) {
@@ -64,7 +72,7 @@ export async function runManyFilesCase(ctx) {
 }
 
 function measureAll(ctx, dvcBin, moto) {
-  const { record, measure, mlvMeasure, mlv, sh, log, BenchError, base, mlvEnv, many } = ctx;
+  const { record, measure, mlvMeasure, shMeasure, mlv, sh, log, BenchError, base, mlvEnv, many, q } = ctx;
   const dvcEnv = {
     ...mlvEnv,
     ...ctx.awsEnv,
@@ -107,6 +115,21 @@ function measureAll(ctx, dvcBin, moto) {
   };
   const row = (part, name, note, pair, peak = PEAK_TARGET_MIB) =>
     record(`19${part}`, name, "dvc", 0.1, note, [pair], peak);
+  /** A floor row: the mlv measurement of a step against a plain copy tool moving the same files. */
+  const floorRow = (part, name, baseline, target, note, pair, peak = PEAK_TARGET_MIB) =>
+    record(`19${part}`, name, baseline, target, note, [pair], peak);
+  /** A fresh, absent folder under base for a copy tool to write into. */
+  const freshDir = (name) => {
+    const dir = join(base, name);
+    ctx.discard(dir);
+    return dir;
+  };
+  const expectCopy = (who, src, dest) => {
+    const want = countFilesIn(src);
+    const n = countFilesIn(dest);
+    if (n !== want) throw new BenchError(`${who} copied ${n} files of ${want}`);
+  };
+  const mlvCacheFiles = join(mlvRepo, ".dvc", "cache", "files", "md5");
 
   // 19a: add.
   ctx.warm(join(mlvRepo, "images"), join(dvcRepo, "images"));
@@ -136,6 +159,19 @@ function measureAll(ctx, dvcBin, moto) {
       mlv: pushMlv,
       base: pushDvc,
     });
+    ctx.warm(mlvCacheFiles);
+    const pushCopy = freshDir("many-cp-push");
+    const pushCp = shMeasure("case19b2 baseline cp -r", `cp -r ${q(mlvCacheFiles)} ${q(pushCopy)}`, base);
+    expectCopy("cp -r", mlvCacheFiles, pushCopy);
+    floorRow(
+      "b2",
+      "push of an image dataset, local, against cp -r",
+      "cp -r",
+      1.5,
+      `The \`mlv push\` of 19b vs \`cp -r .dvc/cache/files/md5 DIR\` (mlv's cache files into a fresh folder): ${what}.`,
+      { mlv: pushMlv, base: pushCp },
+    );
+    ctx.discard(pushCopy);
     const dvcClone = cloneOf(dvcRepo, "many-clone-dvc");
     const mlvClone = cloneOf(mlvRepo, "many-clone-mlv");
     const pullDvc = dvc("case19c baseline dvc pull", ["pull", "-q"], dvcClone);
@@ -148,7 +184,27 @@ function measureAll(ctx, dvcBin, moto) {
       `\`mlv pull\` vs \`dvc pull\` from a local folder into a fresh clone (empty cache): ${what}.`,
       { mlv: pullMlv, base: pullDvc },
     );
-    for (const d of [dvcClone, mlvClone, join(base, "many-remote-mlv"), join(base, "many-remote-dvc")]) ctx.discard(d);
+    const mlvRemote = join(base, "many-remote-mlv");
+    ctx.warm(mlvRemote);
+    const pullCopy1 = freshDir("many-cp-pull-1");
+    const pullCopy2 = freshDir("many-cp-pull-2");
+    const pullCp = shMeasure(
+      "case19c2 baseline cp -r twice",
+      `cp -r ${q(mlvRemote)} ${q(pullCopy1)} && cp -r ${q(pullCopy1)} ${q(pullCopy2)}`,
+      base,
+    );
+    expectCopy("cp -r", mlvRemote, pullCopy1);
+    expectCopy("cp -r", mlvRemote, pullCopy2);
+    floorRow(
+      "c2",
+      "pull of an image dataset, local, against cp -r",
+      "cp -r",
+      1.5,
+      `The \`mlv pull\` of 19c vs \`cp -r REMOTE DIR1 && cp -r DIR1 DIR2\` (the local remote into a fresh folder, then that copy into another: a pull writes each file twice, cache and workspace): ${what}.`,
+      { mlv: pullMlv, base: pullCp },
+    );
+    for (const d of [dvcClone, mlvClone, mlvRemote, join(base, "many-remote-dvc"), pullCopy1, pullCopy2])
+      ctx.discard(d);
   }
 
   // 19d, 19e: S3 on moto.
@@ -173,6 +229,23 @@ function measureAll(ctx, dvcBin, moto) {
       { mlv: pushMlv, base: pushDvc },
       S3_PEAK_TARGET_MIB,
     );
+    const awsUrl = `s3://${ctx.s3Bucket}/many-aws`;
+    ctx.warm(mlvCacheFiles);
+    const pushAws = shMeasure(
+      "case19d2 baseline aws s3 cp --recursive",
+      ctx.awsCmd(`s3 cp --recursive --quiet ${q(mlvCacheFiles)} ${awsUrl}`),
+      base,
+      ctx.awsEnv,
+    );
+    floorRow(
+      "d2",
+      "push of an image dataset, S3, against aws s3 cp --recursive",
+      "aws s3 cp",
+      1.0,
+      `The \`mlv push\` of 19d vs \`aws s3 cp --recursive .dvc/cache/files/md5 s3://bucket/PREFIX\` (mlv's cache files to a fresh prefix on the same moto): ${what}.`,
+      { mlv: pushMlv, base: pushAws },
+      S3_PEAK_TARGET_MIB,
+    );
     const dvcClone = cloneOf(dvcRepo, "many-clone-dvc");
     const mlvClone = cloneOf(mlvRepo, "many-clone-mlv");
     const pullDvc = dvc("case19e baseline dvc pull", ["pull", "-q"], dvcClone);
@@ -186,8 +259,26 @@ function measureAll(ctx, dvcBin, moto) {
       { mlv: pullMlv, base: pullDvc },
       S3_PEAK_TARGET_MIB,
     );
+    const pullCopy = freshDir("many-aws-pull");
+    const pullAws = shMeasure(
+      "case19e2 baseline aws s3 cp --recursive",
+      ctx.awsCmd(`s3 cp --recursive --quiet ${awsUrl} ${q(pullCopy)}`),
+      base,
+      ctx.awsEnv,
+    );
+    expectCopy("aws s3 cp", mlvCacheFiles, pullCopy);
+    floorRow(
+      "e2",
+      "pull of an image dataset, S3, against aws s3 cp --recursive",
+      "aws s3 cp",
+      1.0,
+      `The \`mlv pull\` of 19e vs \`aws s3 cp --recursive s3://bucket/PREFIX DIR\` (the prefix of 19d2 into a fresh folder, no verification): ${what}.`,
+      { mlv: pullMlv, base: pullAws },
+      S3_PEAK_TARGET_MIB,
+    );
     ctx.discard(dvcClone);
     ctx.discard(mlvClone);
+    ctx.discard(pullCopy);
   }
   ctx.discard(mlvRepo);
   ctx.discard(dvcRepo);
