@@ -35,7 +35,7 @@ export interface VerifyTask {
   tmp: string;
   /** Its expected plain md5. */
   oid: string;
-  /** Where it goes once verified (left alone if something is already there). */
+  /** Where it goes once verified (an object already there, with the same bytes, is replaced). */
   dest: string;
 }
 
@@ -97,6 +97,7 @@ function verify(item) {
   const fd = fs.openSync(item.tmp, "r");
   const hash = crypto.createHash("md5");
   let size = 0;
+  let md5;
   try {
     for (;;) {
       const n = fs.readSync(fd, chunk, 0, chunk.length, null);
@@ -104,15 +105,15 @@ function verify(item) {
       hash.update(n === chunk.length ? chunk : chunk.subarray(0, n));
       size += n;
     }
+    md5 = hash.digest("hex");
+    if (md5 === item.oid) fs.fchmodSync(fd, 0o444);
   } finally { fs.closeSync(fd); }
-  const md5 = hash.digest("hex");
   if (md5 !== item.oid) {
     fs.unlinkSync(item.tmp);
     return { md5, size, ino: 0, mtimeMs: 0, error: { code: "ECORRUPT", message: md5 } };
   }
-  fs.chmodSync(item.tmp, 0o444);
-  if (fs.existsSync(item.dest)) fs.unlinkSync(item.tmp);
-  else fs.renameSync(item.tmp, item.dest);
+  // An object already there has the same bytes: replacing it costs less than looking first.
+  fs.renameSync(item.tmp, item.dest);
   return { md5, size, ino: 0, mtimeMs: 0 };
 }
 // Walk folders, stat'ing every file: paths and a flat Float64Array of (ino, mtimeMs, size, mode).
