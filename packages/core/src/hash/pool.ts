@@ -92,6 +92,26 @@ function materialise(item) {
 }
 const umask = process.umask();
 const chunk = Buffer.allocUnsafe(1 << 20);
+// A whole file in one reused buffer (grown when a file needs more): a fresh buffer per file left
+// the threads' malloc arenas holding tens of MiB after an add of 20,000 files of up to 64 KiB.
+let whole = Buffer.allocUnsafe(1 << 20);
+function readWhole(path, expected) {
+  const fd = fs.openSync(path, "r");
+  try {
+    if (whole.length < expected + 1) whole = Buffer.allocUnsafe(Math.max(expected + 1, whole.length * 2));
+    let n = 0;
+    for (;;) {
+      if (n === whole.length) {
+        const bigger = Buffer.allocUnsafe(whole.length * 2);
+        whole.copy(bigger, 0, 0, n);
+        whole = bigger;
+      }
+      const got = fs.readSync(fd, whole, n, whole.length - n, null);
+      if (got === 0) return whole.subarray(0, n);
+      n += got;
+    }
+  } finally { fs.closeSync(fd); }
+}
 // Check a downloaded temporary file against its md5, then protect it and move it into place.
 function verify(item) {
   const fd = fs.openSync(item.tmp, "r");
@@ -254,7 +274,7 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, mode
   for (const p of paths) {
     try {
       const st = fs.statSync(p);
-      const data = fs.readFileSync(p);
+      const data = readWhole(p, st.size);
       const md5 = crypto.createHash("md5").update(data).digest("hex");
       if (objectsDir) store(objectsDir, md5, data);
       out.push({ md5, size: data.length, ino: st.ino, mtimeMs: st.mtimeMs });
