@@ -144,8 +144,8 @@ export class FileProgress {
 
 /**
  * Call `onBytes` with the size of `path` every little while until `work` settles: the progress of
- * a copy that has no stream to count (a `copyFile` in core, or in an adapter's `writeFile`). No
- * timer when `onBytes` is not given.
+ * a copy that has no stream to count (a `copyFile` in core, or in an adapter's `writeFile`), and
+ * its final size once it is done. No timer when `onBytes` is not given.
  */
 export async function watchGrowth<T>(
   path: string,
@@ -166,7 +166,12 @@ export async function watchGrowth<T>(
     Math.max(progressInterval(), 20),
   );
   try {
-    return await work;
+    const result = await work;
+    running = false;
+    // The last tick may have seen the file half written: say where it ended.
+    const end = await stat(path).catch(() => undefined);
+    if (end !== undefined) onBytes(end.size);
+    return result;
   } finally {
     running = false;
     clearInterval(timer);
