@@ -4,6 +4,7 @@
  * `.dir` on a remote always means a complete folder.
  */
 import { createReadStream, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { pipeline } from "node:stream";
 import pMap from "p-map";
 import { sharedSignal } from "../abort.js";
@@ -146,8 +147,8 @@ export async function applyPush(
               show();
             };
             const hashing =
-              o.hashName === "md5" && size >= OFF_THREAD_FROM
-                ? md5FileOffThread(local, size, onHashed)
+              o.hashName === "md5" && size >= OFF_THREAD_FROM && offThread.running < OFF_THREAD_MAX
+                ? offThread.run(() => md5FileOffThread(local, size, onHashed))
                 : hashOf(local, o.hashName, onHashed);
             const checked = hashing.then((actual) => {
               if (actual !== expected) throw corrupt(actual);
@@ -233,6 +234,19 @@ export async function applyPush(
 
 /** Objects from this size on are checked on a worker thread, beside the upload's own work on the main one. */
 const OFF_THREAD_FROM = 8 * 1024 * 1024;
+/** Checking threads at once (each is a Node thread of its own); further checks run on the main thread. */
+const OFF_THREAD_MAX = Math.max(1, availableParallelism());
+const offThread = {
+  running: 0,
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+    }
+  },
+};
 
 /** The hash of a cache object's bytes under its hash name (`md5`, or `md5-dos2unix` of DVC 2 objects). */
 async function hashOf(
