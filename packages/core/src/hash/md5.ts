@@ -5,8 +5,8 @@ import { open } from "node:fs/promises";
 const CHUNK = 1 << 20;
 
 /**
- * Read buffers kept between calls: a fresh 1 MiB buffer per file costs page faults on every file,
- * which made hashing 50,000 small files before a push spend most of its time in the kernel.
+ * Read buffers kept between calls: hashing many small files (a push checks each one) would
+ * otherwise allocate, and fault in, a fresh 1 MiB buffer per file.
  */
 const spare: Buffer[] = [];
 const SPARE_MAX = 16;
