@@ -47,6 +47,14 @@ export interface ReadableRemote {
   readFile?(key: string, localPath: string): Promise<void>;
 
   /**
+   * The file on this machine that holds `key` (capability `localFiles`), named without looking:
+   * it may not exist. Core then reads many small objects itself, off the main thread, verifying
+   * each as it goes into the cache, instead of copying each through `readFile` and reading the
+   * copy again. Throws only for a key the adapter would refuse everywhere.
+   */
+  localPath?(key: string): string;
+
+  /**
    * What the storage says about one object without reading it: its size and the storage's own
    * fingerprint (an S3/GCS/Azure ETag, an HTTP ETag or Content-MD5). Used to tell whether a
    * URL imported with `import-url` changed. Throws ObjectNotFoundError if it does not exist.
@@ -140,6 +148,8 @@ export interface RemoteCapabilities {
   writeFile?: boolean;
   /** readFile() is implemented. */
   readFile?: boolean;
+  /** localPath() is implemented: the objects are plain files on this machine (a local remote). */
+  localFiles?: boolean;
   /** Listing is cheap enough to prefer over per-object exists() for large sets (object stores, local). */
   traverse?: boolean;
   /**

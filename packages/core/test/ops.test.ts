@@ -123,6 +123,21 @@ class CheckedFolderRemote extends FolderRemote {
   }
 }
 
+/** A folder remote whose objects core may read as files (as a local remote's): it counts the reads through it. */
+class LocalFilesRemote extends FolderRemote {
+  override readonly capabilities = { traverse: true, localFiles: true };
+  readonly streamed: string[] = [];
+
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
+  override async read(key: string, range?: ByteRange): Promise<Readable> {
+    this.streamed.push(key);
+    return super.read(key, range);
+  }
+}
+
 /** The remotes made so far, by folder: a test reaches the one core opened. */
 const remotes = new Map<string, FolderRemote>();
 const folderAdapter: RemoteAdapter = {
@@ -450,6 +465,41 @@ describe("push and fetch", () => {
     expect(fetched.failed).toHaveLength(1);
     expect(fetched.failed[0]?.message).toMatch(/hashes to .*, not [0-9a-f]{32}: the object on the remote is corrupt/);
     expect(filesBelow(join(copy.dir, ".dvc", "cache")).filter((f) => f.startsWith("files/"))).toEqual([]);
+    await clone.close();
+  });
+
+  it("reads many objects of a remote on this machine as files, off the main thread, keeping out corrupt and missing ones", async () => {
+    const ws = new Workspace("local-files");
+    const remote = new LocalFilesRemote(ws.remoteDir);
+    remotes.set(ws.remoteDir, remote);
+    const repo = await ws.init();
+    for (let i = 0; i < 250; i++) ws.write(`images/${i % 5}/img${i}.txt`, `image ${i}`);
+    await repo.add(["images"]);
+    expect((await repo.push({ adapters })).transferred).toBe(251);
+    await repo.close();
+    const remotePath = (text: string) => join(ws.remoteDir, ...objectKey(md5(text)).split("/"));
+    writeFileSync(remotePath("image 7"), "tampered");
+    rmSync(remotePath("image 8"));
+
+    const { copy, repo: clone } = await ws.clone("local-files-clone");
+    const fetched = await clone.fetch({ adapters });
+    expect(fetched.transferred).toBe(1 + 248);
+    expect(fetched.missing).toEqual(["images/3/img8.txt"]);
+    expect(fetched.failed).toEqual([
+      {
+        path: "images/2/img7.txt",
+        message: expect.stringMatching(/hashes to .*, not [0-9a-f]{32}: the object on the remote is corrupt/),
+      },
+    ]);
+    // Only the folder's listing came through read(); every file was read in place.
+    expect(remote.streamed).toEqual([objectKey(recordedHash(ws, "images.dvc"))]);
+    const cached = filesBelow(join(copy.dir, ".dvc", "cache")).filter((f) => f.startsWith("files/"));
+    expect(cached).toHaveLength(249);
+    expect(cached).not.toContain(objectKey(md5("image 7")));
+    expect(cached).not.toContain(objectKey(md5("image 8")));
+    const one = join(copy.dir, ".dvc", "cache", ...objectKey(md5("image 9")).split("/"));
+    expect(readFileSync(one, "utf8")).toBe("image 9");
+    expect(statSync(one).mode & 0o777).toBe(0o444);
     await clone.close();
   });
 });

@@ -181,6 +181,7 @@ export class LocalRemote implements Remote {
     rangedRead: true,
     writeFile: true,
     readFile: true,
+    localFiles: true,
     traverse: true,
     protectsObjects: true,
     cancelsWrites: true,
@@ -359,6 +360,10 @@ export class LocalRemote implements Remote {
       if (errnoOf(err) === "ENOENT") throw err; // the local source file, not the remote
       throw this.failure(err, "write", key, dest);
     }
+  }
+
+  localPath(key: string): string {
+    return this.pathOf(key);
   }
 
   /** Copies the object to `localPath`, which then has the object's read-only mode, as DVC's fetch leaves it. */

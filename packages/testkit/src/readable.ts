@@ -98,6 +98,7 @@ export function capabilityTests(h: SuiteContext): void {
     const caps = remote.capabilities;
     expect(typeof caps).toBe("object");
     if (caps.readFile) expect(typeof remote.readFile, "readFile is announced").toBe("function");
+    if (caps.localFiles) expect(typeof remote.localPath, "localFiles is announced").toBe("function");
     if (caps.writeFile) {
       expect(isWritable(remote), "writeFile is announced by a remote without write() and delete()").toBe(true);
       expect(typeof (remote as { writeFile?: unknown }).writeFile, "writeFile is announced").toBe("function");
@@ -312,6 +313,17 @@ export function readableTests(h: SuiteContext, options: ReadableTestOptions): vo
       needsReadFile(ctx);
       const target = join(h.localDir, `missing-${randomBytes(4).toString("hex")}`);
       await expectNotFound(h.remote.readFile!(k("files/md5/00/111111111111111111111111111111"), target), "readFile");
+    });
+  });
+
+  describe("localPath (when announced)", () => {
+    h.test("names a file with the object's bytes, and nothing for a missing key", async (ctx) => {
+      if (!h.remote.capabilities.localFiles) ctx.skip(`${h.name} does not announce localFiles`);
+      const obj = one(k(oidKey()), randomBytes(70 * KiB));
+      await h.seed([obj]);
+      expectSameBytes(await readFile(h.remote.localPath!(obj.key)), obj.data);
+      const missing = h.remote.localPath!(k("files/md5/00/111111111111111111111111111111"));
+      await expect(stat(missing), "the path of a missing key").rejects.toMatchObject({ code: "ENOENT" });
     });
   });
 

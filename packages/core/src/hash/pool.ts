@@ -26,6 +26,7 @@ export interface SmallFileResult {
 export interface LinkTask {
   src: string;
   dest: string;
+  /** "reflink" clones where the file system can and copies elsewhere; "copy" never tries to clone. */
   type: "reflink" | "hardlink" | "symlink" | "copy";
   isexec: boolean;
 }
@@ -36,6 +37,15 @@ export interface VerifyTask {
   /** Its expected plain md5. */
   oid: string;
   /** Where it goes once verified (an object already there, with the same bytes, is replaced). */
+  dest: string;
+}
+
+export interface ImportTask {
+  /** The object's file on a local remote. */
+  src: string;
+  /** Its expected plain md5. */
+  oid: string;
+  /** Its place in the cache. */
   dest: string;
 }
 
@@ -61,25 +71,71 @@ function sweepDeadTemps(dir) {
     try { fs.unlinkSync(dir + "/" + name); } catch {}
   }
 }
+// Temporary names from a counter after a random part drawn once per thread: drawing random bytes
+// per file cost a getpid call each.
+const tempTag = crypto.randomBytes(6).toString("base64url").slice(0, 6);
+let tempCount = 0;
+function tempIn(dir) {
+  return dir + "/.mlv-" + process.pid + "-" + tempTag + (tempCount++).toString(36).padStart(6, "0") + ".tmp";
+}
+function ensureCacheDir(dir) {
+  if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); sweepDeadTemps(dir); made.add(dir); }
+}
+function writeAll(fd, data) {
+  for (let at = 0; at < data.length; ) at += fs.writeSync(fd, data, at, data.length - at);
+}
+// A read-only cache object from bytes already checked: a temporary file, then a rename.
+function commitObject(final, data) {
+  const tmp = tempIn(final.slice(0, final.lastIndexOf("/")));
+  const fd = fs.openSync(tmp, "wx", 0o444);
+  try { writeAll(fd, data); } catch (e) { fs.closeSync(fd); fs.unlinkSync(tmp); throw e; }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, final);
+}
 function store(objectsDir, md5, data) {
   const dir = objectsDir + "/" + md5.slice(0, 2);
   const final = dir + "/" + md5.slice(2);
   if (fs.existsSync(final)) return;
-  if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); sweepDeadTemps(dir); made.add(dir); }
-  const tmp = dir + "/.mlv-" + process.pid + "-" + crypto.randomBytes(9).toString("base64url") + ".tmp";
-  const fd = fs.openSync(tmp, "wx", 0o444);
-  try { fs.writeSync(fd, data); } finally { fs.closeSync(fd); }
-  fs.renameSync(tmp, final);
+  ensureCacheDir(dir);
+  commitObject(final, data);
+}
+// An object of a local remote into the cache: read once, checked, written (the plan knows the cache lacks it).
+function importObject(item) {
+  const data = readWhole(item.src, 0);
+  const md5 = crypto.createHash("md5").update(data).digest("hex");
+  if (md5 !== item.oid) return { md5, size: data.length, ino: 0, mtimeMs: 0, error: { code: "ECORRUPT", message: md5 } };
+  ensureCacheDir(item.dest.slice(0, item.dest.lastIndexOf("/")));
+  commitObject(item.dest, data);
+  return { md5, size: data.length, ino: 0, mtimeMs: 0 };
+}
+// A plain copy through the reused buffer: the new file gets its mode from open (umask applied),
+// and its stat from the open descriptor. libuv's copy also probed for reflinks, truncated and set
+// the source's mode, then a chmod and a stat by path followed: five more calls per file.
+function copyInto(src, tmp, mode) {
+  const from = fs.openSync(src, "r");
+  try {
+    const to = fs.openSync(tmp, "wx", mode);
+    try {
+      for (;;) {
+        const n = fs.readSync(from, chunk, 0, chunk.length, null);
+        if (n === 0) break;
+        writeAll(to, n === chunk.length ? chunk : chunk.subarray(0, n));
+      }
+      return fs.fstatSync(to);
+    } finally { fs.closeSync(to); }
+  } finally { fs.closeSync(from); }
 }
 function materialise(item) {
   const dir = item.dest.slice(0, item.dest.lastIndexOf("/"));
   if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-  const tmp = dir + "/.mlv-" + process.pid + "-" + crypto.randomBytes(9).toString("base64url") + ".tmp";
+  const tmp = tempIn(dir);
+  let st;
   try {
     if (item.type === "hardlink") fs.linkSync(item.src, tmp);
     else if (item.type === "symlink") fs.symlinkSync(item.src, tmp);
+    else if (item.type === "copy") st = copyInto(item.src, tmp, item.isexec ? 0o777 : 0o666);
     else {
-      fs.copyFileSync(item.src, tmp, item.type === "reflink" ? fs.constants.COPYFILE_FICLONE_FORCE : fs.constants.COPYFILE_FICLONE);
+      fs.copyFileSync(item.src, tmp, fs.constants.COPYFILE_FICLONE);
       fs.chmodSync(tmp, item.isexec ? 0o777 & ~umask : 0o666 & ~umask);
     }
     fs.renameSync(tmp, item.dest);
@@ -87,7 +143,8 @@ function materialise(item) {
     try { fs.unlinkSync(tmp); } catch {}
     throw e;
   }
-  const st = fs.statSync(item.dest);
+  // A rename keeps the inode and its mtime: the stat taken through the descriptor still holds.
+  if (st === undefined) st = fs.statSync(item.dest);
   return { md5: "", size: st.size, ino: st.ino, mtimeMs: st.mtimeMs };
 }
 const umask = process.umask();
@@ -228,7 +285,7 @@ function dirModes({ file, root, part, parts }) {
   }
   return { count: index, odd };
 }
-parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, modes, dir }) => {
+parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, imports, modes, dir }) => {
   const out = [];
   if (dir) {
     let result;
@@ -244,6 +301,14 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, mode
       result[i] = st && st.isFile() ? (st.mode & 0o777) : -1;
     }
     parentPort.postMessage({ id, modes: result }, [result.buffer]);
+    return;
+  }
+  if (imports) {
+    for (const item of imports) {
+      try { out.push(importObject(item)); }
+      catch (e) { out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } }); }
+    }
+    parentPort.postMessage({ id, out });
     return;
   }
   if (downloads) {
@@ -318,6 +383,7 @@ export class HashPool {
     links?: LinkTask[];
     roots?: [string, string][];
     downloads?: VerifyTask[];
+    imports?: ImportTask[];
     modes?: { root: string; oids: string[] };
     dir?: { file: string; root: string; part: number; parts: number };
   }): Promise<T> {
@@ -394,6 +460,15 @@ export class HashPool {
    */
   verifyAll(tasks: VerifyTask[]): Promise<SmallFileResult[]> {
     return this.run({ downloads: tasks });
+  }
+
+  /**
+   * Copy objects of a local remote into the cache, each read once, checked against its md5 and
+   * written read-only through a temporary file. A mismatch comes back as an error with code
+   * ECORRUPT and the actual md5 as its message (nothing written); a missing object as ENOENT.
+   */
+  importAll(tasks: ImportTask[]): Promise<SmallFileResult[]> {
+    return this.run({ imports: tasks });
   }
 
   /**

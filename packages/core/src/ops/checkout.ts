@@ -353,7 +353,7 @@ export async function materialise(
   const toTask = (f: FileToCreate): LinkTask => ({
     src: project.cache.path(f.oid, hashName),
     dest: f.dest,
-    type: type === "reflink" ? "copy" : type,
+    type,
     isexec: f.isexec,
   });
   const results = await project.workers().linkAll(

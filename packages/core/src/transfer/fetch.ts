@@ -7,8 +7,8 @@ import { statSync } from "node:fs";
 import pMap from "p-map";
 import { objectKey } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
-import type { MlvError } from "../errors.js";
-import type { VerifyTask } from "../hash/pool.js";
+import { type MlvError, ObjectNotFoundError } from "../errors.js";
+import type { ImportTask, VerifyTask } from "../hash/pool.js";
 import { type FileProgress, ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
@@ -110,13 +110,16 @@ export async function applyFetch(
   progress.start();
   // Many objects: download concurrently, verify and commit in worker threads, batch by batch.
   const pool = plan.downloads.size >= POOL_THRESHOLD ? project.workers() : undefined;
-  let batch: { task: VerifyTask; o: UsedObject; file: FileProgress }[] = [];
+  // Objects that are files on this machine: the workers read, check and store each one themselves.
+  const fromFiles = pool !== undefined && remote.capabilities.localFiles === true && remote.localPath !== undefined;
+  let batch: { task: VerifyTask | ImportTask; o: UsedObject; file: FileProgress }[] = [];
   const verifying: Promise<void>[] = [];
   const flush = () => {
     const items = batch;
     batch = [];
+    const tasks = items.map((i) => i.task);
     verifying.push(
-      pool!.verifyAll(items.map((i) => i.task)).then((results) => {
+      (fromFiles ? pool!.importAll(tasks as ImportTask[]) : pool!.verifyAll(tasks as VerifyTask[])).then((results) => {
         for (const [k, r] of results.entries()) {
           const { o, file } = items[k]!;
           if (!r.error) {
@@ -126,7 +129,11 @@ export async function applyFetch(
             noteFailure(
               result,
               o,
-              r.error.code === "ECORRUPT" ? corrupt(remote, o, r.error.message) : new Error(r.error.message),
+              r.error.code === "ECORRUPT"
+                ? corrupt(remote, o, r.error.message)
+                : r.error.code === "ENOENT" && fromFiles
+                  ? new ObjectNotFoundError(remote.displayUrl, objectKey(o.oid, o.hashName))
+                  : new Error(r.error.message),
             );
             file.done();
           }
@@ -145,6 +152,12 @@ export async function applyFetch(
           const size = await downloadBig(project, remote, o, o.size, onBytes);
           result.transferred++;
           file.done(size);
+          return;
+        }
+        if (fromFiles && o.hashName === "md5") {
+          const dest = project.cache.path(o.oid, o.hashName);
+          batch.push({ task: { src: remote.localPath!(objectKey(o.oid, o.hashName)), dest, oid: o.oid }, o, file });
+          if (batch.length >= VERIFY_BATCH) flush();
           return;
         }
         if (pool && o.hashName === "md5") {
