@@ -287,6 +287,22 @@ export async function runHistoryBench(options = {}) {
         `case ${firstCase + i}: ${c.note} Baseline \`git log --all --format=%H\` (${commits} commits, packed) peak ${fmtMiB(Math.max(...again.map((r) => r.base.kib ?? 0)))} MiB.`,
       );
     }
+    // The library's own floor: isomorphic-git reading only the commits, what `git log --all` reads.
+    const floorScript = fileURLToPath(new URL("./isogit-commits.cjs", import.meta.url));
+    const floor = [];
+    for (let k = 0; k < runs; k++) {
+      const gitRun = git();
+      const m = measure("isomorphic-git, commits only", process.execPath, [floorScript], repo, env, base, log);
+      if (Number(m.stdout.trim()) !== commits)
+        throw new HistoryBenchError(`isogit-commits.cjs read ${m.stdout.trim()} commits, expected ${commits}`);
+      floor.push({ mlv: m, base: gitRun });
+    }
+    rows.push(
+      row(`${firstCase}f`, `isomorphic-git alone, reading only the ${commits.toLocaleString("en-US")} commits`, floor),
+    );
+    notes.push(
+      `case ${firstCase}f: the floor of a first read through isomorphic-git, which mlv must use: bench/isogit-commits.cjs reads every commit reachable from a branch or tag with isomorphic-git and nothing else (no tree, no blob), the work \`git log --all\` does, with one shared cache, git's files read once each and the pack fix mlv applies. The mlv column is its time; cases ${firstCase}a-${firstCase + cases.length - 1}a read the trees and pointer blobs too.`,
+    );
     if (caCerts !== undefined) {
       const nodeStart = (withEnv) =>
         median(

@@ -297,20 +297,21 @@ const bigBytes = opts.bigMib * MiB;
 // and the local part's remotes and clones stay (set aside, see discard) during the S3 part: sixteen.
 // Its floor rows add five: the cp -r copy of the cache (19b2), the two cp -r copies of the remote
 // (19c2), awscli's prefix on moto (19d2) and its download (19e2): twenty-one.
-// Trees set aside in cases 4-7 and 10-11 stay too: five more copies of the tree per repeat.
+// Trees set aside in cases 4-7 and 10-11 stay too: seven more copies of the tree per repeat (case 5
+// sets aside its floor's two copies besides the cp -r copy, the cache and the folder).
 const needBytes =
   Math.max(
     needCase1 ? 3 * bigBytes : 0,
     needS3Big ? 5 * bigBytes : 0,
     needHttp ? 4 * bigBytes : 0,
-    needTree ? ((needS3Tree ? 6 : 4) + 5 * opts.repeat) * opts.files * 8192 : 0,
+    needTree ? ((needS3Tree ? 6 : 4) + 7 * opts.repeat) * opts.files * 8192 : 0,
   ) +
   (needPipeline ? 2 * pipelineFiles * 8192 : 0) +
   (needHttp ? 7 * 20000 * 8192 : 0) +
   (needMany ? 21 * opts.many * 36 * 1024 : 0) +
   512 * MiB;
 const needInodes =
-  (needTree ? (4 + 5 * opts.repeat) * Math.ceil(opts.files * 1.02) : 0) +
+  (needTree ? (4 + 7 * opts.repeat) * Math.ceil(opts.files * 1.02) : 0) +
   (needPipeline ? 2 * pipelineFiles + 1000 : 0) +
   (needHttp ? 7 * 21000 : 0) +
   (needMany ? 21 * Math.ceil(opts.many * 1.01) : 0) +
@@ -627,13 +628,23 @@ runCase(5, () => {
     warmTree(dataDir);
     const b = shMeasure("case5 baseline cp -r", `cp -r ${q(dataDir)} ${q(copyDir)}`, base);
     discard(copyDir);
+    // The floor of a pull: every file written twice, once into the cache and once into the workspace.
+    warmTree(remoteDir);
+    const twice = `${copyDir}-twice`;
+    const b2 = shMeasure(
+      "case5 floor cp -r twice",
+      `cp -r ${q(remoteDir)} ${q(copyDir)} && cp -r ${q(copyDir)} ${q(twice)}`,
+      base,
+    );
+    discard(copyDir);
+    discard(twice);
     discard(join(treeRepo, ".dvc", "cache"));
     discard(dataDir);
     warmTree(remoteDir);
     const m = mlvMeasure("case5 mlv pull", ["pull"], treeRepo);
     const n = existsSync(dataDir) ? countFiles(dataDir) : 0;
     if (n !== opts.files) throw new BenchError(`after pull the folder holds ${n} files, expected ${opts.files}`);
-    reps.push({ mlv: m, base: b });
+    reps.push({ mlv: m, base: b, floor: b2 });
   }
   record(
     5,
@@ -642,6 +653,14 @@ runCase(5, () => {
     1.5,
     "`mlv pull` after moving .dvc/cache and the folder away (fetch into the cache, verify md5, check out by copy) vs `cp -r DIR` into a fresh folder.",
     reps,
+  );
+  record(
+    "5b",
+    "pull folder from a local remote, against cp -r twice",
+    "cp -r twice",
+    1.5,
+    "The `mlv pull` of case 5 vs `cp -r REMOTE DIR1 && cp -r DIR1 DIR2`: a pull writes each file twice (the cache and the workspace), so two copies are its floor.",
+    reps.map((r) => ({ mlv: r.mlv, base: r.floor })),
   );
 });
 
