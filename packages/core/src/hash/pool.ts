@@ -99,14 +99,42 @@ function store(objectsDir, md5, data) {
   ensureCacheDir(dir);
   commitObject(final, data);
 }
-// An object of a local remote into the cache: read once, checked, written (the plan knows the cache lacks it).
+// An object of a local remote into the cache, read once: hashed as it is written to a temporary
+// file, renamed into place when its md5 is the one expected (the plan knows the cache lacks it).
 function importObject(item) {
-  const data = readWhole(item.src, 0);
-  const md5 = crypto.createHash("md5").update(data).digest("hex");
-  if (md5 !== item.oid) return { md5, size: data.length, ino: 0, mtimeMs: 0, error: { code: "ECORRUPT", message: md5 } };
-  ensureCacheDir(item.dest.slice(0, item.dest.lastIndexOf("/")));
-  commitObject(item.dest, data);
-  return { md5, size: data.length, ino: 0, mtimeMs: 0 };
+  const from = fs.openSync(item.src, "r");
+  let tmp;
+  let to;
+  try {
+    ensureCacheDir(item.dest.slice(0, item.dest.lastIndexOf("/")));
+    tmp = tempIn(item.dest.slice(0, item.dest.lastIndexOf("/")));
+    to = fs.openSync(tmp, "wx", 0o444);
+    const hash = crypto.createHash("md5");
+    let size = 0;
+    for (;;) {
+      const n = fs.readSync(from, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const bytes = n === chunk.length ? chunk : chunk.subarray(0, n);
+      hash.update(bytes);
+      writeAll(to, bytes);
+      size += n;
+    }
+    fs.closeSync(to);
+    to = undefined;
+    const md5 = hash.digest("hex");
+    if (md5 !== item.oid) {
+      fs.unlinkSync(tmp);
+      return { md5, size, ino: 0, mtimeMs: 0, error: { code: "ECORRUPT", message: md5 } };
+    }
+    fs.renameSync(tmp, item.dest);
+    return { md5: "", size, ino: 0, mtimeMs: 0 }; // its md5 is the one asked for: not sent back for each of thousands
+  } catch (e) {
+    if (to !== undefined) fs.closeSync(to);
+    if (tmp !== undefined) try { fs.unlinkSync(tmp); } catch {}
+    throw e;
+  } finally {
+    fs.closeSync(from);
+  }
 }
 // A plain copy through the reused buffer: the new file gets its mode from open (umask applied),
 // and its stat from the open descriptor. libuv's copy also probed for reflinks, truncated and set
@@ -464,11 +492,15 @@ export class HashPool {
 
   /**
    * Copy objects of a local remote into the cache, each read once, checked against its md5 and
-   * written read-only through a temporary file. A mismatch comes back as an error with code
+   * written read-only through a temporary file, a batch per thread at a time. A mismatch comes back as an error with code
    * ECORRUPT and the actual md5 as its message (nothing written); a missing object as ENOENT.
    */
-  importAll(tasks: ImportTask[]): Promise<SmallFileResult[]> {
-    return this.run({ imports: tasks });
+  importAll(
+    count: number,
+    tasks: (start: number, end: number) => ImportTask[],
+    onBatch?: (done: number, bytes: number) => void,
+  ): Promise<SmallFileResult[]> {
+    return this.batched(count, tasks, (slice) => this.run({ imports: slice }), onBatch);
   }
 
   /**

@@ -8,7 +8,7 @@ import pMap from "p-map";
 import { objectKey } from "../cache/object-cache.js";
 import type { TrackedOut } from "../data-index/types.js";
 import { type MlvError, ObjectNotFoundError } from "../errors.js";
-import type { ImportTask, VerifyTask } from "../hash/pool.js";
+import type { VerifyTask } from "../hash/pool.js";
 import { type FileProgress, ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { ReadableRemote } from "../remote.js";
@@ -110,16 +110,45 @@ export async function applyFetch(
   progress.start();
   // Many objects: download concurrently, verify and commit in worker threads, batch by batch.
   const pool = plan.downloads.size >= POOL_THRESHOLD ? project.workers() : undefined;
-  // Objects that are files on this machine: the workers read, check and store each one themselves.
+  // Objects that are files on this machine: the workers read, check and store each one themselves,
+  // as many at a time as they have threads.
   const fromFiles = pool !== undefined && remote.capabilities.localFiles === true && remote.localPath !== undefined;
-  let batch: { task: VerifyTask | ImportTask; o: UsedObject; file: FileProgress }[] = [];
-  const verifying: Promise<void>[] = [];
+  const imports: UsedObject[] = [];
+  const downloads: UsedObject[] = [];
+  for (const o of plan.downloads.values()) (fromFiles && o.hashName === "md5" ? imports : downloads).push(o);
+  const importing =
+    imports.length === 0
+      ? Promise.resolve()
+      : pool!
+          .importAll(
+            imports.length,
+            (start, end) => {
+              options.signal?.throwIfAborted();
+              return imports.slice(start, end).map((o) => ({
+                src: remote.localPath!(objectKey(o.oid, o.hashName)),
+                dest: project.cache.path(o.oid, o.hashName),
+                oid: o.oid,
+              }));
+            },
+            (n, bytes) => progress.addFiles(n, bytes),
+          )
+          .then((results) => {
+            for (const [k, r] of results.entries()) {
+              const o = imports[k]!;
+              if (!r.error) result.transferred++;
+              else if (r.error.code === "ECORRUPT") noteFailure(result, o, corrupt(remote, o, r.error.message));
+              else if (r.error.code === "ENOENT")
+                noteFailure(result, o, new ObjectNotFoundError(remote.displayUrl, objectKey(o.oid, o.hashName)));
+              else noteFailure(result, o, new Error(r.error.message));
+            }
+          });
+  let batch: { task: VerifyTask; o: UsedObject; file: FileProgress }[] = [];
+  const verifying: Promise<void>[] = [importing];
   const flush = () => {
     const items = batch;
     batch = [];
-    const tasks = items.map((i) => i.task);
     verifying.push(
-      (fromFiles ? pool!.importAll(tasks as ImportTask[]) : pool!.verifyAll(tasks as VerifyTask[])).then((results) => {
+      pool!.verifyAll(items.map((i) => i.task)).then((results) => {
         for (const [k, r] of results.entries()) {
           const { o, file } = items[k]!;
           if (!r.error) {
@@ -129,11 +158,7 @@ export async function applyFetch(
             noteFailure(
               result,
               o,
-              r.error.code === "ECORRUPT"
-                ? corrupt(remote, o, r.error.message)
-                : r.error.code === "ENOENT" && fromFiles
-                  ? new ObjectNotFoundError(remote.displayUrl, objectKey(o.oid, o.hashName))
-                  : new Error(r.error.message),
+              r.error.code === "ECORRUPT" ? corrupt(remote, o, r.error.message) : new Error(r.error.message),
             );
             file.done();
           }
@@ -142,7 +167,7 @@ export async function applyFetch(
     );
   };
   await pMap(
-    plan.downloads.values(),
+    downloads,
     async (o) => {
       if (options.signal?.aborted) return;
       const file = progress.file();
@@ -152,12 +177,6 @@ export async function applyFetch(
           const size = await downloadBig(project, remote, o, o.size, onBytes);
           result.transferred++;
           file.done(size);
-          return;
-        }
-        if (fromFiles && o.hashName === "md5") {
-          const dest = project.cache.path(o.oid, o.hashName);
-          batch.push({ task: { src: remote.localPath!(objectKey(o.oid, o.hashName)), dest, oid: o.oid }, o, file });
-          if (batch.length >= VERIFY_BATCH) flush();
           return;
         }
         if (pool && o.hashName === "md5") {
