@@ -474,8 +474,10 @@ describe("push and fetch", () => {
     remotes.set(ws.remoteDir, remote);
     const repo = await ws.init();
     for (let i = 0; i < 250; i++) ws.write(`images/${i % 5}/img${i}.txt`, `image ${i}`);
+    const big = randomBytes(3 * 1024 * 1024 + 5); // read and written in several pieces
+    writeFileSync(join(ws.dir, "images", "big.bin"), big);
     await repo.add(["images"]);
-    expect((await repo.push({ adapters })).transferred).toBe(251);
+    expect((await repo.push({ adapters })).transferred).toBe(252);
     await repo.close();
     const remotePath = (text: string) => join(ws.remoteDir, ...objectKey(md5(text)).split("/"));
     writeFileSync(remotePath("image 7"), "tampered");
@@ -483,7 +485,7 @@ describe("push and fetch", () => {
 
     const { copy, repo: clone } = await ws.clone("local-files-clone");
     const fetched = await clone.fetch({ adapters });
-    expect(fetched.transferred).toBe(1 + 248);
+    expect(fetched.transferred).toBe(1 + 249);
     expect(fetched.missing).toEqual(["images/3/img8.txt"]);
     expect(fetched.failed).toEqual([
       {
@@ -494,7 +496,8 @@ describe("push and fetch", () => {
     // Only the folder's listing came through read(); every file was read in place.
     expect(remote.streamed).toEqual([objectKey(recordedHash(ws, "images.dvc"))]);
     const cached = filesBelow(join(copy.dir, ".dvc", "cache")).filter((f) => f.startsWith("files/"));
-    expect(cached).toHaveLength(249);
+    expect(cached).toHaveLength(250);
+    expect(md5(readFileSync(join(copy.dir, ".dvc", "cache", ...objectKey(md5(big)).split("/"))))).toBe(md5(big));
     expect(cached).not.toContain(objectKey(md5("image 7")));
     expect(cached).not.toContain(objectKey(md5("image 8")));
     const one = join(copy.dir, ".dvc", "cache", ...objectKey(md5("image 9")).split("/"));
