@@ -102,7 +102,16 @@ function cycleReport(root: string): string[] {
  * one layer may import each other (a cycle between files is still caught above).
  */
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ["errors.ts", "paths.ts", "atomic-write.ts", "remote-temps.ts", "abort.ts", "progress.ts"],
+  [
+    "errors.ts",
+    "paths.ts",
+    "atomic-write.ts",
+    "remote-temps.ts",
+    "abort.ts",
+    "progress.ts",
+    "collect-garbage.ts",
+    "batches.ts",
+  ],
   ["hash", "formats"],
   [
     "config-schema.ts",

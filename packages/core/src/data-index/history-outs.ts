@@ -4,7 +4,9 @@
  * located where they would be in the workspace. Git gives the tracking files; what they mean is
  * read here, as the workspace walk (index.ts) reads it.
  */
+
 import { dirname, join, posix, relative, resolve } from "node:path";
+import { mapInBatches } from "../batches.js";
 import { FormatError } from "../errors.js";
 import { parseLockFile } from "../formats/dvc-lock.js";
 import { loadPipelineFile } from "../formats/dvc-yaml.js";
@@ -93,7 +95,9 @@ export class HistoryOuts {
     // others read from git together.
     const seen = new Set<string>();
     const outs: RevisionOut[] = [];
-    const reading: Promise<RevisionOut[]>[] = [];
+    // Read after the walk, a batch at a time: thousands of reads in flight at once held their
+    // promises and what they read until the last one ended.
+    const reading: (() => Promise<RevisionOut[]>)[] = [];
     for (const { oid, files } of lists)
       for (const [path, blob] of files) {
         const folder = pipelineFolder(path);
@@ -101,7 +105,7 @@ export class HistoryOuts {
           // A changed `dvc.yaml` or `dvc.lock`: the pipeline is read whole at that commit.
           if (seen.has(`${oid}\0${folder}`)) continue;
           seen.add(`${oid}\0${folder}`);
-          reading.push(
+          reading.push(() =>
             this.history.commit(oid).then((c) => this.pipelineOuts(c, folder, sub, projectRoot, options.onInvalid)),
           );
           continue;
@@ -110,10 +114,10 @@ export class HistoryOuts {
         if (seen.has(key)) continue;
         seen.add(key);
         const text = this.history.knownTrackingFileText(blob);
-        if (text === undefined) reading.push(this.outsOfPointer(path, blob, oid, projectRoot, options.onInvalid));
+        if (text === undefined) reading.push(() => this.outsOfPointer(path, blob, oid, projectRoot, options.onInvalid));
         else for (const o of this.outsOfText(path, blob, text, oid, projectRoot, options.onInvalid)) outs.push(o);
       }
-    for (const list of await Promise.all(reading)) for (const o of list) outs.push(o);
+    for (const list of await mapInBatches(reading, 64, (read) => read())) for (const o of list) outs.push(o);
     return outs;
   }
 

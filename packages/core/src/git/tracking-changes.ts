@@ -3,6 +3,7 @@
  * files it added or changed compared with its first parent, remembered in the HistoryIndex. All
  * commits (`-A`) then cost one pass over what changed, and the next command none.
  */
+import { mapInBatches } from "../batches.js";
 import type { CommitInfo, GitObjects } from "./objects.js";
 import type { TrackingFiles } from "./tracking-files.js";
 
@@ -10,13 +11,6 @@ import type { TrackingFiles } from "./tracking-files.js";
 export interface CommitTrackingFiles {
   oid: string;
   files: [string, string][];
-}
-
-/** `fn` over `items`, `size` at a time (a cold walk of thousands of commits would otherwise hold them all in flight), results in order. */
-async function mapInBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return out;
 }
 
 export class TrackingChanges {
