@@ -65,7 +65,7 @@ const S_IFLNK = 0o120000;
 
 /** Clean-up on a session that may be gone: never waits for a reply that will not come, never fails. */
 function cleanUp(s: Session, request: Promise<unknown>): Promise<void> {
-  return Promise.race([request, s.lost]).then(
+  return s.orLost(request).then(
     () => {},
     () => {},
   );
@@ -203,8 +203,8 @@ export class SftpRemote implements Remote {
     let handle: Buffer | undefined;
     let size: number;
     try {
-      handle = await Promise.race([open(s.sftp, path, "r"), s.lost]);
-      const st = await Promise.race([fstat(s.sftp, handle), s.lost]);
+      handle = await s.orLost(open(s.sftp, path, "r"));
+      const st = await s.orLost(fstat(s.sftp, handle));
       if (!st.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
       size = st.size;
     } catch (err) {
@@ -238,9 +238,10 @@ export class SftpRemote implements Remote {
     };
     stream.once("close", release);
     stream.once("error", release);
-    s.lost.catch((err: Error) => {
+    const off = s.onLost((err) => {
       if (!stream.destroyed) stream.destroy(err); // ssh2 would leave the stream waiting forever
     });
+    stream.once("close", off);
     return stream;
   }
 
@@ -292,7 +293,7 @@ export class SftpRemote implements Remote {
       await this.commit(s, tmp, dest);
     };
     try {
-      await Promise.race([upload(), s.lost]);
+      await s.orLost(upload());
     } catch (err) {
       if (!body.destroyed) body.destroy();
       if (created || s.dead) await this.discardTemp(s, tmp);
@@ -375,7 +376,7 @@ export class SftpRemote implements Remote {
     };
     let refused: { err: unknown } | undefined; // the caller's check of the bytes failed
     try {
-      await Promise.race([upload(), s.lost]);
+      await s.orLost(upload());
     } catch (err) {
       if (created || s.dead) await this.discardTemp(s, tmp);
       if (signal?.aborted) throw signal.reason;
@@ -535,7 +536,7 @@ export class SftpRemote implements Remote {
   private async run<T>(action: string, key: string, fn: (s: Session) => Promise<T>): Promise<T> {
     const s = await this.pool.acquire();
     try {
-      return await Promise.race([fn(s), s.lost]);
+      return await s.orLost(fn(s));
     } catch (err) {
       throw this.failure(err, action, key, key === "" ? this.root : remotePath(this.root, key));
     } finally {
@@ -555,7 +556,7 @@ export class SftpRemote implements Remote {
   private sweep(s: Session, dir: string): Promise<void> {
     if (this.sweptDirs.has(dir)) return Promise.resolve();
     this.sweptDirs.add(dir);
-    return Promise.race([readdir(s.sftp, dir), s.lost]).then(
+    return s.orLost(readdir(s.sftp, dir)).then(
       async (entries) => {
         const now = Date.now();
         const stale = entries.filter((e) => isStaleRemoteTemp(e.filename, e.attrs.mtime * 1000, now));
@@ -567,13 +568,14 @@ export class SftpRemote implements Remote {
 
   /** Remove a failed upload's temporary file; if its connection is gone, over the next one. */
   private async discardTemp(s: Session, tmp: string): Promise<void> {
-    const removed = await Promise.race([
-      unlink(s.sftp, tmp).then(
-        () => true,
-        () => true, // already gone, or never made
-      ),
-      s.lost.catch(() => false),
-    ]);
+    const removed = await s
+      .orLost(
+        unlink(s.sftp, tmp).then(
+          () => true,
+          () => true, // already gone, or never made
+        ),
+      )
+      .catch(() => false);
     if (!removed) this.orphans.push(tmp);
   }
 
@@ -610,7 +612,7 @@ export class SftpRemote implements Remote {
     let pending = this.pendingDirs.get(dir);
     if (pending === undefined) {
       // Shared by every upload into `dir`: it must end even if this session's connection drops.
-      pending = Promise.race([this.mkdirs(s, dir, key), s.lost]).finally(() => this.pendingDirs.delete(dir));
+      pending = s.orLost(this.mkdirs(s, dir, key)).finally(() => this.pendingDirs.delete(dir));
       this.pendingDirs.set(dir, pending);
     }
     return pending;
