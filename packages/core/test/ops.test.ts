@@ -478,6 +478,13 @@ describe("push and fetch", () => {
     writeFileSync(join(ws.dir, "images", "big.bin"), big);
     await repo.add(["images"]);
     expect((await repo.push({ adapters })).transferred).toBe(252);
+    // Through the adapter: the smallest file alone first (a refusing storage says so at once), and
+    // the folder's listing last; the 250 others were copied in place.
+    expect(remote.writes).toHaveLength(2);
+    const pushed = join(ws.remoteDir, ...objectKey(md5(big)).split("/"));
+    expect(md5(readFileSync(pushed))).toBe(md5(big));
+    expect(statSync(pushed).mode & 0o777).toBe(0o444);
+    expect(filesBelow(ws.remoteDir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     await repo.close();
     const remotePath = (text: string) => join(ws.remoteDir, ...objectKey(md5(text)).split("/"));
     writeFileSync(remotePath("image 7"), "tampered");
@@ -504,6 +511,34 @@ describe("push and fetch", () => {
     expect(readFileSync(one, "utf8")).toBe("image 9");
     expect(statSync(one).mode & 0o777).toBe(0o444);
     await clone.close();
+  });
+
+  it("copies many files in place to a remote on this machine, and never one whose bytes changed in the cache", async () => {
+    const ws = new Workspace("local-files-push");
+    remotes.set(ws.remoteDir, new LocalFilesRemote(ws.remoteDir));
+    const repo = await ws.init();
+    for (let i = 0; i < 220; i++) ws.write(`shots/${i % 4}/s${i}.txt`, `shot ${i}`);
+    await repo.add(["shots"]);
+    // An object changed in place, still read-only: only its hash tells.
+    const changed = join(ws.cache, ...objectKey(md5("shot 5")).split("/"));
+    chmodSync(changed, 0o644);
+    writeFileSync(changed, "shot 5, edited in the cache");
+    chmodSync(changed, 0o444);
+    const pushed = await repo.push({ adapters });
+    expect(pushed.transferred).toBe(219);
+    expect(pushed.failed).toEqual([
+      {
+        path: "shots/1/s5.txt",
+        message: expect.stringMatching(/its bytes changed in the cache, so it was not uploaded/),
+        hint: expect.stringMatching(/Add the file again/),
+      },
+      { path: "shots", message: expect.stringMatching(/listing \(\.dir\) was held back/) },
+    ]);
+    const onRemote = filesBelow(ws.remoteDir);
+    expect(onRemote).not.toContain(objectKey(md5("shot 5")));
+    expect(onRemote).toContain(objectKey(md5("shot 6")));
+    expect(onRemote.filter((f) => f.endsWith(".tmp") || f.endsWith(".dir"))).toEqual([]);
+    await repo.close();
   });
 });
 

@@ -40,13 +40,18 @@ export interface VerifyTask {
   dest: string;
 }
 
-export interface ImportTask {
-  /** The object's file on a local remote. */
+export interface ObjectCopyTask {
+  /** The object's file: on a local remote (fetch), or in the cache (push). */
   src: string;
   /** Its expected plain md5. */
   oid: string;
-  /** Its place in the cache. */
+  /** Its place: in the cache, or on a local remote. */
   dest: string;
+  /**
+   * Set when `dest` is on a remote: the start of the temporary file's name there (see
+   * remoteTempPrefix), and the folder is only created, never swept (it may be shared).
+   */
+  remoteTemp?: string;
 }
 
 export interface StoreOptions {
@@ -99,16 +104,27 @@ function store(objectsDir, md5, data) {
   ensureCacheDir(dir);
   commitObject(final, data);
 }
-// An object of a local remote into the cache, read once: hashed as it is written to a temporary
-// file, renamed into place when its md5 is the one expected (the plan knows the cache lacks it).
-function importObject(item) {
+// An object copied between the cache and a local remote, read once: hashed as it is written to a
+// temporary file, renamed into place when its md5 is the one expected.
+function copyObject(item) {
   const from = fs.openSync(item.src, "r");
   let tmp;
   let to;
   try {
-    ensureCacheDir(item.dest.slice(0, item.dest.lastIndexOf("/")));
-    tmp = tempIn(item.dest.slice(0, item.dest.lastIndexOf("/")));
-    to = fs.openSync(tmp, "wx", 0o444);
+    const dir = item.dest.slice(0, item.dest.lastIndexOf("/"));
+    if (item.remoteTemp === undefined) {
+      ensureCacheDir(dir);
+      tmp = tempIn(dir);
+    } else {
+      if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
+      tmp = dir + "/" + item.remoteTemp + (tempCount++).toString(36) + ".tmp";
+    }
+    try { to = fs.openSync(tmp, "wx", 0o444); }
+    catch (e) {
+      if (e.code !== "ENOENT") throw e;
+      fs.mkdirSync(dir, { recursive: true }); // the folder went away since it was made here
+      to = fs.openSync(tmp, "wx", 0o444);
+    }
     const hash = crypto.createHash("md5");
     let size = 0;
     for (;;) {
@@ -313,7 +329,7 @@ function dirModes({ file, root, part, parts }) {
   }
   return { count: index, odd };
 }
-parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, imports, modes, dir }) => {
+parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, objectCopies, modes, dir }) => {
   const out = [];
   if (dir) {
     let result;
@@ -331,9 +347,9 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, impo
     parentPort.postMessage({ id, modes: result }, [result.buffer]);
     return;
   }
-  if (imports) {
-    for (const item of imports) {
-      try { out.push(importObject(item)); }
+  if (objectCopies) {
+    for (const item of objectCopies) {
+      try { out.push(copyObject(item)); }
       catch (e) { out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } }); }
     }
     parentPort.postMessage({ id, out });
@@ -411,7 +427,7 @@ export class HashPool {
     links?: LinkTask[];
     roots?: [string, string][];
     downloads?: VerifyTask[];
-    imports?: ImportTask[];
+    objectCopies?: ObjectCopyTask[];
     modes?: { root: string; oids: string[] };
     dir?: { file: string; root: string; part: number; parts: number };
   }): Promise<T> {
@@ -491,16 +507,16 @@ export class HashPool {
   }
 
   /**
-   * Copy objects of a local remote into the cache, each read once, checked against its md5 and
-   * written read-only through a temporary file, a batch per thread at a time. A mismatch comes back as an error with code
+   * Copy objects between a local remote and the cache, each read once, checked against its md5
+   * and written read-only through a temporary file, a batch per thread at a time. A mismatch comes back as an error with code
    * ECORRUPT and the actual md5 as its message (nothing written); a missing object as ENOENT.
    */
-  importAll(
+  copyObjects(
     count: number,
-    tasks: (start: number, end: number) => ImportTask[],
+    tasks: (start: number, end: number) => ObjectCopyTask[],
     onBatch?: (done: number, bytes: number) => void,
   ): Promise<SmallFileResult[]> {
-    return this.batched(count, tasks, (slice) => this.run({ imports: slice }), onBatch);
+    return this.batched(count, tasks, (slice) => this.run({ objectCopies: slice }), onBatch);
   }
 
   /**

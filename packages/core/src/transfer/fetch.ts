@@ -113,18 +113,18 @@ export async function applyFetch(
   // Objects that are files on this machine: the workers read, check and store each one themselves,
   // as many at a time as they have threads.
   const fromFiles = pool !== undefined && remote.capabilities.localFiles === true && remote.localPath !== undefined;
-  const imports: UsedObject[] = [];
+  const inPlace: UsedObject[] = [];
   const downloads: UsedObject[] = [];
-  for (const o of plan.downloads.values()) (fromFiles && o.hashName === "md5" ? imports : downloads).push(o);
-  const importing =
-    imports.length === 0
+  for (const o of plan.downloads.values()) (fromFiles && o.hashName === "md5" ? inPlace : downloads).push(o);
+  const copying =
+    inPlace.length === 0
       ? Promise.resolve()
       : pool!
-          .importAll(
-            imports.length,
+          .copyObjects(
+            inPlace.length,
             (start, end) => {
               options.signal?.throwIfAborted();
-              return imports.slice(start, end).map((o) => ({
+              return inPlace.slice(start, end).map((o) => ({
                 src: remote.localPath!(objectKey(o.oid, o.hashName)),
                 dest: project.cache.path(o.oid, o.hashName),
                 oid: o.oid,
@@ -134,7 +134,7 @@ export async function applyFetch(
           )
           .then((results) => {
             for (const [k, r] of results.entries()) {
-              const o = imports[k]!;
+              const o = inPlace[k]!;
               if (!r.error) result.transferred++;
               else if (r.error.code === "ECORRUPT") noteFailure(result, o, corrupt(remote, o, r.error.message));
               else if (r.error.code === "ENOENT")
@@ -143,7 +143,7 @@ export async function applyFetch(
             }
           });
   let batch: { task: VerifyTask; o: UsedObject; file: FileProgress }[] = [];
-  const verifying: Promise<void>[] = [importing];
+  const verifying: Promise<void>[] = [copying];
   const flush = () => {
     const items = batch;
     batch = [];

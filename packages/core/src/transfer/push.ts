@@ -18,6 +18,7 @@ import { verifyingStream } from "../hash/verify.js";
 import { ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
+import { remoteTempPrefix } from "../remote-temps.js";
 import { defaultJobs, remoteContains } from "./remote-contains.js";
 import { failureOf, type TransferOptions, type TransferResult } from "./result.js";
 import { withRetry } from "./retry.js";
@@ -115,15 +116,7 @@ export async function applyPush(
     const upload = async (key: string, o: UsedObject, size: number, counted = true) => {
       const local = project.cache.path(o.oid, o.hashName);
       const expected = o.oid.replace(/\.dir$/, "");
-      const corrupt = (actual: string) =>
-        new MlvError(
-          "ECORRUPT",
-          `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded: add the file again, or fetch a good copy from another remote`,
-          {
-            data: { key, actual, expected },
-            hint: "Add the file again ('mlv add'), or fetch a good copy from another remote ('mlv fetch -r NAME').",
-          },
-        );
+      const corrupt = (actual: string) => changedInCache(key, expected, actual);
       const file = counted && progress.enabled ? progress.file() : undefined;
       try {
         await withRetry(async () => {
@@ -187,13 +180,50 @@ export async function applyPush(
     const first = smallest(plan.uploads);
     if (first) await uploadPlanned(first);
     if (refused) throw refused;
-    await pMap(
-      (function* () {
-        for (const entry of plan.uploads) if (entry[0] !== first?.[0]) yield entry;
-      })(),
-      uploadPlanned,
-      { concurrency: jobs },
-    );
+    // A remote that is a folder on this machine, and many files: the worker threads check and
+    // copy them, each read once (through the adapter, each was checked, then copied).
+    const inPlace =
+      plan.uploads.size >= POOL_THRESHOLD && remote.capabilities.localFiles === true && remote.localPath !== undefined;
+    const viaWorkers: [string, PlannedUpload][] = [];
+    const viaAdapter: [string, PlannedUpload][] = [];
+    for (const entry of plan.uploads)
+      if (entry[0] !== first?.[0])
+        (inPlace && entry[1].object.hashName === "md5" ? viaWorkers : viaAdapter).push(entry);
+    const remoteTemp = remoteTempPrefix();
+    const copying =
+      viaWorkers.length === 0
+        ? Promise.resolve()
+        : project
+            .workers()
+            .copyObjects(
+              viaWorkers.length,
+              (start, end) => {
+                options.signal?.throwIfAborted();
+                return viaWorkers.slice(start, end).map(([key, { object }]) => ({
+                  src: project.cache.path(object.oid, object.hashName),
+                  dest: remote.localPath!(key),
+                  oid: object.oid,
+                  remoteTemp,
+                }));
+              },
+              (n, bytes) => progress.addFiles(n, bytes),
+            )
+            .then((results) => {
+              for (const [k, r] of results.entries()) {
+                const [key, { object }] = viaWorkers[k]!;
+                if (!r.error) {
+                  result.transferred++;
+                  continue;
+                }
+                failedKeys.add(key);
+                const err =
+                  r.error.code === "ECORRUPT"
+                    ? changedInCache(key, object.oid, r.error.message)
+                    : new Error(r.error.message);
+                result.failed.push(failureOf(object.path, err));
+              }
+            });
+    await Promise.all([copying, pMap(viaAdapter, uploadPlanned, { concurrency: jobs })]);
     if (refused) throw refused;
     options.signal?.throwIfAborted();
 
@@ -230,6 +260,21 @@ export async function applyPush(
   } finally {
     adapterSignal.release();
   }
+}
+
+/** From this many files on, a push to a remote on this machine copies them in worker threads. */
+const POOL_THRESHOLD = 200;
+
+/** The error for a cache object whose bytes no longer hash to its id: it is not uploaded. */
+function changedInCache(key: string, expected: string, actual: string): MlvError {
+  return new MlvError(
+    "ECORRUPT",
+    `the cache object '${key}' hashes to ${actual}, not ${expected}: its bytes changed in the cache, so it was not uploaded: add the file again, or fetch a good copy from another remote`,
+    {
+      data: { key, actual, expected },
+      hint: "Add the file again ('mlv add'), or fetch a good copy from another remote ('mlv fetch -r NAME').",
+    },
+  );
 }
 
 /** Objects from this size on are checked on a worker thread, beside the upload's own work on the main one. */
