@@ -117,7 +117,7 @@ function copyObject(item) {
       tmp = tempIn(dir);
     } else {
       if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
-      tmp = dir + "/" + item.remoteTemp + (tempCount++).toString(36) + ".tmp";
+      tmp = dir + "/" + item.remoteTemp + tempTag + "-" + (tempCount++).toString(36) + ".tmp"; // the other threads write here too
     }
     try { to = fs.openSync(tmp, "wx", 0o444); }
     catch (e) {
