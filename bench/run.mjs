@@ -149,6 +149,7 @@ const selected = (n) => !opts.only || opts.only.has(n);
 // helpers
 // ---------------------------------------------------------------------------------------------
 const mlvBin = new URL("../apps/cli/dist/bin.cjs", import.meta.url).pathname;
+const benchDir = new URL(".", import.meta.url).pathname;
 const GNU_TIME = "/usr/bin/time";
 
 class BenchError extends Error {}
@@ -587,10 +588,16 @@ runCase(3, () => {
       `find ${q(dataDir)} ${q(cacheFiles)} -printf '%s %T@ %m %p\\n' > /dev/null`,
       treeRepo,
     );
+    // The same stats from Node, two threads and nothing else: what Node itself costs.
+    const b3 = shMeasure(
+      "case3 floor node, two threads of stat",
+      `${q(process.execPath)} ${q(join(benchDir, "node-stat-floor.cjs"))} ${q(dataDir)} ${q(cacheFiles)} > /dev/null`,
+      treeRepo,
+    );
     const m = mlvMeasure("case3 mlv status", ["status"], treeRepo);
     if (!/up to date/i.test(m.stdout))
       throw new BenchError(`mlv status reports changes on an unchanged folder:\n${m.stdout}`);
-    reps.push({ mlv: m, base: b, floor: b2 });
+    reps.push({ mlv: m, base: b, floor: b2, nodeFloor: b3 });
   }
   record(
     3,
@@ -607,6 +614,14 @@ runCase(3, () => {
     1.5,
     `The \`mlv status\` of case 3 vs \`find DIR CACHE/files -printf '%s %T@ %m %p\\n'\`: status also checks that every cache object is read-only (a cache object with another mode must be re-hashed: DVC's rule), so it stats each file twice.`,
     reps.map((r) => ({ mlv: r.mlv, base: r.floor })),
+  );
+  record(
+    "3c",
+    "status, folder unchanged, against Node stat'ing both",
+    "node, 2 threads",
+    1.5,
+    "The `mlv status` of case 3 vs bench/node-stat-floor.cjs: Node starting two worker threads that stat every file of the folder and of the cache, and nothing else (Node 20 builds a Stats object with four Dates for each).",
+    reps.map((r) => ({ mlv: r.mlv, base: r.nodeFloor })),
   );
 });
 
