@@ -205,6 +205,13 @@ class Workspace {
   }
 }
 
+/** Change a cache object's bytes and leave it read-only, as an edit through a link would: only its hash tells. */
+function changeInPlace(object: string, data: string | Uint8Array): void {
+  chmodSync(object, 0o644);
+  writeFileSync(object, data);
+  chmodSync(object, 0o444);
+}
+
 /** The md5 of a folder's `.dir` listing as recorded in its pointer file. */
 function recordedHash(ws: Workspace, pointer: string): string {
   return /md5: ([0-9a-f]{32}(?:\.dir)?)/.exec(ws.read(pointer))![1]!;
@@ -381,9 +388,7 @@ describe("push and fetch", () => {
     ws.write("model.bin", "weights");
     await repo.add(["model.bin"]);
     const object = join(ws.cache, ...objectKey(md5("weights")).split("/"));
-    chmodSync(object, 0o644);
-    writeFileSync(object, "WEIGHTS");
-    chmodSync(object, 0o444);
+    changeInPlace(object, "WEIGHTS");
     const result = await repo.push({ adapters });
     expect(result.transferred).toBe(0);
     expect(result.failed.map((f) => f.path)).toEqual(["model.bin"]);
@@ -403,11 +408,9 @@ describe("push and fetch", () => {
     ws.write("tail.bin", tail);
     await repo.add(["model.bin", "tail.bin"]);
     const object = join(ws.cache, ...objectKey(md5(weights)).split("/"));
-    chmodSync(object, 0o644);
     const changed = Buffer.from(weights);
     changed[changed.length - 1]! ^= 1; // its last byte: everything is sent before the check fails
-    writeFileSync(object, changed);
-    chmodSync(object, 0o444);
+    changeInPlace(object, changed);
     const result = await repo.push({ adapters });
     expect(result.transferred).toBe(1);
     expect(result.failed.map((f) => f.path)).toEqual(["model.bin"]);
@@ -521,9 +524,7 @@ describe("push and fetch", () => {
     await repo.add(["shots"]);
     // An object changed in place, still read-only: only its hash tells.
     const changed = join(ws.cache, ...objectKey(md5("shot 5")).split("/"));
-    chmodSync(changed, 0o644);
-    writeFileSync(changed, "shot 5, edited in the cache");
-    chmodSync(changed, 0o444);
+    changeInPlace(changed, "shot 5, edited in the cache");
     const pushed = await repo.push({ adapters });
     expect(pushed.transferred).toBe(219);
     expect(pushed.failed).toEqual([

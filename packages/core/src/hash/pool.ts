@@ -329,6 +329,16 @@ function dirModes({ file, root, part, parts }) {
   }
   return { count: index, odd };
 }
+// A failed item's result: its error, the other fields meaningless.
+const failure = (e) => ({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } });
+// Each item through fn, a failure becoming that item's result: the others go on.
+function eachItem(id, items, fn) {
+  const out = [];
+  for (const item of items) {
+    try { out.push(fn(item)); } catch (e) { out.push(failure(e)); }
+  }
+  parentPort.postMessage({ id, out });
+}
 parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, objectCopies, modes, dir }) => {
   const out = [];
   if (dir) {
@@ -347,22 +357,8 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, obje
     parentPort.postMessage({ id, modes: result }, [result.buffer]);
     return;
   }
-  if (objectCopies) {
-    for (const item of objectCopies) {
-      try { out.push(copyObject(item)); }
-      catch (e) { out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } }); }
-    }
-    parentPort.postMessage({ id, out });
-    return;
-  }
-  if (downloads) {
-    for (const item of downloads) {
-      try { out.push(verify(item)); }
-      catch (e) { out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } }); }
-    }
-    parentPort.postMessage({ id, out });
-    return;
-  }
+  if (objectCopies) return eachItem(id, objectCopies, copyObject);
+  if (downloads) return eachItem(id, downloads, verify);
   if (roots) {
     try {
       const result = scan(roots);
@@ -372,14 +368,7 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, obje
     }
     return;
   }
-  if (links) {
-    for (const item of links) {
-      try { out.push(materialise(item)); }
-      catch (e) { out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } }); }
-    }
-    parentPort.postMessage({ id, out });
-    return;
-  }
+  if (links) return eachItem(id, links, materialise);
   for (const p of paths) {
     try {
       const st = fs.statSync(p);
@@ -388,7 +377,7 @@ parentPort.on("message", ({ id, paths, objectsDir, links, roots, downloads, obje
       if (objectsDir) store(objectsDir, md5, data);
       out.push({ md5, size: data.length, ino: st.ino, mtimeMs: st.mtimeMs });
     } catch (e) {
-      out.push({ md5: "", size: 0, ino: 0, mtimeMs: 0, error: { code: e.code, message: e.message } });
+      out.push(failure(e));
     }
   }
   parentPort.postMessage({ id, out });
@@ -508,8 +497,9 @@ export class HashPool {
 
   /**
    * Copy objects between a local remote and the cache, each read once, checked against its md5
-   * and written read-only through a temporary file, a batch per thread at a time. A mismatch comes back as an error with code
-   * ECORRUPT and the actual md5 as its message (nothing written); a missing object as ENOENT.
+   * and written read-only through a temporary file, a batch per thread at a time. A mismatch
+   * comes back as an error with code ECORRUPT and the actual md5 as its message (nothing
+   * written); a missing object as ENOENT.
    */
   copyObjects(
     count: number,
