@@ -37,6 +37,12 @@ const FAILURE = 4;
 const NO_CONNECTION = 6;
 const CONNECTION_LOST = 7;
 
+/**
+ * First-read buffers kept for the next downloads (a session's chunk each, 256 KiB): a fresh one for
+ * each of 50,000 small files left 25-55 MiB of them waiting for the collector at any time (peak of
+ * that pull: 198-199 MiB, 185-191 MiB with the buffers kept).
+ */
+const FIRST_READ_BUFFERS = 32;
 /** Parallel requests of one big writeFile or fastGet (each of the session's chunk size, up to 256 KiB). */
 const TRANSFER_CONCURRENCY = 16;
 /**
@@ -122,6 +128,8 @@ export class SftpRemote implements Remote {
   private readonly sweptDirs = new Set<string>();
   /** Temporary files of uploads cut off with their connection: removed over the next one. */
   private orphans: string[] = [];
+  /** Buffers of first reads, free for the next download (see FIRST_READ_BUFFERS). */
+  private readonly firstReads: Buffer[] = [];
   private tmpCounter = 0;
 
   constructor(settings: SftpSettings) {
@@ -398,17 +406,24 @@ export class SftpRemote implements Remote {
         // Open, then ask for the size and the first chunk at once: a small object needs no more.
         const handle = await open(s.sftp, path, "r");
         let small: Buffer | undefined;
+        const buf = this.firstReads.pop() ?? Buffer.allocUnsafe(s.chunk);
         try {
-          const buf = Buffer.allocUnsafe(s.chunk);
-          const [st, n] = await Promise.all([fstat(s.sftp, handle), readAt(s.sftp, handle, buf, 0)]);
-          if (!st.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
-          if (st.size <= s.chunk && n === st.size) small = buf.subarray(0, n);
+          try {
+            // Both settled before going on: the buffer is reused only once nothing writes into it.
+            const [st, n] = await Promise.allSettled([fstat(s.sftp, handle), readAt(s.sftp, handle, buf, 0)]);
+            if (st.status === "rejected") throw st.reason;
+            if (n.status === "rejected") throw n.reason;
+            if (!st.value.isFile()) throw new ObjectNotFoundError(this.displayUrl, key);
+            if (st.value.size <= buf.length && n.value === st.value.size) small = buf.subarray(0, n.value);
+          } finally {
+            await closeHandle(s.sftp, handle).catch(() => {});
+          }
+          if (small !== undefined) {
+            await writeLocal(localPath, small);
+            return;
+          }
         } finally {
-          await closeHandle(s.sftp, handle).catch(() => {});
-        }
-        if (small !== undefined) {
-          await writeLocal(localPath, small);
-          return;
+          if (this.firstReads.length < FIRST_READ_BUFFERS) this.firstReads.push(buf);
         }
         await cb<void>((d) =>
           s.sftp.fastGet(path, localPath, { concurrency: TRANSFER_CONCURRENCY, chunkSize: s.chunk }, (e) =>
