@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "@mlv/core";
 import adapter, { iniRegion, parseS3Url, redact, resolveSettings } from "@mlv/remote-s3";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 
 const settings = (options: Record<string, string>, url = "s3://my-bucket/data/store") =>
   resolveSettings({ name: "storage", url, options });
@@ -178,9 +178,10 @@ describe("the adapter descriptor", () => {
   });
 
   it("importing the package does not load the AWS SDK; the first call does", () => {
-    const dir = tmpdir();
-    const hook = join(dir, `mlv-s3-hook-${process.pid}.mjs`);
-    const register = join(dir, `mlv-s3-register-${process.pid}.mjs`);
+    const dir = mkdtempSync(join(tmpdir(), "mlv-s3-hook-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const hook = join(dir, "hook.mjs");
+    const register = join(dir, "register.mjs");
     writeFileSync(
       hook,
       `export async function resolve(s, c, next) { const r = await next(s, c); if (/@aws-sdk|@smithy/.test(r.url)) process.stdout.write("SDK " + r.url + "\\n"); return r; }\n`,
