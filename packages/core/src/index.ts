@@ -86,6 +86,6 @@ export type {
 export { isWritable } from "./remote.js";
 export { isNetworkErrorCode, isTransient, NETWORK_ERROR_CODES, TLS_ERROR_PATTERN } from "./remote-errors.js";
 export { checkByteRange, cutBytes, emptyReadable, runAll } from "./remote-ranges.js";
-export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix } from "./remote-temps.js";
+export { isRemoteTempName, isStaleRemoteTemp, remoteTempPrefix, sweepStaleRemoteTemps } from "./remote-temps.js";
 export type { CloudState } from "./transfer/cloud-status.js";
 export type { TransferFailure, TransferResult } from "./transfer/result.js";

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { readdir, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { join } from "node:path";
 
 /**
  * Temporary files on a remote that is a file system (a folder, SFTP): an upload writes
@@ -52,5 +54,27 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Remove from a folder on this machine (a local remote's) the temporary files that
+ * `isStaleRemoteTemp` says can go; best effort, it never fails.
+ */
+export async function sweepStaleRemoteTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!isRemoteTempName(name)) continue;
+    const path = join(dir, name);
+    const mtimeMs = await stat(path).then(
+      (st) => st.mtimeMs,
+      () => Date.now(),
+    );
+    if (isStaleRemoteTemp(name, mtimeMs)) await unlink(path).catch(() => {});
   }
 }

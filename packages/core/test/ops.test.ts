@@ -36,6 +36,7 @@ import type {
   RemoteConfig,
   WriteFileOptions,
 } from "../src/remote.js";
+import { remoteTempPrefix } from "../src/remote-temps.js";
 import { workFolder } from "./work-folder.js";
 
 const work = workFolder("mlv-ops-");
@@ -525,7 +526,18 @@ describe("push and fetch", () => {
     // An object changed in place, still read-only: only its hash tells.
     const changed = join(ws.cache, ...objectKey(md5("shot 5")).split("/"));
     changeInPlace(changed, "shot 5, edited in the cache");
+    // Where a file goes: a killed push's temporary file (this machine, a process that is gone), and
+    // another machine's, fresh: the first is swept, as the adapter would, the second kept.
+    const folder = join(ws.remoteDir, ...objectKey(md5("shot 7")).split("/").slice(0, -1));
+    mkdirSync(folder, { recursive: true });
+    const killed = join(folder, `${remoteTempPrefix().replace(/^\.mlv-[0-9]+-/, ".mlv-4194303-")}0.tmp`);
+    const elsewhere = join(folder, ".mlv-77-0badc0de-x-0.tmp");
+    writeFileSync(killed, "half");
+    writeFileSync(elsewhere, "in flight");
     const pushed = await repo.push({ adapters });
+    expect(existsSync(killed)).toBe(false);
+    expect(existsSync(elsewhere)).toBe(true);
+    rmSync(elsewhere);
     expect(pushed.transferred).toBe(219);
     expect(pushed.failed).toEqual([
       {

@@ -49,6 +49,7 @@ import {
   type RemoteConfig,
   RemoteError,
   remoteTempPrefix,
+  sweepStaleRemoteTemps,
   type WriteFileOptions,
   type WriteOptions,
   watchGrowth,
@@ -64,25 +65,6 @@ const IS_WINDOWS = process.platform === "win32";
 
 /** An empty segment, `.` or `..`: keys never contain them (they would escape or alias the root). */
 const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
-
-/** Remove a killed upload's temporary files from `dir`; best effort, never fails the write. */
-async function sweepFolder(dir: string): Promise<void> {
-  let entries: Dirent[];
-  try {
-    entries = await pReaddir(dir);
-  } catch {
-    return;
-  }
-  for (const { name } of entries) {
-    if (!isRemoteTempName(name)) continue;
-    const path = `${dir}${sep}${name}`;
-    const mtimeMs = await pStat(path).then(
-      (st) => st.mtimeMs,
-      () => Date.now(),
-    );
-    if (isStaleRemoteTemp(name, mtimeMs)) await discard(path);
-  }
-}
 
 type Errno = NodeJS.ErrnoException | null;
 
@@ -455,7 +437,7 @@ export class LocalRemote implements Remote {
     if (pending === undefined) {
       pending = pMkdirp(dir).then(
         async () => {
-          await sweepFolder(dir);
+          await sweepStaleRemoteTemps(dir);
           this.knownDirs.add(dir);
           this.pendingDirs.delete(dir);
         },

@@ -5,6 +5,7 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
 import { pipeline } from "node:stream";
 import pMap from "p-map";
 import { sharedSignal } from "../abort.js";
@@ -18,7 +19,7 @@ import { verifyingStream } from "../hash/verify.js";
 import { ProgressCounter } from "../progress.js";
 import type { Project } from "../project/project.js";
 import type { Remote } from "../remote.js";
-import { remoteTempPrefix } from "../remote-temps.js";
+import { remoteTempPrefix, sweepStaleRemoteTemps } from "../remote-temps.js";
 import { defaultJobs, remoteContains } from "./remote-contains.js";
 import { failureOf, type TransferOptions, type TransferResult } from "./result.js";
 import { withRetry } from "./retry.js";
@@ -190,6 +191,9 @@ export async function applyPush(
       if (entry[0] !== first?.[0])
         (inPlace && entry[1].object.hashName === "md5" ? viaWorkers : viaAdapter).push(entry);
     const remoteTemp = remoteTempPrefix();
+    // What killed uploads left in the folders written to goes first, as the adapter does it.
+    const folders = new Set(viaWorkers.map(([key]) => dirname(remote.localPath!(key))));
+    await pMap(folders, sweepStaleRemoteTemps, { concurrency: 8 });
     const copying =
       viaWorkers.length === 0
         ? Promise.resolve()
