@@ -142,6 +142,7 @@ export async function applyFetch(
               else noteFailure(result, o, new Error(r.error.message));
             }
           });
+  copying.catch(() => {}); // awaited with the verifications below; an abort meanwhile is not unhandled
   let batch: { task: VerifyTask; o: UsedObject; file: FileProgress }[] = [];
   const verifying: Promise<void>[] = [copying];
   const flush = () => {
