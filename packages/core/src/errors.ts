@@ -55,6 +55,8 @@ export type MlvErrorCode =
   | "ENOPIPELINE" // the dvc.yaml named does not exist
   | "ENOMETRICS" // no metrics file was found where metrics were asked for
   | "ENOVERSIONS" // `versions` of a .dvc file that git's history does not hold
+  | "ENOARTIFACT" // an artifact, or a version or stage of one, that the model registry does not hold
+  | "EREGISTRY" // a registry change that contradicts the registry (a version taken, a stage held already)
   | "EREV" // a git revision is unknown, malformed or ambiguous
   | "EGIT" // the git repository's objects or refs cannot be read
   | "EGITWORKTREE" // a linked git worktree, which mlv's git reader cannot read

@@ -28,13 +28,16 @@ export type {
   TargetOptions,
 } from "./api/operations.js";
 export {
+  type ArtifactReadOptions,
   type GetUrlOptions,
   getUrl,
   type OpenOptions,
   open,
+  openArtifact,
   type ReadAtOptions,
   type ReadOptions,
   read,
+  readArtifact,
 } from "./api/read.js";
 export { Repo, type RepoConfig, type RepoGetOptions, type RepoOpenOptions } from "./api/repo.js";
 export { askSecret } from "./ask-secret.js";
@@ -43,12 +46,31 @@ export type { Config, ConfigLevel, ConfigValue } from "./config.js";
 export { redactUrl } from "./config.js";
 // Errors: one MlvError class with a typed `code` (MlvErrorCode), and its subclasses.
 export * from "./errors.js";
+export {
+  type GetArtifactOptions,
+  type GetArtifactResult,
+  getArtifact,
+} from "./external/artifact-get.js";
 export type { DataOrigin } from "./external/fetch-from-source.js";
 export { type GetOptions, type GetResult, get } from "./external/get.js";
 export type { RemoteChoice } from "./external/remote-override.js";
 export type { RemoteFactory, SourceOptions } from "./external/source.js";
 export { downloadUrl, type GetUrlDataOptions, type GetUrlDataResult } from "./external/url-get.js";
 export type { AddOutcome, AddResult } from "./ops/add.js";
+export type {
+  ArtifactInfo,
+  ArtifactSelector,
+  ArtifactVersionInfo,
+  AssignOptions,
+  DeregisterOptions,
+  ListArtifactsOptions,
+  RegisterOptions,
+  RegistryChange,
+  RegistryWriteOptions,
+  ResolvedArtifact,
+  UnassignOptions,
+  VersionTarget,
+} from "./ops/artifacts.js";
 export type { CheckoutResult } from "./ops/checkout.js";
 export type { DiffEntry, DiffModifiedEntry, DiffOptions, DiffResult } from "./ops/diff.js";
 export type { GcResult } from "./ops/gc.js";

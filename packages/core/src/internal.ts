@@ -73,10 +73,29 @@ export {
   PyFloat,
   type StageOut,
 } from "./formats/pipeline.js";
+export {
+  artifactInTag,
+  formatRegistryTag,
+  parseRegistryTag,
+  type RegistryAction,
+  type RegistryTagName,
+} from "./formats/registry-tags.js";
 export * from "./git/revisions.js";
 export { md5File, md5Hex } from "./hash/md5.js";
 export * from "./index.js";
 export { type AddOptions, add } from "./ops/add.js";
+export {
+  assignStage,
+  deprecateArtifact,
+  deregisterVersion,
+  listArtifacts,
+  projectRegistry,
+  type RegistryRepo,
+  registerVersion,
+  resolveArtifact,
+  showArtifact,
+  unassignStage,
+} from "./ops/artifacts.js";
 export { type CheckoutOptions, checkout } from "./ops/checkout.js";
 export { type ConfigChange, recordConfigChange } from "./ops/config-change.js";
 export { diff } from "./ops/diff.js";
@@ -92,6 +111,7 @@ export {
 } from "./ops/install.js";
 export { listProject } from "./ops/list.js";
 export { diffMetrics, showMetrics } from "./ops/metrics.js";
+export { type ArtifactState, type RegistryEvent, registryState } from "./ops/registry.js";
 export { remove } from "./ops/remove.js";
 export { hasRevisions, outsInScope } from "./ops/revisions.js";
 export { stageMd5 } from "./ops/stage-md5.js";

@@ -3,6 +3,7 @@
 // imports no other command, nor cli.ts, so that the import graph has no cycle.
 
 export { register as add } from "./add.js";
+export { register as artifacts } from "./artifacts.js";
 export { register as checkout } from "./checkout.js";
 export { register as commit } from "./commit.js";
 export { register as completion } from "./completion.js";

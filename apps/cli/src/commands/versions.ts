@@ -1,4 +1,4 @@
-import { outputVersions, Project } from "@mlv/core/internal";
+import { outputVersions, Project, parseRegistryTag } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { formatMetric, renderTable } from "../tables.js";
@@ -37,10 +37,27 @@ export function register(program: Command, ctx: Context): void {
       const keys: string[] = [];
       for (const v of result.versions)
         for (const k of Object.keys(v.metrics ?? {})) if (!keys.includes(k)) keys.push(k);
-      const headers = ["Revision", "Tags", "Date", "Author", "Message", "MD5", "Size", ...keys];
+      // Registry tags (name@v1.0.0, name#prod#3) show as the version and stages they make.
+      const registry = result.versions.some((v) => v.registry);
+      const registryCell = (v: (typeof result.versions)[number]) =>
+        (v.registry ?? [])
+          .map((r) => `${r.artifact} ${r.version}${r.stages.length ? ` [${r.stages.join(", ")}]` : ""}`)
+          .join("; ");
+      const headers = [
+        "Revision",
+        "Tags",
+        ...(registry ? ["Registry"] : []),
+        "Date",
+        "Author",
+        "Message",
+        "MD5",
+        "Size",
+        ...keys,
+      ];
       const rows = result.versions.map((v) => [
         v.onBranch ? v.rev : `${v.rev}*`,
-        v.tags.join(","),
+        v.tags.filter((t) => !registry || parseRegistryTag(t) === undefined).join(","),
+        ...(registry ? [registryCell(v)] : []),
         v.date,
         v.author,
         v.message,

@@ -18,6 +18,7 @@ import { parseDirManifest } from "../formats/dir-manifest.js";
 import { GitHistory } from "../git/history.js";
 import { md5Hex } from "../hash/md5.js";
 import { verifyingStream } from "../hash/verify.js";
+import { type ArtifactSelector, projectRegistry, resolveArtifact } from "../ops/artifacts.js";
 import { toPosix } from "../paths.js";
 import { ProgressCounter, type ProgressListener } from "../progress.js";
 import { Project } from "../project/project.js";
@@ -387,4 +388,56 @@ async function urlOf(project: Project | undefined, path: string, options: GetUrl
   if (/^file:\/\//i.test(url)) return join(fileURLToPath(url), ...key.split("/"));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${url.replace(/\/+$/, "")}/${key}`;
   return join(url, ...key.split("/"));
+}
+
+/** Which artifact version `openArtifact` and `readArtifact` read, and in which repository. */
+export interface ArtifactReadOptions extends Omit<OpenOptions, "rev">, ArtifactSelector {}
+
+/**
+ * A readable stream of a version of a registered artifact (`mlv artifacts list` names them): the
+ * version `version` names, the one `stage` holds, or the latest. Read as `open` reads its path at
+ * that version's commit, bytes verified.
+ *
+ * ```js
+ * const stream = await openArtifact("text-classification", { repo: "/src/project", stage: "prod" });
+ * ```
+ */
+export function openArtifact(name: string, options: ArtifactReadOptions = {}): Promise<Readable> {
+  return openArtifactIn(undefined, name, options);
+}
+
+/** `openArtifact` in a project already open (the `Repo` handle's), else in `options.repo`. */
+export async function openArtifactIn(
+  project: Project | undefined,
+  name: string,
+  options: ArtifactReadOptions,
+): Promise<Readable> {
+  options.signal?.throwIfAborted();
+  const opened = project ?? (await Project.open(options.repo ?? process.cwd()));
+  const { version, stage, ...rest } = options;
+  const found = await resolveArtifact(await projectRegistry(opened), name, { version, stage });
+  return openIn(opened, found.path, { ...rest, rev: found.commit });
+}
+
+/** The bytes of a version of a registered artifact (see `openArtifact`), or its text with `encoding`. */
+export async function readArtifact(
+  name: string,
+  options: ArtifactReadOptions & { encoding: BufferEncoding },
+): Promise<string>;
+export async function readArtifact(name: string, options?: ArtifactReadOptions): Promise<Buffer>;
+export async function readArtifact(
+  name: string,
+  options: ArtifactReadOptions & { encoding?: BufferEncoding } = {},
+): Promise<Buffer | string> {
+  return readArtifactIn(undefined, name, options);
+}
+
+/** `readArtifact` in a project already open, else in `options.repo`. */
+export async function readArtifactIn(
+  project: Project | undefined,
+  name: string,
+  options: ArtifactReadOptions & { encoding?: BufferEncoding },
+): Promise<Buffer | string> {
+  const bytes = await readAll(await openArtifactIn(project, name, options));
+  return options.encoding ? bytes.toString(options.encoding) : bytes;
 }

@@ -2,6 +2,24 @@ import type { Readable } from "node:stream";
 import type { Config } from "../config.js";
 import { type GetOptions, type GetResult, get } from "../external/get.js";
 import type { AddOutcome } from "../ops/add.js";
+import {
+  type ArtifactInfo,
+  type AssignOptions,
+  assignStage,
+  type DeregisterOptions,
+  deprecateArtifact,
+  deregisterVersion,
+  type ListArtifactsOptions,
+  listArtifacts,
+  projectRegistry,
+  type RegisterOptions,
+  type RegistryChange,
+  type RegistryWriteOptions,
+  registerVersion,
+  showArtifact,
+  type UnassignOptions,
+  unassignStage,
+} from "../ops/artifacts.js";
 import type { CheckoutResult } from "../ops/checkout.js";
 import { type DiffOptions, type DiffResult, diff } from "../ops/diff.js";
 import { type ListOptions, type ListResult, listProject } from "../ops/list.js";
@@ -35,7 +53,16 @@ import {
   type RepoTransferOptions,
   statusOf,
 } from "./operations.js";
-import { getUrlIn, openIn, type ReadAtOptions, type ReadOptions, readIn } from "./read.js";
+import {
+  type ArtifactReadOptions,
+  getUrlIn,
+  openArtifactIn,
+  openIn,
+  type ReadAtOptions,
+  type ReadOptions,
+  readArtifactIn,
+  readIn,
+} from "./read.js";
 
 /** What `Repo.open` takes. */
 export type RepoOpenOptions = ProjectOpenOptions;
@@ -199,5 +226,60 @@ export class Repo {
    */
   get(path: string, options: RepoGetOptions): Promise<GetResult> {
     return get(this.#project.root, path, options);
+  }
+
+  // The model registry: git tags in GTO's convention, which `dvc artifacts get` reads too.
+
+  /** `mlv artifacts list`: every artifact declared in a dvc.yaml or named by a registry tag, with its versions and stages. */
+  async artifacts(options: ListArtifactsOptions = {}): Promise<ArtifactInfo[]> {
+    return listArtifacts(await projectRegistry(this.#project), options);
+  }
+
+  /** `mlv artifacts show NAME`: one artifact with all its versions, deregistered ones included. */
+  async artifact(name: string): Promise<ArtifactInfo> {
+    return showArtifact(await projectRegistry(this.#project), name);
+  }
+
+  /** `mlv artifacts register NAME [REF]`: tag `name@vX.Y.Z` on a commit (default HEAD). */
+  async registerArtifact(name: string, ref = "HEAD", options: RegisterOptions = {}): Promise<RegistryChange> {
+    return registerVersion(await projectRegistry(this.#project), name, ref, options);
+  }
+
+  /** `mlv artifacts assign NAME --stage S`: tag `name#S#N` on a version's commit. */
+  async assignStage(name: string, options: AssignOptions): Promise<RegistryChange> {
+    return assignStage(await projectRegistry(this.#project), name, options);
+  }
+
+  /** `mlv artifacts unassign NAME --stage S`: tag `name#S!#N`. */
+  async unassignStage(name: string, options: UnassignOptions): Promise<RegistryChange> {
+    return unassignStage(await projectRegistry(this.#project), name, options);
+  }
+
+  /** `mlv artifacts deregister NAME`: tag `name@vX.Y.Z!`. */
+  async deregisterVersion(name: string, options: DeregisterOptions): Promise<RegistryChange> {
+    return deregisterVersion(await projectRegistry(this.#project), name, options);
+  }
+
+  /** `mlv artifacts deprecate NAME`: tag `name@deprecated`. */
+  async deprecateArtifact(name: string, options: RegistryWriteOptions = {}): Promise<RegistryChange> {
+    return deprecateArtifact(await projectRegistry(this.#project), name, options);
+  }
+
+  /** A readable stream of a version of an artifact (see the `openArtifact` function). */
+  openArtifact(name: string, options: Omit<ArtifactReadOptions, "repo"> = {}): Promise<Readable> {
+    return openArtifactIn(this.#project, name, options);
+  }
+
+  /** The bytes of a version of an artifact, or its text with `encoding` (see `readArtifact`). */
+  readArtifact(
+    name: string,
+    options: Omit<ArtifactReadOptions, "repo"> & { encoding: BufferEncoding },
+  ): Promise<string>;
+  readArtifact(name: string, options?: Omit<ArtifactReadOptions, "repo">): Promise<Buffer>;
+  readArtifact(
+    name: string,
+    options: Omit<ArtifactReadOptions, "repo"> & { encoding?: BufferEncoding } = {},
+  ): Promise<Buffer | string> {
+    return readArtifactIn(this.#project, name, options);
   }
 }

@@ -13,7 +13,7 @@ import { Project } from "../project/project.js";
 import { type DataOrigin, type Fetched, fetchItem } from "./fetch-from-source.js";
 import { locate } from "./locate.js";
 import { openChosenRemote, type RemoteChoice } from "./remote-override.js";
-import { closeSource, openSource, type SourceOptions } from "./source.js";
+import { closeSource, openSource, type Source, type SourceOptions } from "./source.js";
 
 export interface GetOptions extends SourceOptions, RemoteChoice {
   /** Where to put the data; default the basename of PATH in `cwd` (inside it when it is a folder). */
@@ -104,37 +104,47 @@ export async function get(url: string, path: string, options: GetOptions = {}): 
   const dest = resolveOutput(path, options.out, cwd, options.force);
   const source = await openSource(url, options.rev, cwd);
   try {
-    const item = await locate(source, path);
-    if (item.kind === "git") {
-      await mkdir(dirname(dest), { recursive: true });
-      options.signal?.throwIfAborted();
-      const staged = tmpName(dirname(dest));
-      try {
-        await writeFile(staged, item.bytes, { flag: "wx" });
-        await replaceWith(staged, dest);
-      } catch (err) {
-        await rm(staged, { force: true }).catch(() => {});
-        throw translateFsError(err, dest);
-      }
-      return { path: dest, isDir: false, files: 1, origin: "git", revLock: source.commit };
-    }
-    const scratch = await scratchProject();
-    source.temp.push(scratch.dir);
-    try {
-      const fetched = await fetchItem(source, item, scratch.project, withChosenRemote(options, source.root));
-      options.signal?.throwIfAborted();
-      await placeCopy(scratch.project, fetched, dest, options.signal);
-      return {
-        path: dest,
-        isDir: fetched.isDir,
-        files: fetched.files.length,
-        origin: fetched.origin,
-        revLock: source.commit,
-      };
-    } finally {
-      await scratch.project.close();
-    }
+    return await getFromSource(source, path, dest, options);
   } finally {
     await closeSource(source);
+  }
+}
+
+/** `get` from a source already open, at its commit, to the absolute path `dest` (see `resolveOutput`). */
+export async function getFromSource(
+  source: Source,
+  path: string,
+  dest: string,
+  options: GetOptions,
+): Promise<GetResult> {
+  const item = await locate(source, path);
+  if (item.kind === "git") {
+    await mkdir(dirname(dest), { recursive: true });
+    options.signal?.throwIfAborted();
+    const staged = tmpName(dirname(dest));
+    try {
+      await writeFile(staged, item.bytes, { flag: "wx" });
+      await replaceWith(staged, dest);
+    } catch (err) {
+      await rm(staged, { force: true }).catch(() => {});
+      throw translateFsError(err, dest);
+    }
+    return { path: dest, isDir: false, files: 1, origin: "git", revLock: source.commit };
+  }
+  const scratch = await scratchProject();
+  source.temp.push(scratch.dir);
+  try {
+    const fetched = await fetchItem(source, item, scratch.project, withChosenRemote(options, source.root));
+    options.signal?.throwIfAborted();
+    await placeCopy(scratch.project, fetched, dest, options.signal);
+    return {
+      path: dest,
+      isDir: fetched.isDir,
+      files: fetched.files.length,
+      origin: fetched.origin,
+      revLock: source.commit,
+    };
+  } finally {
+    await scratch.project.close();
   }
 }

@@ -69,8 +69,16 @@ export async function closeSource(source: { temp: string[] }): Promise<void> {
   for (const dir of source.temp.splice(0)) await rm(dir, { recursive: true, force: true }).catch(() => {});
 }
 
-/** Open `url` (a local work tree, a local bare repository, `file://`, or a URL cloned shallowly) at `rev`. */
-export async function openSource(url: string, rev: string | undefined, cwd: string): Promise<Source> {
+/**
+ * Open `url` (a local work tree, a local bare repository, `file://`, or a URL cloned shallowly) at
+ * `rev`. With `whole`, a URL is cloned with all its history and tags (what the model registry needs).
+ */
+export async function openSource(
+  url: string,
+  rev: string | undefined,
+  cwd: string,
+  options: { whole?: boolean } = {},
+): Promise<Source> {
   const temp: string[] = [];
   try {
     let root: string;
@@ -94,7 +102,7 @@ export async function openSource(url: string, rev: string | undefined, cwd: stri
       gitRoot = await mkdtemp(join(tmpdir(), "mlv-clone-"));
       temp.push(gitRoot);
       root = gitRoot;
-      await cloneShallow(url, rev, gitRoot);
+      await cloneShallow(url, rev, gitRoot, options.whole);
     }
     const history = new GitHistory(gitRoot);
     const commit = await resolveIn(history, rev ?? "HEAD", url);
@@ -151,9 +159,10 @@ async function resolveIn(history: GitHistory, rev: string, url: string): Promise
 
 /**
  * Clone a git URL through isomorphic-git's HTTP transport: one branch or tag, one commit deep,
- * without a checkout. A commit id cannot be asked for by name, so then the whole history comes.
+ * without a checkout. A commit id cannot be asked for by name, so then (or when `whole`) the whole
+ * history comes, with every tag.
  */
-async function cloneShallow(url: string, rev: string | undefined, dir: string): Promise<void> {
+async function cloneShallow(url: string, rev: string | undefined, dir: string, whole = false): Promise<void> {
   if (!/^https?:\/\//i.test(url))
     throw new MlvError(
       "EUNSUPPORTED",
@@ -164,7 +173,7 @@ async function cloneShallow(url: string, rev: string | undefined, dir: string): 
   const http = (await import("isomorphic-git/http/node")).default;
   const base = { fs, http, dir, url, noCheckout: true };
   try {
-    if (rev !== undefined && FULL_OID.test(rev)) await git.clone({ ...base, noTags: false });
+    if (whole || (rev !== undefined && FULL_OID.test(rev))) await git.clone({ ...base, noTags: false });
     else await git.clone({ ...base, depth: 1, singleBranch: true, ...(rev !== undefined ? { ref: rev } : {}) });
   } catch (err) {
     throw new MlvError("ECLONE", `cannot clone '${url}': ${(err as Error)?.message ?? err}`, {

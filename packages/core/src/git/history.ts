@@ -10,11 +10,13 @@ import { HistoryIndex } from "./history-index.js";
 import { GitLog, type PathChange, type SelectRevisionsOptions } from "./log.js";
 import { type CommitInfo, GitObjects, short } from "./objects.js";
 import { GitRefs } from "./refs.js";
+import { type AnnotatedTag, readAnnotatedTags } from "./tags.js";
 import { type CommitTrackingFiles, TrackingChanges } from "./tracking-changes.js";
 import { TrackingFiles } from "./tracking-files.js";
 
 export type { PathChange, SelectRevisionsOptions } from "./log.js";
 export type { CommitInfo, Signature } from "./objects.js";
+export type { AnnotatedTag } from "./tags.js";
 export type { CommitTrackingFiles } from "./tracking-changes.js";
 
 /**
@@ -76,6 +78,16 @@ export class GitHistory {
   /** Tags, name → the commit they name (annotated tags peeled); tags of trees or blobs are left out. */
   tagTargets(): Promise<Map<string, string>> {
     return this.refs.tagTargets();
+  }
+
+  /** The commit HEAD names, or undefined on a branch without commits yet. */
+  head(): Promise<string | undefined> {
+    return this.refs.head();
+  }
+
+  /** The annotated tags of commits whose names `wanted` accepts, with tagger, date and message. */
+  annotatedTags(wanted: (name: string) => boolean): Promise<AnnotatedTag[]> {
+    return readAnnotatedTags(this.objects, wanted);
   }
 
   /**

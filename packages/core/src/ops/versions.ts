@@ -14,6 +14,7 @@ import type { Out } from "../formats/pointer.js";
 import type { CommitInfo } from "../git/revisions.js";
 import { toPosix } from "../paths.js";
 import type { Project } from "../project/project.js";
+import { listArtifacts, type RegistryRepo } from "./artifacts.js";
 import { flattenMetrics, type MetricValue, parseMetrics } from "./metrics.js";
 import { projectHistory } from "./revisions.js";
 
@@ -43,6 +44,8 @@ export interface OutputVersion {
   metrics?: Record<string, MetricValue>;
   /** Why the pointer (or the metrics file) could not be read at this commit. */
   error?: string;
+  /** The model registry's versions this row holds (artifacts whose path is this output), with their current stages. */
+  registry?: { artifact: string; version: string; stages: string[] }[];
 }
 
 export interface VersionsOptions {
@@ -253,12 +256,37 @@ async function versionsOf(project: Project, path: string, options: VersionsOptio
     );
   }
   signal?.throwIfAborted();
+  const outPath = dataAbs ? project.relOf(dataAbs) : posix.join(posix.dirname(owner), basename(owner, ".dvc"));
+  const all = [...versions, ...extra];
+  await addRegistryVersions(all, outPath, {
+    gitRoot: scm.root,
+    history,
+    subdir: toPosix(relative(scm.root, project.root)),
+  });
   history.saveIndex();
   return {
     pointer: owner,
-    path: dataAbs ? project.relOf(dataAbs) : posix.join(posix.dirname(owner), basename(owner, ".dvc")),
+    path: outPath,
     rev,
     ...(metricsGit === undefined ? {} : { metricsFile: project.relOf(join(scm.root, metricsGit)) }),
-    versions: [...versions, ...extra],
+    versions: all,
   };
+}
+
+/**
+ * Mark the rows that hold a registry version of an artifact at `outPath` (the version's commit, or
+ * the row its registration tag went to), with the stages that version holds now.
+ */
+async function addRegistryVersions(rows: OutputVersion[], outPath: string, repo: RegistryRepo): Promise<void> {
+  const artifacts = (await listArtifacts(repo, { deprecated: true })).filter(
+    (a) => a.path === outPath || a.versions.some((v) => v.path === outPath),
+  );
+  for (const a of artifacts)
+    for (const v of a.versions) {
+      if (v.path !== undefined && v.path !== outPath) continue;
+      const row = rows.find((r) => r.commit === v.commit) ?? rows.find((r) => r.tags.includes(v.tag));
+      if (!row) continue;
+      row.registry ??= [];
+      row.registry.push({ artifact: a.name, version: v.version, stages: v.stages });
+    }
 }

@@ -1,0 +1,183 @@
+/**
+ * Annotated tags: read with their tagger, date and message, and written as `git tag -a NAME -m MSG
+ * COMMIT` writes them, with the identity git would use. The model registry is made of these.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { MlvError } from "../errors.js";
+import { gitErrorCode, loadGit } from "./load.js";
+import type { GitObjects, Signature } from "./objects.js";
+
+/** An annotated tag as read from git. */
+export interface AnnotatedTag {
+  name: string;
+  /** The commit it names (a tag of a tag peeled). */
+  commit: string;
+  tagger: Signature;
+  /** The message, without the newline git ends it with. */
+  message: string;
+}
+
+/**
+ * The annotated tags whose names `wanted` accepts. Lightweight tags, and tags of trees or blobs,
+ * are left out: they carry no tagger or date.
+ */
+export async function readAnnotatedTags(
+  objects: GitObjects,
+  wanted: (name: string) => boolean,
+): Promise<AnnotatedTag[]> {
+  const git = await loadGit();
+  const base = objects.args();
+  const tags: AnnotatedTag[] = [];
+  try {
+    for (const name of await git.listTags(base)) {
+      if (!wanted(name)) continue;
+      const oid = await git.resolveRef({ ...base, ref: `refs/tags/${name}` });
+      const object = await objects.readObject((g) => g.readObject({ ...base, oid, format: "parsed" }));
+      if (object.type !== "tag") continue;
+      const tag = object.object as { object: string; type: string; tagger: Signature; message: string };
+      let target = tag.object;
+      let type = tag.type;
+      for (let depth = 0; type === "tag" && depth < 8; depth++) {
+        const inner = await objects.readObject((g) => g.readTag({ ...base, oid: target }));
+        target = inner.tag.object;
+        type = inner.tag.type;
+      }
+      if (type !== "commit") continue;
+      tags.push({ name, commit: target, tagger: tag.tagger, message: tag.message.replace(/\n$/, "") });
+    }
+  } catch (err) {
+    throw objects.failure(err, "the tags");
+  }
+  return tags;
+}
+
+/** A git config value from one file, through isomorphic-git's parser; undefined without the file or the key. */
+async function configValueIn(file: string, path: string): Promise<string | undefined> {
+  const text = await readFile(file).catch(() => undefined);
+  if (text === undefined) return undefined;
+  const git = await loadGit();
+  // isomorphic-git reads `<gitdir>/config`: show it this one file under that name.
+  const oneFile = {
+    promises: {
+      readFile: async (p: string, options?: unknown) =>
+        p.endsWith("/config")
+          ? typeof options === "string" || (options as { encoding?: string })?.encoding
+            ? text.toString("utf8")
+            : text
+          : Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
+      writeFile: () => Promise.reject(new Error("read-only")),
+      unlink: () => Promise.reject(new Error("read-only")),
+      readdir: () => Promise.resolve([]),
+      mkdir: () => Promise.reject(new Error("read-only")),
+      rmdir: () => Promise.reject(new Error("read-only")),
+      stat: () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
+      lstat: () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
+      readlink: () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
+      symlink: () => Promise.reject(new Error("read-only")),
+    },
+  };
+  const value = await git.getConfig({ fs: oneFile, gitdir: "/git-config", path }).catch(() => undefined);
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The files git reads its global configuration from, most important last. */
+function globalConfigFiles(env: NodeJS.ProcessEnv): string[] {
+  if (env.GIT_CONFIG_GLOBAL) return [env.GIT_CONFIG_GLOBAL];
+  const home = env.HOME ?? homedir();
+  const xdg = env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, "git", "config") : join(home, ".config", "git", "config");
+  return [xdg, join(home, ".gitconfig")];
+}
+
+/** A config value as git resolves it: the repository's config, then the global files, then the system's. */
+async function gitConfigValue(gitRoot: string, path: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const files = [join(gitRoot, ".git", "config"), ...globalConfigFiles(env).reverse()];
+  if (!env.GIT_CONFIG_NOSYSTEM) files.push(env.GIT_CONFIG_SYSTEM ?? "/etc/gitconfig");
+  for (const file of files) {
+    const value = await configValueIn(file, path);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Who a tag written now is by, as git decides it for `git tag`: GIT_COMMITTER_NAME and
+ * GIT_COMMITTER_EMAIL, else `user.name` and `user.email` of git's config; dated now, in this
+ * machine's time zone. MlvError ECONFIG when no name is set anywhere.
+ */
+export async function taggerIdentity(gitRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<Signature> {
+  const name = env.GIT_COMMITTER_NAME ?? (await gitConfigValue(gitRoot, "user.name", env));
+  const email = env.GIT_COMMITTER_EMAIL ?? env.EMAIL ?? (await gitConfigValue(gitRoot, "user.email", env)) ?? "";
+  if (!name)
+    throw new MlvError("ECONFIG", "git does not know who you are, and a registry tag records who wrote it", {
+      data: { gitRoot },
+      hint: "Set it with 'git config --global user.name \"Your Name\"' and 'git config --global user.email you@example.com'.",
+    });
+  const timestamp = Math.floor(Date.now() / 1000);
+  return { name, email, timestamp, timezoneOffset: new Date(timestamp * 1000).getTimezoneOffset() };
+}
+
+/**
+ * Write the annotated tag `name` of `commit`, as `git tag -a` does. MlvError EEXIST when a tag of
+ * that name exists: tags are never moved.
+ */
+export async function writeAnnotatedTag(
+  gitRoot: string,
+  name: string,
+  commit: string,
+  message: string,
+  tagger: Signature,
+): Promise<void> {
+  const git = await loadGit();
+  try {
+    await git.annotatedTag({ fs, dir: gitRoot, ref: name, object: commit, message, tagger });
+  } catch (err) {
+    if (gitErrorCode(err) === "AlreadyExistsError")
+      throw new MlvError("EEXIST", `the tag '${name}' exists already in '${gitRoot}'`, { data: { tag: name } });
+    throw new MlvError("EGIT", `cannot write the tag '${name}' in '${gitRoot}': ${(err as Error)?.message ?? err}`, {
+      data: { tag: name, gitRoot },
+      cause: err,
+    });
+  }
+}
+
+/**
+ * `git push origin refs/tags/NAME` (or its deletion). Pushing goes through the `git` command, which
+ * knows the user's transports and credentials (ssh keys, credential helpers).
+ */
+export function pushTag(
+  gitRoot: string,
+  name: string,
+  options: { remote?: string; delete?: boolean } = {},
+): Promise<void> {
+  const remote = options.remote ?? "origin";
+  const args = ["push", remote, options.delete ? `:refs/tags/${name}` : `refs/tags/${name}`];
+  return new Promise((resolve, reject) => {
+    let stderr = "";
+    const child = spawn("git", args, { cwd: gitRoot, stdio: ["ignore", "ignore", "pipe"] });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.on("error", (err) =>
+      reject(
+        new MlvError("EGIT", `cannot push the tag '${name}': the 'git' command could not start (${err.message})`, {
+          data: { tag: name },
+          hint: `Install git, or push the tag yourself: git push ${remote} ${name}`,
+          cause: err,
+        }),
+      ),
+    );
+    child.on("close", (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new MlvError("EGIT", `'git ${args.join(" ")}' failed (exit code ${code}): ${stderr.trim()}`, {
+            data: { tag: name, remote },
+          }),
+        );
+    });
+  });
+}
