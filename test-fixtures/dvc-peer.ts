@@ -11,7 +11,7 @@
  *   describe.skipIf(!DVC)("...", () => { ... makePipelineProject(s.repo, { remote: s.remote }) ... });
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 
@@ -142,6 +142,40 @@ export function mustDvc(cwd: string, ...args: string[]): DvcResult {
       `dvc ${args.join(" ")} (in ${cwd}) exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
     );
   return r;
+}
+
+/**
+ * Run GTO 1.8.0, the registry tool bundled with the reference DVC (`dvc artifacts` reads its tags
+ * through it), as `gto ARGS...` in `cwd`, with `env` added (GIT_COMMITTER_DATE for the tags' dates).
+ * The bundle lacks GTO's package metadata, so its one plugin (how GTO reads an artifact's own
+ * commit) is registered by hand before its CLI starts.
+ */
+export function mustGto(cwd: string, args: string[], env: Record<string, string> = {}): DvcResult {
+  const bin = dvcBin();
+  if (!bin) throw new Error(`gto ${args.join(" ")}: ${checkDvc().why}`);
+  const lib = join(dirname(dirname(realpathSync(bin))), "dvc-3.64.0-py311-debian12");
+  const script = [
+    "import sys",
+    "import gto.ext as ext",
+    "from gto.index import GTOEnrichment",
+    "ext._find_enrichments = lambda: {'gto': GTOEnrichment}",
+    "from gto.cli import app",
+    "sys.argv[0] = 'gto'",
+    "app()",
+  ].join("\n");
+  const full = { ...dvcEnv(cwd), ...env, PYTHONPATH: join(lib, "lib", "python"), LD_LIBRARY_PATH: join(lib, "lib") };
+  const r = spawnSync("/usr/bin/python3", ["-s", "-c", script, ...args], {
+    cwd,
+    env: full,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0)
+    throw new Error(
+      `gto ${args.join(" ")} (in ${cwd}) exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
+  return { code: 0, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** `dvc.lock` of a project, as DVC wrote it. */

@@ -105,8 +105,8 @@ async function gitConfigValue(gitRoot: string, path: string, env: NodeJS.Process
 
 /**
  * Who a tag written now is by, as git decides it for `git tag`: GIT_COMMITTER_NAME and
- * GIT_COMMITTER_EMAIL, else `user.name` and `user.email` of git's config; dated now, in this
- * machine's time zone. MlvError ECONFIG when no name is set anywhere.
+ * GIT_COMMITTER_EMAIL, else `user.name` and `user.email` of git's config; dated GIT_COMMITTER_DATE,
+ * else now, in this machine's time zone. MlvError ECONFIG when no name is set anywhere.
  */
 export async function taggerIdentity(gitRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<Signature> {
   const name = env.GIT_COMMITTER_NAME ?? (await gitConfigValue(gitRoot, "user.name", env));
@@ -116,8 +116,29 @@ export async function taggerIdentity(gitRoot: string, env: NodeJS.ProcessEnv = p
       data: { gitRoot },
       hint: "Set it with 'git config --global user.name \"Your Name\"' and 'git config --global user.email you@example.com'.",
     });
-  const timestamp = Math.floor(Date.now() / 1000);
-  return { name, email, timestamp, timezoneOffset: new Date(timestamp * 1000).getTimezoneOffset() };
+  const date = env.GIT_COMMITTER_DATE ? parseGitDate(env.GIT_COMMITTER_DATE) : undefined;
+  const timestamp = date?.timestamp ?? Math.floor(Date.now() / 1000);
+  const timezoneOffset = date?.timezoneOffset ?? new Date(timestamp * 1000).getTimezoneOffset();
+  return { name, email, timestamp, timezoneOffset };
+}
+
+/**
+ * GIT_COMMITTER_DATE in git's own format (`1700000000 +0100`, `@1700000000`) or ISO 8601
+ * (`2024-05-01T12:00:00Z`); MlvError ECONFIG for anything else, rather than a silently wrong date.
+ */
+function parseGitDate(value: string): { timestamp: number; timezoneOffset?: number } {
+  const raw = /^@?(\d+)(?:\s+([+-])(\d\d)(\d\d))?$/.exec(value.trim());
+  if (raw) {
+    const [, seconds, sign, hh, mm] = raw;
+    const minutes = sign === undefined ? undefined : (sign === "-" ? 1 : -1) * (Number(hh) * 60 + Number(mm));
+    return { timestamp: Number(seconds), ...(minutes === undefined ? {} : { timezoneOffset: minutes }) };
+  }
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new MlvError("ECONFIG", `GIT_COMMITTER_DATE '${value}' is not a date: give '<seconds> +hhmm' or ISO 8601`, {
+      data: { value },
+    });
+  return { timestamp: Math.floor(ms / 1000) };
 }
 
 /**

@@ -304,8 +304,9 @@ export async function resolveArtifact(
     picked = versions.find((v) => v.version === state?.latest);
     if (!picked) {
       const head = await reader.head();
-      const declared = head === undefined ? undefined : (await reader.declaredAt(head)).get(name);
-      if (!declared && !state) throw noArtifact(name, [...(await reader.state()).keys()]);
+      const declared = head === undefined ? new Map<string, ArtifactDeclaration>() : await reader.declaredAt(head);
+      if (!declared.has(name) && !state)
+        throw noArtifact(name, [...new Set([...declared.keys(), ...(await reader.state()).keys()])].sort());
       throw new MlvError("ENOARTIFACT", `artifact '${name}' has no registered version`, {
         data: { artifact: name },
         hint: `Register one with 'mlv artifacts register ${name}', or give a stage with --stage.`,
@@ -409,6 +410,7 @@ function versionToRegister(
 ): string {
   if (options.version !== undefined && options.bump !== undefined)
     throw new UsageError("give a version or a part to bump, not both", { artifact: name });
+  if (options.version !== undefined) checkRegistryVersion(options.version);
   const here = state?.versions.filter((v) => v.commit === commit && v.registered) ?? [];
   const active = here.find((v) => v.active);
   if (active)
@@ -429,7 +431,6 @@ function versionToRegister(
     return before.version;
   }
   if (options.version !== undefined) {
-    checkRegistryVersion(options.version);
     const taken = state?.versions.find((v) => v.version === options.version);
     if (taken)
       throw new MlvError(
@@ -644,11 +645,19 @@ export async function deprecateArtifact(
   options: RegistryWriteOptions = {},
 ): Promise<RegistryChange> {
   checkArtifactName(name);
-  const state = await artifactState(repo, name);
-  if (!state) throw noArtifact(name, [...(await new RegistryReader(repo).state()).keys()]);
-  if (state.deprecated)
+  const reader = new RegistryReader(repo);
+  const state = (await reader.state()).get(name);
+  if (state?.deprecated)
     throw new MlvError("EREGISTRY", `artifact '${name}' was deprecated already`, { data: { artifact: name } });
-  const commit = state.events.at(-1)!.commit;
+  // Tagged on its newest event's commit; an artifact only declared so far, on HEAD.
+  let commit = state?.events.at(-1)?.commit;
+  if (commit === undefined) {
+    const head = await reader.head();
+    const declared = head === undefined ? new Map() : await reader.declaredAt(head);
+    if (head === undefined || !declared.has(name))
+      throw noArtifact(name, [...new Set([...declared.keys(), ...(await reader.state()).keys()])].sort());
+    commit = head;
+  }
   const writer = new RegistryWriter(repo, options);
   const names = new Set((await repo.history.tagTargets()).keys());
   // Deprecated once before (then registered again): the plain name is taken, so count this one.
