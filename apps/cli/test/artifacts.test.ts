@@ -268,6 +268,22 @@ describe("mlv artifacts: the model registry on git tags", () => {
     expect(tags(s).get("text-classification@v2.0.0")?.tagger).toBe("Repo Owner <owner@example.com>");
   });
 
+  it("pushes the tags it writes to origin with --push, and says how otherwise", () => {
+    const s = sandbox({ init: "mlv" });
+    const commits = trainedThreeTimes(s);
+    const origin = join(s.dir, "origin.git");
+    s.mustGit("init", "-q", "--bare", origin);
+    s.mustGit("remote", "add", "origin", origin);
+    const quiet = s.must("artifacts", "register", "text-classification", commits[0]!).stdout;
+    expect(quiet).toContain("git push origin text-classification@v0.0.1");
+    const pushed = s.must("artifacts", "assign", "text-classification", "--stage", "prod", "--push").stdout;
+    expect(pushed).toContain("Pushed 'text-classification@v0.0.2', 'text-classification#prod#1' to origin");
+    const remoteTags = s.mustGit("ls-remote", "--tags", origin).stdout;
+    expect(remoteTags).toContain("refs/tags/text-classification#prod#1");
+    expect(remoteTags).toContain("refs/tags/text-classification@v0.0.2");
+    expect(remoteTags).not.toContain("text-classification@v0.0.1");
+  });
+
   it("gets a version by stage, by number or the latest: the CLI, the JS API, and 'versions'", async () => {
     const s = sandbox({ init: "mlv" });
     const commits = trainedThreeTimes(s);
