@@ -4,10 +4,11 @@
  * stages assigned with git tags in GTO's convention. Checked against what GTO writes and reads, and
  * against the real DVC's `dvc artifacts get`.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mustDvc, mustGto, requireDvc } from "../../../test-fixtures/dvc-peer.js";
+import { startGitHttp } from "../../../test-fixtures/servers/git-http.js";
 import { md5, type Sandbox, sandbox } from "./helpers.js";
 
 const DVC = requireDvc("the model registry tests against the real DVC and GTO");
@@ -284,7 +285,7 @@ describe("mlv artifacts: the model registry on git tags", () => {
     expect(remoteTags).not.toContain("text-classification@v0.0.1");
   });
 
-  it("gets a version by stage, by number or the latest: the CLI, the JS API, and 'versions'", async () => {
+  it("gets a version by stage, by number or the latest: the CLI, over http, the JS API, and 'versions'", async () => {
     const s = sandbox({ init: "mlv" });
     const commits = trainedThreeTimes(s);
     registerLikeGetStarted(s, commits);
@@ -301,6 +302,29 @@ describe("mlv artifacts: the model registry on git tags", () => {
     expect(missing.stderr).toContain(
       "no version of artifact 'text-classification' is in stage 'canary' (its stages: dev, prod, staging)",
     );
+
+    // Through git's smart HTTP protocol: a whole clone, since the registry is in the tags.
+    mkdirSync(join(s.dir, "served"));
+    s.mustGit("clone", "-q", "--bare", s.repo, join(s.dir, "served", "project.git"));
+    const server = await startGitHttp(join(s.dir, "served"));
+    try {
+      const url = `${server.url}/project.git`;
+      const got = await s.mlvAsync(
+        "artifacts",
+        "get",
+        url,
+        "text-classification",
+        "--stage",
+        "prod",
+        "-o",
+        out("http.pkl"),
+      );
+      expect(got.code, got.stderr).toBe(0);
+      expect(readFileSync(out("http.pkl"), "utf8")).toBe(MODELS[1]);
+      expect(server.requests.some((r) => r.includes("git-upload-pack"))).toBe(true);
+    } finally {
+      await server.close();
+    }
 
     const { readArtifact, Repo } = await import("@mlv/core");
     expect(await readArtifact("text-classification", { repo: s.repo, stage: "prod", encoding: "utf8" })).toBe(
@@ -324,7 +348,7 @@ describe("mlv artifacts: the model registry on git tags", () => {
       [{ artifact: "text-classification", version: "v1.0.0", stages: ["dev"] }],
     ]);
     expect(s.must("versions", "model.pkl").stdout).toMatch(/Registry.*\n.*text-classification v1\.1\.1 \[staging\]/);
-  });
+  }, 120_000);
 });
 
 describe.skipIf(!DVC)("mlv artifacts with the real DVC and GTO", () => {
@@ -345,7 +369,7 @@ describe.skipIf(!DVC)("mlv artifacts with the real DVC and GTO", () => {
     expect(readFileSync(join(where, "latest.pkl"), "utf8")).toBe(MODELS[2]);
     mustDvc(where, "artifacts", "get", s.repo, "models:encoder", "--stage", "dev", "-o", "encoder.bin");
     expect(readFileSync(join(where, "encoder.bin"), "utf8")).toBe("encoder\n");
-  });
+  }, 120_000);
 
   it("GTO reads mlv's registry as mlv does, and mlv reads GTO's", () => {
     const s = sandbox({ init: "mlv" });
@@ -382,5 +406,5 @@ describe.skipIf(!DVC)("mlv artifacts with the real DVC and GTO", () => {
     const gtoShow = JSON.parse(mustGto(g.repo, ["show", "--json"]).stdout);
     expect(gtoShow["text-classification"].version).toBe("v1.0.0");
     expect(gtoShow["models:encoder"].stage.dev).toBe("v0.0.1");
-  });
+  }, 120_000);
 });
