@@ -10,6 +10,7 @@ import { collectOuts } from "../data-index/index.js";
 import { FormatError, MlvError, UsageError } from "../errors.js";
 import { parseLockFile } from "../formats/dvc-lock.js";
 import { LOCK_FILE } from "../formats/pipeline.js";
+import { parseRegistryTag } from "../formats/registry-tags.js";
 import type { Out } from "../formats/pointer.js";
 import type { CommitInfo } from "../git/revisions.js";
 import { toPosix } from "../paths.js";
@@ -278,6 +279,8 @@ async function versionsOf(project: Project, path: string, options: VersionsOptio
  * the row its registration tag went to), with the stages that version holds now.
  */
 async function addRegistryVersions(rows: OutputVersion[], outPath: string, repo: RegistryRepo): Promise<void> {
+  // A registry version's tags are on its row: without any, there is nothing to read.
+  if (!rows.some((r) => r.tags.some((t) => parseRegistryTag(t) !== undefined))) return;
   const artifacts = (await listArtifacts(repo, { deprecated: true })).filter(
     (a) => a.path === outPath || a.versions.some((v) => v.path === outPath),
   );
