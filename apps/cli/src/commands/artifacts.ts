@@ -13,10 +13,9 @@ import {
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
-import { connect } from "../remotes.js";
 import { renderTable } from "../tables.js";
 import { formatBytes } from "../units.js";
-import { positiveInt } from "./options.js";
+import { type DownloadOpts, downloadOptions, withDownloadOptions } from "./options.js";
 
 interface ReadOpts {
   json?: boolean;
@@ -49,6 +48,20 @@ function reportChange(out: Output, change: RegistryChange, what: (tag: string) =
     out.info("To push the changes upstream, run:");
     for (const tag of change.tags) out.info(`    git push origin ${tag}`);
   }
+}
+
+/** A subcommand that writes registry tags: the artifact's name, then -m and --push as all of them take. */
+function tagCommand(artifacts: Command, name: string, description: string): Command {
+  return withGlobals(artifacts.command(name))
+    .description(description)
+    .argument("<name>", "the artifact (name, or sub/dir:name for one declared in sub/dir/dvc.yaml)")
+    .option("-m, --message <text>", "the tag's message (default: GTO's)")
+    .option("--push", "push the tags written to the git remote 'origin'");
+}
+
+/** The version a command is about (`--version`, else the commit REF names), and how its tags are written. */
+function targetOf(ref: string | undefined, opts: WriteOpts) {
+  return { version: opts.version, ref, message: opts.message, push: opts.push };
 }
 
 async function registry() {
@@ -109,9 +122,7 @@ function registerRead(artifacts: Command, ctx: Context): void {
 }
 
 function registerWrites(artifacts: Command, ctx: Context): void {
-  withGlobals(artifacts.command("register"))
-    .description("Register a version of an artifact: an annotated git tag NAME@vX.Y.Z on a commit")
-    .argument("<name>", "the artifact (name, or sub/dir:name)")
+  tagCommand(artifacts, "register", "Register a version of an artifact: an annotated git tag NAME@vX.Y.Z on a commit")
     .argument("[ref]", "the commit that holds the version (branch, tag or id)", "HEAD")
     .option(
       "--version <version>",
@@ -120,8 +131,6 @@ function registerWrites(artifacts: Command, ctx: Context): void {
     .option("--bump-major", "raise the latest version's major number")
     .option("--bump-minor", "raise the latest version's minor number")
     .option("--bump-patch", "raise the latest version's patch number")
-    .option("-m, --message <text>", "the tag's message")
-    .option("--push", "push the tag to the git remote 'origin'")
     .action(
       async (
         name: string,
@@ -143,24 +152,17 @@ function registerWrites(artifacts: Command, ctx: Context): void {
       },
     );
 
-  withGlobals(artifacts.command("assign"))
-    .description("Assign a stage to a version of an artifact: an annotated git tag NAME#STAGE#N")
-    .argument("<name>", "the artifact")
+  tagCommand(artifacts, "assign", "Assign a stage to a version of an artifact: an annotated git tag NAME#STAGE#N")
     .argument("[ref]", "the commit that holds the version (default HEAD; a commit with no version is registered first)")
     .requiredOption("--stage <stage>", "the stage (prod, staging, dev, ...)")
     .option("--version <version>", "the registered version to assign it to, instead of a commit")
-    .option("-m, --message <text>", "the tag's message")
-    .option("--push", "push the tags to the git remote 'origin'")
     .option("-f, --force", "assign it again when the version has that stage already")
     .option("--skip-registration", "at a commit with no version, do not register one first")
     .action(async (name: string, ref: string | undefined, opts: WriteOpts & { skipRegistration?: boolean }) => {
       const out = ctx.output(opts);
       const change = await assignStage(await registry(), name, {
+        ...targetOf(ref, opts),
         stage: opts.stage!,
-        version: opts.version,
-        ref,
-        message: opts.message,
-        push: opts.push,
         force: opts.force,
         skipRegistration: opts.skipRegistration,
       });
@@ -171,103 +173,70 @@ function registerWrites(artifacts: Command, ctx: Context): void {
       );
     });
 
-  withGlobals(artifacts.command("unassign"))
-    .description("Take a stage back from a version of an artifact: an annotated git tag NAME#STAGE!#N")
-    .argument("<name>", "the artifact")
+  tagCommand(
+    artifacts,
+    "unassign",
+    "Take a stage back from a version of an artifact: an annotated git tag NAME#STAGE!#N",
+  )
     .argument("[ref]", "the commit that holds the version (or give --version)")
     .requiredOption("--stage <stage>", "the stage")
     .option("--version <version>", "the version that has the stage")
-    .option("-m, --message <text>", "the tag's message")
-    .option("--push", "push the tag to the git remote 'origin'")
     .option("-f, --force", "write the tag even when the version does not have the stage")
     .action(async (name: string, ref: string | undefined, opts: WriteOpts) => {
       const out = ctx.output(opts);
       const change = await unassignStage(await registry(), name, {
+        ...targetOf(ref, opts),
         stage: opts.stage!,
-        version: opts.version,
-        ref,
-        message: opts.message,
-        push: opts.push,
         force: opts.force,
       });
       reportChange(out, change, () => `unassigns stage '${opts.stage}' from version ${change.version}`);
     });
 
-  withGlobals(artifacts.command("deregister"))
-    .description("Deregister a version of an artifact: an annotated git tag NAME@vX.Y.Z!")
-    .argument("<name>", "the artifact")
+  tagCommand(artifacts, "deregister", "Deregister a version of an artifact: an annotated git tag NAME@vX.Y.Z!")
     .argument("[ref]", "the commit that holds the version (or give --version)")
     .option("--version <version>", "the version")
-    .option("-m, --message <text>", "the tag's message")
-    .option("--push", "push the tag to the git remote 'origin'")
     .action(async (name: string, ref: string | undefined, opts: WriteOpts) => {
       const out = ctx.output(opts);
-      const change = await deregisterVersion(await registry(), name, {
-        version: opts.version,
-        ref,
-        message: opts.message,
-        push: opts.push,
-      });
+      const change = await deregisterVersion(await registry(), name, targetOf(ref, opts));
       reportChange(out, change, () => `deregisters version ${change.version}`);
     });
 
-  withGlobals(artifacts.command("deprecate"))
-    .description("Deprecate an artifact: an annotated git tag NAME@deprecated")
-    .argument("<name>", "the artifact")
-    .option("-m, --message <text>", "the tag's message")
-    .option("--push", "push the tag to the git remote 'origin'")
-    .action(async (name: string, opts: WriteOpts) => {
+  tagCommand(artifacts, "deprecate", "Deprecate an artifact: an annotated git tag NAME@deprecated").action(
+    async (name: string, opts: WriteOpts) => {
       const out = ctx.output(opts);
       const change = await deprecateArtifact(await registry(), name, { message: opts.message, push: opts.push });
       reportChange(out, change, () => "deprecates the artifact");
-    });
+    },
+  );
 }
 
 function registerGet(artifacts: Command, ctx: Context): void {
-  withGlobals(artifacts.command("get"))
-    .description(
-      "Download a version of an artifact of a repository (no 'mlv init' needed): the latest, a version, or a stage's",
-    )
-    .argument("<url>", "the repository: a local path, or a git URL")
-    .argument("<name>", "the artifact")
-    .option("--rev <version>", "the version (v1.2.0)")
-    .option("--stage <stage>", "the version this stage holds")
-    .option("-o, --out <path>", "where to put it (default: the artifact's file name, here)")
-    .option("-j, --jobs <n>", "parallel downloads", (v) => positiveInt(v, "--jobs"))
-    .option("-f, --force", "replace the output if it exists")
-    .action(
-      async (
-        url: string,
-        name: string,
-        opts: {
-          rev?: string;
-          stage?: string;
-          out?: string;
-          jobs?: number;
-          force?: boolean;
-          quiet?: boolean;
-          verbose?: boolean;
-        },
-      ) => {
-        const out = ctx.output(opts);
-        if (opts.rev !== undefined && opts.stage !== undefined)
-          throw new UsageError("--rev and --stage are mutually exclusive: give one");
-        const result = await getArtifact(url, name, {
-          version: opts.rev,
-          stage: opts.stage,
-          out: opts.out,
-          jobs: opts.jobs,
-          force: opts.force,
-          connect: (config) => connect(config, undefined),
-          onProgress: out.progress,
-          signal: ctx.signal,
-        });
-        out.stopProgress();
-        out.info(
-          `Downloaded ${result.files} file(s) of ${name} ${result.artifact.version} to '${out.path(out.cwd, result.path)}'`,
-        );
-      },
-    );
+  withDownloadOptions(
+    withGlobals(artifacts.command("get"))
+      .description(
+        "Download a version of an artifact of a repository (no 'mlv init' needed): the latest, a version, or a stage's",
+      )
+      .argument("<url>", "the repository: a local path, or a git URL")
+      .argument("<name>", "the artifact")
+      .option("--rev <version>", "the version (v1.2.0)")
+      .option("--stage <stage>", "the version this stage holds"),
+    "where to put it (default: the artifact's file name, here)",
+  ).action(
+    async (url: string, name: string, opts: DownloadOpts & { rev?: string; stage?: string; quiet?: boolean }) => {
+      const out = ctx.output(opts);
+      if (opts.rev !== undefined && opts.stage !== undefined)
+        throw new UsageError("--rev and --stage are mutually exclusive: give one");
+      const result = await getArtifact(url, name, {
+        version: opts.rev,
+        stage: opts.stage,
+        ...downloadOptions(ctx, out, opts),
+      });
+      out.stopProgress();
+      out.info(
+        `Downloaded ${result.files} file(s) of ${name} ${result.artifact.version} to '${out.path(out.cwd, result.path)}'`,
+      );
+    },
+  );
 }
 
 export function register(program: Command, ctx: Context): void {

@@ -3,7 +3,9 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { type ConfigLevel, type RevisionScope, UsageError } from "@mlv/core";
 import { Config, Project } from "@mlv/core/internal";
 import type { Command } from "commander";
-import { withGlobals } from "../context.js";
+import { type Context, withGlobals } from "../context.js";
+import type { Output } from "../output.js";
+import { connect } from "../remotes.js";
 
 /**
  * A path as the user typed it (from where they stand) as the library takes paths: from the
@@ -104,4 +106,32 @@ export async function openConfig(level: ConfigLevel | undefined): Promise<{ conf
     if (level === "global" || level === "system") return { config: await Config.load(null), root: null };
     throw err;
   }
+}
+
+// ---------------------------------------------------------------- downloads from another repository
+
+export interface DownloadOpts {
+  out?: string;
+  jobs?: number;
+  force?: boolean;
+}
+
+/** `-o`, `-j` and `-f` as `get` and `artifacts get` take them (DVC's flags). */
+export function withDownloadOptions(cmd: Command, outHelp: string): Command {
+  return cmd
+    .option("-o, --out <path>", outHelp)
+    .option("-j, --jobs <n>", "parallel downloads", (v) => positiveInt(v, "--jobs"))
+    .option("-f, --force", "replace the output if it exists");
+}
+
+/** What core's `get` and `getArtifact` take from those flags and the run: the source's remote, progress, Ctrl-C. */
+export function downloadOptions(ctx: Context, out: Output, opts: DownloadOpts) {
+  return {
+    out: opts.out,
+    jobs: opts.jobs,
+    force: opts.force,
+    connect: (config: Config) => connect(config, undefined),
+    onProgress: out.progress,
+    signal: ctx.signal,
+  };
 }
