@@ -36,5 +36,8 @@ await build({
     "@mlv/remote-sftp",
     "@mlv/remote-http",
     "mlv-remote-*",
+    // Drawing plots: loaded by `plots` and `versions --html` only.
+    "vega",
+    "vega-lite",
   ],
 });

@@ -10,6 +10,11 @@ export function setPackageImporter(importPackage: (name: string) => Promise<unkn
   importer = importPackage;
 }
 
+/** `import()` of a package the bundle leaves outside (an adapter, the plot drawing packages). */
+export function importPackage(name: string): Promise<unknown> {
+  return importer(name);
+}
+
 /**
  * Where package `name` would be imported from by a module in `dir` (through `dir`'s node_modules
  * and its parents'), as a file URL; undefined when it is not installed there. Resolved as an ES

@@ -28,6 +28,14 @@ export type {
   TargetOptions,
 } from "./api/operations.js";
 export {
+  collectPlots,
+  type PageOptions,
+  type PlotResult,
+  type PlotsOptions,
+  plotsHtml,
+  versionsHtml,
+} from "./api/plots.js";
+export {
   type ArtifactReadOptions,
   type GetUrlOptions,
   getUrl,

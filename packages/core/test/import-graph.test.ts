@@ -127,7 +127,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ["git", "workspace"],
   ["project"],
   ["data-index"],
-  ["ops", "transfer", "external", "pipeline"],
+  ["ops", "transfer", "external", "pipeline", "plots"],
   ["api"],
   ["index.ts", "internal.ts"],
 ];

@@ -21,6 +21,7 @@ export { register as install } from "./install.js";
 export { register as list } from "./list.js";
 export { register as metrics } from "./metrics.js";
 export { register as params } from "./params.js";
+export { register as plots } from "./plots.js";
 export { register as remote } from "./remote.js";
 export { register as remove } from "./remove.js";
 export { register as repro } from "./repro.js";

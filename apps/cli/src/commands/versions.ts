@@ -1,6 +1,11 @@
+import { renameSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { UsageError, versionsHtml } from "@mlv/core";
 import { outputVersions, Project, parseRegistryTag } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
+import { importPackage } from "../remotes.js";
 import { formatMetric, renderTable } from "../tables.js";
 import { formatBytes } from "../units.js";
 import { fromRoot } from "./options.js";
@@ -10,6 +15,7 @@ interface Opts {
   metrics?: string;
   json?: boolean;
   md?: boolean;
+  html?: string;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -24,6 +30,7 @@ export function register(program: Command, ctx: Context): void {
     .option("--metrics <file>", "also show this metrics file's values at each version")
     .option("--json", "print the versions as JSON")
     .option("--md", "print a markdown table")
+    .option("--html <file>", "write a page (it works offline) charting each metric across the versions, with the table")
     .action(async (path: string, opts: Opts) => {
       const out = ctx.output(opts);
       const repo = await Project.open();
@@ -33,6 +40,16 @@ export function register(program: Command, ctx: Context): void {
         signal: ctx.signal,
       });
       if (opts.json) return out.json(result.versions);
+      if (opts.html !== undefined) {
+        if (opts.metrics === undefined)
+          throw new UsageError("--html charts metrics across versions: give --metrics FILE too");
+        const page = resolve(opts.html);
+        const staged = `${page}.${process.pid}.tmp`;
+        writeFileSync(staged, await versionsHtml(result, { importPackage }));
+        renameSync(staged, page);
+        out.info(pathToFileURL(page).href);
+        return;
+      }
       for (const v of result.versions) if (v.error) out.warn(`${v.rev}: ${v.error}`);
       const keys: string[] = [];
       for (const v of result.versions)
