@@ -7,7 +7,7 @@ import { Project } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
-import { importPackage } from "../remotes.js";
+import { ADAPTERS, importPackage } from "../remotes.js";
 import { fromRoot } from "./options.js";
 
 interface Opts {
@@ -16,6 +16,7 @@ interface Opts {
   open?: boolean;
   htmlTemplate?: string;
   targets?: string[];
+  remote?: string;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -57,7 +58,13 @@ async function run(ctx: Context, opts: Opts, options: PlotsOptions, title: strin
   const out = ctx.output(opts);
   const project = await Project.open();
   const targets = (options.targets ?? []).map((t) => fromRoot(project.root, t));
-  const plots = await collectPlots(project, { ...options, targets, signal: ctx.signal });
+  const plots = await collectPlots(project, {
+    ...options,
+    targets,
+    remote: opts.remote,
+    adapters: ADAPTERS,
+    signal: ctx.signal,
+  });
   if (opts.json) return out.json(asJson(plots));
   await writePage(out, plots, opts, title);
 }
@@ -67,7 +74,8 @@ function pageOptions(cmd: Command): Command {
     .option("-o, --out <dir>", "the folder to write index.html into", "dvc_plots")
     .option("--json", "print the plots (Vega-Lite specifications with their data) as JSON instead")
     .option("--open", "open the page in a browser")
-    .option("--html-template <file>", "an HTML page of yours, with {plot_divs} where the plots go");
+    .option("--html-template <file>", "an HTML page of yours, with {plot_divs} where the plots go")
+    .option("-r, --remote <name>", "the remote to read data from that neither the workspace nor the cache has");
 }
 
 export function register(program: Command, ctx: Context): void {

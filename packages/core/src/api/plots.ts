@@ -193,7 +193,6 @@ export async function versionsHtml(result: VersionsResult, options: PageOptions 
     });
     if (values.length === 0) continue;
     const spec = {
-      title: { text: key, anchor: "start", fontSize: 14 },
       width: 420,
       height: 240,
       data: { values },

@@ -1,0 +1,114 @@
+/**
+ * `mlv plots` and `mlv versions --html` on a project shaped like DVC's "get started": training
+ * curves (JSON), a precision-recall curve named apart from its file, a confusion matrix (CSV) and a
+ * feature-importance image tracked by mlv, trained three times and tagged v1, v2, v3. The pages are
+ * opened in headless Chromium with the network cut off, and must show every chart drawn.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { colouredPixels, dumpDom, requireChromium, screenshot } from "../../../test-fixtures/browser.js";
+import { PLOTS_DVC_YAML, trainingRun } from "../../../test-fixtures/plots-project.mjs";
+import { type Sandbox, sandbox } from "./helpers.js";
+
+const CHROMIUM = requireChromium("the tests that open plot pages in a browser");
+
+/** The project, trained and tagged three times, its image pushed; returns the sandbox. */
+function project(): Sandbox {
+  const s = sandbox({ init: "mlv" });
+  s.useRemote();
+  s.write("dvc.yaml", PLOTS_DVC_YAML);
+  for (const k of [1, 2, 3]) {
+    s.writeTree(trainingRun(k));
+    s.must("add", "importance.png");
+    s.mustGit("add", "-A");
+    s.mustGit("commit", "-q", "-m", `train ${k}`);
+    s.mustGit("tag", `v${k}`);
+    s.must("push");
+  }
+  return s;
+}
+
+/** What a page asks of the network: nothing but data: URIs and XML namespaces. */
+function externalReferences(html: string): string[] {
+  return [...html.matchAll(/(?:src|href)\s*=\s*["']?([a-z]+:[^"'\s>]*)/gi)]
+    .map((m) => m[1]!)
+    .filter((u) => !u.startsWith("data:") && !u.startsWith("http://www.w3.org/"));
+}
+
+describe("mlv plots", () => {
+  it("draws DVC's plot definitions with their data as Vega-Lite (--json), per revision", () => {
+    const s = project();
+    const shown = JSON.parse(s.must("plots", "show", "--json").stdout);
+    expect(Object.keys(shown)).toEqual(["train.json", "confusion.csv", "Precision-Recall", "importance.png"]);
+    const train = shown["train.json"][0];
+    expect(train.type).toBe("vega");
+    expect(train.revisions).toEqual(["workspace"]);
+    expect(new Set(train.content.data.values.map((v: { series: string }) => v.series))).toEqual(
+      new Set(["loss", "acc"]),
+    );
+    expect(train.content.encoding.x.title).toBe("step");
+    expect(shown["importance.png"]).toEqual([{ type: "image", revisions: ["workspace"], path: "importance.png" }]);
+
+    const diff = JSON.parse(s.must("plots", "diff", "v1", "v3", "--json").stdout);
+    const prc = diff["Precision-Recall"][0];
+    expect(prc.revisions).toEqual(["v1", "v3"]);
+    expect(new Set(prc.content.data.values.map((v: { series: string }) => v.series))).toEqual(new Set(["v1", "v3"]));
+    const confusion = diff["confusion.csv"][0].content;
+    expect(confusion.facet.column.field).toBe("rev");
+    expect(confusion.data.values).toHaveLength(180);
+    const only = JSON.parse(s.must("plots", "diff", "v2", "--targets", "prc.json", "--json").stdout);
+    expect(Object.keys(only)).toEqual(["Precision-Recall"]);
+
+    const none = s.mlv("plots", "show", "nope.json");
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no plot 'nope.json'");
+  });
+
+  it.skipIf(!CHROMIUM)(
+    "writes pages that open offline in Chromium with every chart drawn, revisions named",
+    () => {
+      const s = project();
+      // The image of v1 and v3 is neither in the workspace nor in the cache: it comes from the remote.
+      s.rm(".dvc/cache");
+      s.rm("importance.png");
+      const url = s.must("plots", "diff", "v1", "v3", "-o", "diffplots").stdout.trim();
+      expect(url).toBe(pathToFileURL(join(s.repo, "diffplots", "index.html")).href);
+      const html = readFileSync(join(s.repo, "diffplots", "index.html"), "utf8");
+      expect(html).not.toContain('class="errors"');
+      expect(externalReferences(html)).toEqual([]);
+      expect(html).not.toContain("<script");
+
+      const dom = dumpDom(url);
+      expect(dom.match(/<svg[^>]*class="marks"/g)).toHaveLength(3);
+      expect(dom.match(/<img [^>]*src="data:image\/png;base64,/g)).toHaveLength(2);
+      for (const rev of ["v1", "v3"]) expect(dom).toContain(`>${rev}</text>`);
+      // Lines, points and cells were drawn, not only axes.
+      expect((dom.match(/<path [^>]*class="mark-|<path [^>]*d="M/g) ?? []).length).toBeGreaterThan(20);
+      const png = screenshot(url, join(s.dir, "diff.png"));
+      expect(colouredPixels(png)).toBeGreaterThan(20_000);
+
+      const versions = s.must("versions", "importance.png", "--metrics", "metrics.json", "--html", "../versions.html");
+      const page = pathToFileURL(join(s.dir, "versions.html")).href;
+      expect(versions.stdout.trim()).toBe(page);
+      const vdom = dumpDom(page);
+      expect(vdom.match(/<svg[^>]*class="marks"/g)).toHaveLength(2);
+      for (const tag of ["v1", "v2", "v3"]) expect(vdom).toContain(`>${tag}</text>`);
+      expect(vdom).toContain("<th>acc</th>");
+      expect(colouredPixels(screenshot(page, join(s.dir, "versions.png")))).toBeGreaterThan(1_000);
+    },
+    180_000,
+  );
+
+  it("uses an HTML template of the user's, and refuses --html without metrics", () => {
+    const s = project();
+    s.write("template.html", "<html><body><p>mine</p>{plot_divs}</body></html>");
+    s.must("plots", "show", "train.json", "--html-template", "template.html", "-o", "out");
+    const html = s.read("out/index.html");
+    expect(html.startsWith('<html><body><p>mine</p><div class="plot" data-plot="train.json">')).toBe(true);
+    const r = s.mlv("versions", "importance.png", "--html", "v.html");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("give --metrics FILE too");
+  });
+});
