@@ -9,10 +9,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { colouredPixels, dumpDom, requireChromium, screenshot } from "../../../test-fixtures/browser.js";
+import { mustDvc, requireDvc } from "../../../test-fixtures/dvc-peer.js";
 import { PLOTS_DVC_YAML, trainingRun } from "../../../test-fixtures/plots-project.mjs";
 import { type Sandbox, sandbox } from "./helpers.js";
 
 const CHROMIUM = requireChromium("the tests that open plot pages in a browser");
+const DVC = requireDvc("the plots tests against the real DVC");
 
 /** The project, trained and tagged three times, its image pushed; returns the sandbox. */
 function project(): Sandbox {
@@ -40,7 +42,7 @@ function externalReferences(html: string): string[] {
 describe("mlv plots", () => {
   it("draws DVC's plot definitions with their data as Vega-Lite (--json), per revision", () => {
     const s = project();
-    const shown = JSON.parse(s.must("plots", "show", "--json").stdout);
+    const shown = JSON.parse(s.must("plots", "show", "--json").stdout).data;
     expect(Object.keys(shown)).toEqual(["train.json", "confusion.csv", "Precision-Recall", "importance.png"]);
     const train = shown["train.json"][0];
     expect(train.type).toBe("vega");
@@ -51,14 +53,14 @@ describe("mlv plots", () => {
     expect(train.content.encoding.x.title).toBe("step");
     expect(shown["importance.png"]).toEqual([{ type: "image", revisions: ["workspace"], path: "importance.png" }]);
 
-    const diff = JSON.parse(s.must("plots", "diff", "v1", "v3", "--json").stdout);
+    const diff = JSON.parse(s.must("plots", "diff", "v1", "v3", "--json").stdout).data;
     const prc = diff["Precision-Recall"][0];
     expect(prc.revisions).toEqual(["v1", "v3"]);
     expect(new Set(prc.content.data.values.map((v: { series: string }) => v.series))).toEqual(new Set(["v1", "v3"]));
     const confusion = diff["confusion.csv"][0].content;
     expect(confusion.facet.column.field).toBe("rev");
     expect(confusion.data.values).toHaveLength(180);
-    const only = JSON.parse(s.must("plots", "diff", "v2", "--targets", "prc.json", "--json").stdout);
+    const only = JSON.parse(s.must("plots", "diff", "v2", "--targets", "prc.json", "--json").stdout).data;
     expect(Object.keys(only)).toEqual(["Precision-Recall"]);
 
     const none = s.mlv("plots", "show", "nope.json");
@@ -89,6 +91,13 @@ describe("mlv plots", () => {
       const png = screenshot(url, join(s.dir, "diff.png"));
       expect(colouredPixels(png)).toBeGreaterThan(20_000);
 
+      const shown = s.must("plots", "show").stdout.trim();
+      const showDom = dumpDom(shown);
+      expect(showDom.match(/<svg[^>]*class="marks"/g)).toHaveLength(3);
+      // Not in the workspace, nor in the cache: the image of the workspace pointer comes from the remote.
+      expect(showDom.match(/<img [^>]*src="data:image\/png;base64,/g)).toHaveLength(1);
+      expect(showDom).toContain("importance.png");
+
       const versions = s.must("versions", "importance.png", "--metrics", "metrics.json", "--html", "../versions.html");
       const page = pathToFileURL(join(s.dir, "versions.html")).href;
       expect(versions.stdout.trim()).toBe(page);
@@ -111,4 +120,24 @@ describe("mlv plots", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("give --metrics FILE too");
   });
+
+  it.skipIf(!DVC)(
+    "finds the plots and revisions the real DVC finds in the same dvc.yaml",
+    () => {
+      const s = project();
+      const compare = (args: string[]) => {
+        const theirs = JSON.parse(mustDvc(s.repo, "plots", ...args, "--json").stdout) as {
+          data: Record<string, { type: string; revisions: string[] }[]>;
+        };
+        expect(Object.keys(theirs.data)).toHaveLength(4);
+      const ours = JSON.parse(s.must("plots", ...args, "--json").stdout) as typeof theirs;
+        const summary = (d: typeof theirs) =>
+          Object.fromEntries(
+            Object.entries(d.data).map(([id, rs]) => [id, rs.map((r) => [r.type, [...r.revisions].sort()])]),
+          );
+        expect(summary(ours), args.join(" ")).toEqual(summary(theirs));
+      };
+    },
+    120_000,
+  );
 });

@@ -21,16 +21,22 @@ interface Opts {
   verbose?: boolean;
 }
 
-/** DVC's `--json`: plot id → its renderers (a Vega-Lite specification, or an image per revision). */
-function asJson(plots: PlotResult[]): Record<string, unknown[]> {
-  return Object.fromEntries(
-    plots.map((p) => [
-      p.id,
-      p.spec
-        ? [{ type: "vega", revisions: p.revisions, content: p.spec }]
-        : (p.images ?? []).map((i) => ({ type: "image", revisions: [i.rev], path: i.path })),
-    ]),
-  );
+/**
+ * DVC's `--json`: `data`, plot id → its renderers (a Vega-Lite specification, or an image per
+ * revision), and `errors`, what could not be read.
+ */
+function asJson(plots: PlotResult[]) {
+  return {
+    errors: plots.flatMap((p) => p.errors.map((e) => ({ name: p.id, rev: e.rev, source: e.path, msg: e.message }))),
+    data: Object.fromEntries(
+      plots.map((p) => [
+        p.id,
+        p.spec
+          ? [{ type: "vega", revisions: p.revisions, content: p.spec }]
+          : (p.images ?? []).map((i) => ({ type: "image", revisions: [i.rev], path: i.path })),
+      ]),
+    ),
+  };
 }
 
 /** Write the page into `dir` (whole or not at all), say where, and open it when asked. */
@@ -101,7 +107,12 @@ export function register(program: Command, ctx: Context): void {
     await run(
       ctx,
       opts,
-      { targets: opts.targets, revs, workspace: revisions.length === 0 },
+      {
+        targets: opts.targets,
+        revs,
+        workspace: revisions.length === 0,
+        ...(revisions.length === 0 ? { omitIfSameAsWorkspace: ["HEAD"] } : {}),
+      },
       `mlv plots diff ${revs.join(" ")}`,
     );
   });

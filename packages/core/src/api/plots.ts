@@ -23,8 +23,10 @@ export interface PlotsOptions extends Omit<ReadAtOptions, "rev"> {
   targets?: readonly string[];
   /** Revisions to draw, named as given (`v1.0`, `main~2`); default none. */
   revs?: readonly string[];
-  /** Draw the workspace too (as `workspace`); default: when no revision is given. */
+  /** Draw the workspace too (as `workspace`, first); default: when no revision is given. */
   workspace?: boolean;
+  /** Revisions of `revs` to leave out when their plot files hold what the workspace's hold (`plots diff` alone). */
+  omitIfSameAsWorkspace?: readonly string[];
 }
 
 /** One plot with its data: a Vega-Lite specification, or an image per revision. */
@@ -111,21 +113,38 @@ async function plotsOf(project: Project, options: PlotsOptions): Promise<PlotRes
         : "no plots: define them under 'plots:' in dvc.yaml (or as a stage's 'plots' outputs)",
       { data: { targets } },
     );
-  const results: PlotResult[] = [];
-  for (const def of chosen) {
-    options.signal?.throwIfAborted();
+  // Every file of every plot at every source, read once.
+  const read = new Map<string, { bytes?: Buffer; error?: string }>();
+  const key = (source: Source, path: string) => `${source.label}\0${path}`;
+  for (const source of sources)
+    for (const path of new Set(chosen.flatMap((d) => d.sources.map((s) => s.path)))) {
+      options.signal?.throwIfAborted();
+      try {
+        read.set(key(source, path), { bytes: await readAt(project, path, source, options) });
+      } catch (err) {
+        if (!(err instanceof MlvError)) throw err;
+        read.set(key(source, path), { error: err.message });
+      }
+    }
+  // DVC's `plots diff` without revisions: HEAD is left out when the workspace holds the same data.
+  const shown = sources.filter(
+    (source) =>
+      !(options.omitIfSameAsWorkspace?.includes(source.label) && sources[0]?.label === WORKSPACE) ||
+      [...read.keys()]
+        .filter((k) => k.startsWith(`${source.label}\0`))
+        .some((k) => {
+          const here = read.get(`${WORKSPACE}\0${k.slice(source.label.length + 1)}`)?.bytes;
+          const there = read.get(k)?.bytes;
+          return here === undefined || there === undefined ? here !== there : !here.equals(there);
+        }),
+  );
+  return chosen.map((def) => {
     const result: PlotResult = { id: def.id, kind: def.kind, template: def.template, revisions: [], errors: [] };
     const data: PlotData[] = [];
-    for (const source of sources)
+    for (const source of shown)
       for (const { path } of def.sources) {
-        let bytes: Buffer | undefined;
-        try {
-          bytes = await readAt(project, path, source, options);
-        } catch (err) {
-          if (!(err instanceof MlvError)) throw err;
-          result.errors.push({ rev: source.label, path, message: err.message });
-          continue;
-        }
+        const { bytes, error } = read.get(key(source, path)) ?? {};
+        if (error !== undefined) result.errors.push({ rev: source.label, path, message: error });
         if (bytes === undefined) continue;
         if (!result.revisions.includes(source.label)) result.revisions.push(source.label);
         if (def.kind === "image") {
@@ -141,9 +160,8 @@ async function plotsOf(project: Project, options: PlotsOptions): Promise<PlotRes
         }
       }
     if (def.kind === "data" && data.length > 0) result.spec = plotSpec(def, data);
-    results.push(result);
-  }
-  return results;
+    return result;
+  });
 }
 
 /** The plots drawn into one offline HTML page (see `plotsPage`); `template` as DVC's `--html-template`. */
