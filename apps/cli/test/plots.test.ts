@@ -130,13 +130,17 @@ describe("mlv plots", () => {
           data: Record<string, { type: string; revisions: string[] }[]>;
         };
         expect(Object.keys(theirs.data)).toHaveLength(4);
-      const ours = JSON.parse(s.must("plots", ...args, "--json").stdout) as typeof theirs;
+        const ours = JSON.parse(s.must("plots", ...args, "--json").stdout) as typeof theirs;
         const summary = (d: typeof theirs) =>
           Object.fromEntries(
             Object.entries(d.data).map(([id, rs]) => [id, rs.map((r) => [r.type, [...r.revisions].sort()])]),
           );
         expect(summary(ours), args.join(" ")).toEqual(summary(theirs));
       };
+      for (const args of [["show"], ["diff", "v1", "v3"], ["diff"]]) compare(args);
+      // A changed workspace: `diff` alone shows HEAD beside it.
+      s.write("train.json", JSON.stringify([{ step: 0, loss: 0.3, acc: 0.2 }]));
+      compare(["diff"]);
     },
     120_000,
   );

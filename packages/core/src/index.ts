@@ -28,7 +28,6 @@ export type {
   TargetOptions,
 } from "./api/operations.js";
 export {
-  collectPlots,
   type PageOptions,
   type PlotResult,
   type PlotsOptions,

@@ -78,6 +78,10 @@ describe("plot data", () => {
       { actual: "1", predicted: 2, score: 0.001 },
     ]);
     expect(parsePlotData(Buffer.from("a\tb\n1\tx\n"), "t.tsv")).toEqual([{ a: 1, b: "x" }]);
+    expect(parsePlotData(Buffer.from("1,2\n3,4\n"), "n.csv", { header: false })).toEqual([
+      { 0: 1, 1: 2 },
+      { 0: 3, 1: 4 },
+    ]);
   });
 
   it("names the file and line of what it cannot read", () => {

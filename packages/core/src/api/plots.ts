@@ -153,7 +153,7 @@ async function plotsOf(project: Project, options: PlotsOptions): Promise<PlotRes
           continue;
         }
         try {
-          data.push({ rev: source.label, path, rows: parsePlotData(bytes, path) });
+          data.push({ rev: source.label, path, rows: parsePlotData(bytes, path, { header: def.header }) });
         } catch (err) {
           if (!(err instanceof MlvError)) throw err;
           result.errors.push({ rev: source.label, path, message: err.message });

@@ -53,6 +53,7 @@ import {
   type RepoTransferOptions,
   statusOf,
 } from "./operations.js";
+import { collectPlots, type PlotResult, type PlotsOptions } from "./plots.js";
 import {
   type ArtifactReadOptions,
   getUrlIn,
@@ -176,6 +177,11 @@ export class Repo {
    */
   versions(path: string, options: VersionsOptions = {}): Promise<VersionsResult> {
     return outputVersions(this.#project, path, options);
+  }
+
+  /** `mlv plots show` / `plots diff`: the plots `dvc.yaml` defines, with their data at each revision (draw them with `plotsHtml`). */
+  plots(options: PlotsOptions = {}): Promise<PlotResult[]> {
+    return collectPlots(this.#project, options);
   }
 
   /** `mlv diff A B`: tracked files added, deleted and modified from revision `a` (default HEAD) to `b` (default the workspace). */

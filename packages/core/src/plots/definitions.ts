@@ -49,6 +49,8 @@ export interface PlotDefinition {
   /** The x field, per file (`""`: every file); none: the row number, named `step`. */
   x: Map<string, string>;
   template: string;
+  /** `header: false`: a CSV or TSV file without a header row (its columns are named 0, 1, ...). */
+  header?: boolean;
   title?: string;
   xLabel?: string;
   yLabel?: string;
@@ -62,9 +64,10 @@ function strings(value: unknown): string[] {
   return [];
 }
 
-function common(props: Props): Pick<PlotDefinition, "template" | "title" | "xLabel" | "yLabel"> {
+function common(props: Props): Pick<PlotDefinition, "template" | "header" | "title" | "xLabel" | "yLabel"> {
   return {
     template: typeof props.template === "string" ? props.template : "linear",
+    ...(typeof props.header === "boolean" ? { header: props.header } : {}),
     ...(typeof props.title === "string" ? { title: props.title } : {}),
     ...(typeof props.x_label === "string" ? { xLabel: props.x_label } : {}),
     ...(typeof props.y_label === "string" ? { yLabel: props.y_label } : {}),
