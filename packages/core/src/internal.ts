@@ -9,6 +9,7 @@ export { abortStream, raceAbort } from "./abort.js";
 export { createRemote, openRemote } from "./adapters.js";
 export { addTo, checkoutTo, collect, fetchInto, perRemote, pullInto, pushFrom, statusOf } from "./api/operations.js";
 export { collectPlots } from "./api/plots.js";
+export { writeFileAtomic } from "./atomic-write.js";
 export { type HashName, type LinkType, ObjectCache, parseLinkTypes } from "./cache/object-cache.js";
 export { Config, configBool, defaultConfigDir } from "./config.js";
 export { HistoryOuts, type OutsAtRevisionOptions, outsAtRevision } from "./data-index/history-outs.js";

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type PlotResult, type PlotsOptions, plotsHtml } from "@mlv/core";
-import { collectPlots, Project } from "@mlv/core/internal";
+import { collectPlots, Project, writeFileAtomic } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import type { Output } from "../output.js";
@@ -47,9 +47,7 @@ async function writePage(out: Output, plots: PlotResult[], opts: Opts, title: st
   const dir = resolve(opts.out ?? "dvc_plots");
   mkdirSync(dir, { recursive: true });
   const page = join(dir, "index.html");
-  const staged = `${page}.${process.pid}.tmp`;
-  writeFileSync(staged, html);
-  renameSync(staged, page);
+  await writeFileAtomic(page, html);
   const url = pathToFileURL(page).href;
   out.info(url);
   if (opts.open) {

@@ -1,8 +1,7 @@
-import { renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError, versionsHtml } from "@mlv/core";
-import { outputVersions, Project, parseRegistryTag } from "@mlv/core/internal";
+import { outputVersions, Project, parseRegistryTag, writeFileAtomic } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
 import { importPackage } from "../remotes.js";
@@ -44,9 +43,7 @@ export function register(program: Command, ctx: Context): void {
         if (opts.metrics === undefined)
           throw new UsageError("--html charts metrics across versions: give --metrics FILE too");
         const page = resolve(opts.html);
-        const staged = `${page}.${process.pid}.tmp`;
-        writeFileSync(staged, await versionsHtml(result, { importPackage }));
-        renameSync(staged, page);
+        await writeFileAtomic(page, await versionsHtml(result, { importPackage }));
         out.info(pathToFileURL(page).href);
         return;
       }
