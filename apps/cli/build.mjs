@@ -36,8 +36,20 @@ await build({
     "@mlv/remote-sftp",
     "@mlv/remote-http",
     "mlv-remote-*",
-    // Drawing plots: loaded by `plots` and `versions --html` only.
+    // Drawing plots: its own bundle below, loaded by `plots` and `versions --html` only.
     "vega",
     "vega-lite",
   ],
+});
+// An ES module: Vega imports the optional `canvas` package with a top-level await, which it
+// survives without (SVG needs no canvas), and which CommonJS cannot express.
+await build({
+  ...common,
+  format: "esm",
+  banner: {},
+  define: {},
+  entryPoints: [src("plot-engine.ts")],
+  outfile: dist("plot-engine.mjs"),
+  external: ["canvas"],
+  sourcemap: false,
 });

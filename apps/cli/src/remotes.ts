@@ -10,9 +10,9 @@ export function setPackageImporter(importPackage: (name: string) => Promise<unkn
   importer = importPackage;
 }
 
-/** `import()` of a package the bundle leaves outside (an adapter, the plot drawing packages). */
-export function importPackage(name: string): Promise<unknown> {
-  return importer(name);
+/** `import()` of an ES module by name or file URL, through the bin's own `import()`. */
+export function importModule(specifier: string): Promise<unknown> {
+  return importer(specifier);
 }
 
 /**

@@ -58,7 +58,8 @@ describe("mlv plots", () => {
     expect(prc.revisions).toEqual(["v1", "v3"]);
     expect(new Set(prc.content.data.values.map((v: { series: string }) => v.series))).toEqual(new Set(["v1", "v3"]));
     const confusion = diff["confusion.csv"][0].content;
-    expect(confusion.facet.column.field).toBe("rev");
+    expect(confusion.facet.column.field).toBe("series");
+    expect(new Set(confusion.data.values.map((v: { series: string }) => v.series))).toEqual(new Set(["v1", "v3"]));
     expect(confusion.data.values).toHaveLength(180);
     const only = JSON.parse(s.must("plots", "diff", "v2", "--targets", "prc.json", "--json").stdout).data;
     expect(Object.keys(only)).toEqual(["Precision-Recall"]);

@@ -120,6 +120,30 @@ describe("plot specifications", () => {
     ]);
   });
 
+  it("draws a confusion matrix per file and revision, as DVC's get-started defines train and test", async () => {
+    const [def] = await definitions(`plots:
+  - Confusion-Matrix:
+      template: confusion
+      x: actual
+      y:
+        eval/train.json: predicted
+        eval/test.json: predicted
+`);
+    const rows = [
+      { actual: "a", predicted: "a" },
+      { actual: "a", predicted: "b" },
+    ];
+    const spec = plotSpec(def!, [
+      { rev: "v1", path: "eval/train.json", rows },
+      { rev: "v1", path: "eval/test.json", rows },
+    ]) as { data: { values: { series: string }[] }; facet: { column: { field: string } } };
+    expect(spec.facet.column.field).toBe("series");
+    expect([...new Set(spec.data.values.map((v) => v.series))]).toEqual(["eval/train.json", "eval/test.json"]);
+    const svg = await renderSvg(spec);
+    expect(svg).toContain(">eval/train.json</text>");
+    expect(svg).toContain(">eval/test.json</text>");
+  }, 30_000);
+
   it.each(PLOT_TEMPLATES)(
     "draws template %s as SVG with marks",
     async (template) => {

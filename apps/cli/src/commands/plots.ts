@@ -6,8 +6,9 @@ import { type PlotResult, type PlotsOptions, plotsHtml } from "@mlv/core";
 import { collectPlots, Project, writeFileAtomic } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
+import { importDrawingPackage } from "../drawing.js";
 import type { Output } from "../output.js";
-import { ADAPTERS, importPackage } from "../remotes.js";
+import { ADAPTERS } from "../remotes.js";
 import { fromRoot } from "./options.js";
 
 interface Opts {
@@ -43,7 +44,7 @@ function asJson(plots: PlotResult[]) {
 async function writePage(out: Output, plots: PlotResult[], opts: Opts, title: string): Promise<void> {
   for (const p of plots) for (const e of p.errors) out.warn(`${p.id}: ${e.rev}: ${e.message}`);
   const template = opts.htmlTemplate === undefined ? undefined : readFileSync(opts.htmlTemplate, "utf8");
-  const html = await plotsHtml(plots, { title, template, importPackage });
+  const html = await plotsHtml(plots, { title, template, importPackage: importDrawingPackage });
   const dir = resolve(opts.out ?? "dvc_plots");
   mkdirSync(dir, { recursive: true });
   const page = join(dir, "index.html");

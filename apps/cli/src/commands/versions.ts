@@ -4,7 +4,7 @@ import { UsageError, versionsHtml } from "@mlv/core";
 import { outputVersions, Project, parseRegistryTag, writeFileAtomic } from "@mlv/core/internal";
 import type { Command } from "commander";
 import { type Context, withGlobals } from "../context.js";
-import { importPackage } from "../remotes.js";
+import { importDrawingPackage } from "../drawing.js";
 import { formatMetric, renderTable } from "../tables.js";
 import { formatBytes } from "../units.js";
 import { fromRoot } from "./options.js";
@@ -43,7 +43,7 @@ export function register(program: Command, ctx: Context): void {
         if (opts.metrics === undefined)
           throw new UsageError("--html charts metrics across versions: give --metrics FILE too");
         const page = resolve(opts.html);
-        await writeFileAtomic(page, await versionsHtml(result, { importPackage }));
+        await writeFileAtomic(page, await versionsHtml(result, { importPackage: importDrawingPackage }));
         out.info(pathToFileURL(page).href);
         return;
       }

@@ -93,39 +93,48 @@ function lineSpec(def: PlotDefinition, data: PlotData[]): Record<string, unknown
   return { data: { values }, encoding, layer: layers };
 }
 
-function categoryFields(def: PlotDefinition, d: PlotData | undefined): [string, string] {
-  const path = d?.path ?? def.sources[0]?.path ?? "";
-  const keys = Object.keys(d?.rows[0] ?? {});
-  const x = xFieldOf(def, path) ?? keys[0] ?? "actual";
-  const y = def.sources.find((s) => s.path === path)?.y[0] ?? keys.find((k) => k !== x) ?? "predicted";
+/** A file's two fields of a category plot: x (DVC's `x`) and y (its `y`), else its first two fields. */
+function categoryFields(def: PlotDefinition, d: PlotData): [string, string] {
+  const keys = Object.keys(d.rows[0] ?? {});
+  const x = xFieldOf(def, d.path) ?? keys[0] ?? "actual";
+  const y = def.sources.find((s) => s.path === d.path)?.y[0] ?? keys.find((k) => k !== x) ?? "predicted";
   return [x, y];
 }
 
+/** Each file and revision's name, as the legend or a facet shows it. */
+function seriesNames(def: PlotDefinition, data: PlotData[]) {
+  const fields = new Map(data.map((d) => [d.path, [categoryFields(def, d)[1]]]));
+  return namer(data, fields);
+}
+
 function confusionSpec(def: PlotDefinition, data: PlotData[], normalized: boolean): Record<string, unknown> {
-  const [xField, yField] = categoryFields(def, data[0]);
-  const values = data.flatMap((d) =>
-    d.rows.map((r) => ({ actual: String(r[xField] ?? ""), predicted: String(r[yField] ?? ""), rev: d.rev })),
-  );
+  const name = seriesNames(def, data);
+  const [xTitle, yTitle] = data.length > 0 ? categoryFields(def, data[0]!) : ["actual", "predicted"];
+  const values = data.flatMap((d) => {
+    const [xField, yField] = categoryFields(def, d);
+    const series = name(d.rev, d.path, yField);
+    return d.rows.map((r) => ({ actual: String(r[xField] ?? ""), predicted: String(r[yField] ?? ""), series }));
+  });
   const value = normalized ? "share" : "count";
   const transform: Record<string, unknown>[] = [
-    { aggregate: [{ op: "count", as: "count" }], groupby: ["rev", "actual", "predicted"] },
+    { aggregate: [{ op: "count", as: "count" }], groupby: ["series", "actual", "predicted"] },
   ];
   if (normalized)
     transform.push(
-      { joinaggregate: [{ op: "sum", field: "count", as: "total" }], groupby: ["rev", "actual"] },
+      { joinaggregate: [{ op: "sum", field: "count", as: "total" }], groupby: ["series", "actual"] },
       { calculate: "datum.count / datum.total", as: "share" },
     );
   const format = normalized ? ".2f" : "d";
   return {
     data: { values },
     transform,
-    facet: { column: { field: "rev", type: "nominal", title: null, header: { labelFontSize: 13 } } },
+    facet: { column: { field: "series", type: "nominal", title: null, header: { labelFontSize: 13 } } },
     spec: {
       width: Math.min(WIDTH, 320),
       height: Math.min(HEIGHT, 320),
       encoding: {
-        x: { field: "actual", type: "nominal", title: def.xLabel ?? xField },
-        y: { field: "predicted", type: "nominal", title: def.yLabel ?? yField },
+        x: { field: "actual", type: "nominal", title: def.xLabel ?? xTitle },
+        y: { field: "predicted", type: "nominal", title: def.yLabel ?? yTitle },
       },
       layer: [
         { mark: "rect", encoding: { color: { field: value, type: "quantitative", title: value } } },
@@ -143,24 +152,22 @@ function confusionSpec(def: PlotDefinition, data: PlotData[], normalized: boolea
 }
 
 function barSpec(def: PlotDefinition, data: PlotData[], sorted: boolean): Record<string, unknown> {
-  const [valueField, categoryField] = categoryFields(def, data[0]);
-  const values = data.flatMap((d) =>
-    d.rows.map((r) => ({ value: r[valueField] ?? null, category: String(r[categoryField] ?? ""), rev: d.rev })),
-  );
-  const several = new Set(data.map((d) => d.rev)).size > 1;
+  const name = seriesNames(def, data);
+  const [xTitle, yTitle] = data.length > 0 ? categoryFields(def, data[0]!) : ["value", "category"];
+  const values = data.flatMap((d) => {
+    const [valueField, categoryField] = categoryFields(def, d);
+    const series = name(d.rev, d.path, categoryField);
+    return d.rows.map((r) => ({ value: r[valueField] ?? null, category: String(r[categoryField] ?? ""), series }));
+  });
+  const several = new Set(values.map((v) => v.series)).size > 1;
   return {
     data: { values },
     mark: "bar",
     encoding: {
-      x: { field: "value", type: "quantitative", title: def.xLabel ?? valueField },
-      y: {
-        field: "category",
-        type: "nominal",
-        title: def.yLabel ?? categoryField,
-        ...(sorted ? { sort: "-x" } : {}),
-      },
-      color: { field: "rev", type: "nominal", title: null, legend: { orient: "bottom" } },
-      ...(several ? { yOffset: { field: "rev" } } : {}),
+      x: { field: "value", type: "quantitative", title: def.xLabel ?? xTitle },
+      y: { field: "category", type: "nominal", title: def.yLabel ?? yTitle, ...(sorted ? { sort: "-x" } : {}) },
+      color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } },
+      ...(several ? { yOffset: { field: "series" } } : {}),
     },
   };
 }
