@@ -145,4 +145,30 @@ describe("mlv plots", () => {
     },
     120_000,
   );
+
+  it("draws each file of a plot folder, as DVCLive writes its metrics (one TSV per metric)", () => {
+    const s = sandbox({ init: "mlv" });
+    s.write("dvc.yaml", "plots:\n  - dvclive/plots/metrics:\n      x: step\n");
+    for (const k of [1, 2]) {
+      for (const metric of ["loss", "acc"])
+        s.write(
+          `dvclive/plots/metrics/${metric}.tsv`,
+          `step\t${metric}\n${[0, 1, 2].map((i) => `${i}\t${(metric === "loss" ? 1 / (1 + i * k) : i * k * 0.1).toFixed(3)}`).join("\n")}\n`,
+        );
+      s.mustGit("add", "-A");
+      s.mustGit("commit", "-q", "-m", `run ${k}`);
+      s.mustGit("tag", `v${k}`);
+    }
+    const files = ["dvclive/plots/metrics/acc.tsv", "dvclive/plots/metrics/loss.tsv"];
+    const diff = JSON.parse(s.must("plots", "diff", "v1", "v2", "--json").stdout).data;
+    expect(Object.keys(diff)).toEqual(files);
+    expect(diff[files[1]!][0].revisions).toEqual(["v1", "v2"]);
+    expect(diff[files[1]!][0].content.encoding.x.title).toBe("step");
+    const one = JSON.parse(s.must("plots", "show", files[0]!, "--json").stdout).data;
+    expect(Object.keys(one)).toEqual([files[0]]);
+    if (DVC) {
+      const theirs = JSON.parse(mustDvc(s.repo, "plots", "diff", "v1", "v2", "--json").stdout).data;
+      expect(Object.keys(theirs).sort()).toEqual(files);
+    }
+  });
 });

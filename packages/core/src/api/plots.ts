@@ -3,10 +3,12 @@
  * revision asked for (the workspace's files, or at a git revision from git, the cache or the
  * remote, verified), as Vega-Lite specifications and as one HTML page that works offline.
  */
+import { posix } from "node:path";
 import { raceAbort } from "../abort.js";
 import { MlvError } from "../errors.js";
 import type { PipelineFile } from "../formats/pipeline.js";
 import { parseRegistryTag } from "../formats/registry-tags.js";
+import { listProject } from "../ops/list.js";
 import { gitView, loadPipelines, pipelinePaths, revisionSource, WORKSPACE, workspaceSource } from "../ops/sources.js";
 import type { OutputVersion, VersionsResult } from "../ops/versions.js";
 import { parsePlotData } from "../plots/data.js";
@@ -83,8 +85,65 @@ async function readAt(
   }
 }
 
-function matches(def: PlotDefinition, targets: readonly string[]): boolean {
-  return targets.length === 0 || targets.some((t) => def.id === t || def.sources.some((s) => s.path === t));
+/** Whether a plot is one the targets name (a plot id, a data file, or a folder of them). */
+function matches(def: PlotDefinition, targets: readonly string[], inside = true): boolean {
+  return (
+    targets.length === 0 ||
+    targets.some(
+      (t) =>
+        def.id === t ||
+        def.sources.some((s) => s.path === t || s.path.startsWith(`${t}/`) || (inside && t.startsWith(`${s.path}/`))),
+    )
+  );
+}
+
+/** Whether `path` is a folder (in git, in the workspace, or a tracked one) at a source. */
+async function isFolderAt(project: Project, path: string, source: Source, options: PlotsOptions): Promise<boolean> {
+  const parent = posix.dirname(path);
+  const listed = await listProject(project, {
+    ...(parent === "." ? {} : { path: parent }),
+    ...(source.commit === undefined ? {} : { rev: source.commit }),
+    adapters: options.adapters,
+  }).catch(() => undefined);
+  return listed?.entries.some((e) => e.path === posix.basename(path) && e.isdir) ?? false;
+}
+
+/**
+ * A plot of a folder stands for a plot of each file below it, with the folder's props, as DVC
+ * reads it (DVCLive's `dvclive/plots/metrics`, a TSV per metric, is such a folder).
+ */
+async function expandFolders(
+  project: Project,
+  defs: PlotDefinition[],
+  sources: Source[],
+  options: PlotsOptions,
+): Promise<PlotDefinition[]> {
+  const expanded: PlotDefinition[] = [];
+  for (const def of defs) {
+    const only = def.sources.length === 1 ? def.sources[0]! : undefined;
+    const files = new Set<string>();
+    if (only && !imageType(only.path))
+      for (const source of sources) {
+        if (!(await isFolderAt(project, only.path, source, options))) continue;
+        const listed = await listProject(project, {
+          path: only.path,
+          recursive: true,
+          ...(source.commit === undefined ? {} : { rev: source.commit }),
+          adapters: options.adapters,
+        });
+        for (const e of listed.entries) if (!e.isdir) files.add(`${only.path}/${e.path}`);
+      }
+    if (files.size === 0) expanded.push(def);
+    for (const file of [...files].sort())
+      if (!expanded.some((d) => d.id === file))
+        expanded.push({
+          ...def,
+          id: file,
+          kind: imageType(file) ? "image" : "data",
+          sources: [{ path: file, y: only!.y }],
+        });
+  }
+  return expanded;
 }
 
 /**
@@ -104,7 +163,14 @@ async function plotsOf(project: Project, options: PlotsOptions): Promise<PlotRes
     for (const def of plotDefinitions(await pipelinesAt(project, source, paths)))
       if (!defs.some((d) => d.id === def.id)) defs.push(def);
   const targets = options.targets ?? [];
-  const chosen = defs.filter((d) => matches(d, targets));
+  const chosen = (
+    await expandFolders(
+      project,
+      defs.filter((d) => matches(d, targets)),
+      sources,
+      options,
+    )
+  ).filter((d) => matches(d, targets, false));
   if (chosen.length === 0)
     throw new MlvError(
       "ENOTFOUND",
