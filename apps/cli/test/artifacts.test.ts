@@ -177,7 +177,7 @@ describe("mlv artifacts: the model registry on git tags", () => {
     expect(s.mustGit("cat-file", "-p", "text-classification@v1.0.0").stdout).toMatch(
       /\n\nRegistering artifact text-classification version v1\.0\.0\n$/,
     );
-  });
+  }, 120_000);
 
   it("lists each artifact's latest version and stages, and shows its versions with their data", () => {
     const s = sandbox({ init: "mlv" });
@@ -231,7 +231,7 @@ describe("mlv artifacts: the model registry on git tags", () => {
     s.must("artifacts", "deprecate", "models:encoder");
     expect(Object.keys(JSON.parse(s.must("artifacts", "list", "--json").stdout))).toEqual(["text-classification"]);
     expect(JSON.parse(s.must("artifacts", "list", "--json", "-d").stdout)["models:encoder"].deprecated).toBe(true);
-  });
+  }, 120_000);
 
   it("refuses what contradicts the registry, with what it holds", () => {
     const s = sandbox({ init: "mlv" });
@@ -255,9 +255,9 @@ describe("mlv artifacts: the model registry on git tags", () => {
     expect(r.stderr).toContain("no artifact 'no-such-model'");
     expect([...tags(s).keys()].sort()).toEqual(before);
 
-    // Without GIT_COMMITTER_NAME, the tagger is git's user.name, as for `git tag`.
-    s.mustGit("config", "user.name", "Repo Owner");
-    s.mustGit("config", "user.email", "owner@example.com");
+    // Without GIT_COMMITTER_NAME, the tagger is git's user.name, as for `git tag`: the global one,
+    // then the repository's over it.
+    s.write("../home/.gitconfig", "[user]\n\tname = Global Person\n\temail = global@example.com\n");
     s.write("model.pkl", "weights of the fourth model\n");
     s.must("add", "model.pkl");
     s.mustGit("commit", "-q", "-am", "train model 4");
@@ -266,8 +266,13 @@ describe("mlv artifacts: the model registry on git tags", () => {
     expect([...tags(s).keys()].sort()).toEqual(before);
     const env = { GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined };
     expect(s.mlvWith({ env }, "artifacts", "register", "text-classification", "--bump-major").code).toBe(0);
-    expect(tags(s).get("text-classification@v2.0.0")?.tagger).toBe("Repo Owner <owner@example.com>");
-  });
+    expect(tags(s).get("text-classification@v2.0.0")?.tagger).toBe("Global Person <global@example.com>");
+    s.mustGit("config", "user.name", "Repo Owner");
+    s.mustGit("config", "user.email", "owner@example.com");
+    const assigned = s.mlvWith({ env }, "artifacts", "assign", "text-classification", "--stage", "prod");
+    expect(assigned.code, assigned.stderr).toBe(0);
+    expect(tags(s).get("text-classification#prod#5")?.tagger).toBe("Repo Owner <owner@example.com>");
+  }, 120_000);
 
   it("pushes the tags it writes to origin with --push, and says how otherwise", () => {
     const s = sandbox({ init: "mlv" });

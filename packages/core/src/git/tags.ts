@@ -55,46 +55,47 @@ export async function readAnnotatedTags(
   return tags;
 }
 
-/** A git config value from one file, through isomorphic-git's parser; undefined without the file or the key. */
+const missing = () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" }));
+
+/**
+ * A git config value from a global or system file, through isomorphic-git's parser (which reads
+ * `<gitdir>/config`: it is shown this one file under that name); undefined without the file or key.
+ */
 async function configValueIn(file: string, path: string): Promise<string | undefined> {
-  const text = await readFile(file).catch(() => undefined);
+  const text = await readFile(file, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
-  const git = await loadGit();
-  // isomorphic-git reads `<gitdir>/config`: show it this one file under that name.
   const oneFile = {
     promises: {
-      readFile: async (p: string, options?: unknown) =>
-        p.endsWith("/config")
-          ? typeof options === "string" || (options as { encoding?: string })?.encoding
-            ? text.toString("utf8")
-            : text
-          : Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
-      writeFile: () => Promise.reject(new Error("read-only")),
-      unlink: () => Promise.reject(new Error("read-only")),
-      readdir: () => Promise.resolve([]),
-      mkdir: () => Promise.reject(new Error("read-only")),
-      rmdir: () => Promise.reject(new Error("read-only")),
-      stat: () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
-      lstat: () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
-      readlink: () => Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
-      symlink: () => Promise.reject(new Error("read-only")),
+      // Async: isomorphic-git tells a promise-based file system by what `readFile()` returns.
+      readFile: async (p?: string) => (p?.endsWith("/config") ? text : missing()),
+      writeFile: missing,
+      unlink: missing,
+      readdir: missing,
+      mkdir: missing,
+      rmdir: missing,
+      stat: missing,
+      lstat: missing,
+      readlink: missing,
+      symlink: missing,
     },
   };
-  const value = await git.getConfig({ fs: oneFile, gitdir: "/git-config", path }).catch(() => undefined);
+  const value = await (await loadGit()).getConfig({ fs: oneFile, gitdir: "/config-file", path }).catch(() => undefined);
   return typeof value === "string" ? value : undefined;
 }
 
-/** The files git reads its global configuration from, most important last. */
+/** The files git reads its global configuration from, the one that wins first. */
 function globalConfigFiles(env: NodeJS.ProcessEnv): string[] {
   if (env.GIT_CONFIG_GLOBAL) return [env.GIT_CONFIG_GLOBAL];
   const home = env.HOME ?? homedir();
   const xdg = env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, "git", "config") : join(home, ".config", "git", "config");
-  return [xdg, join(home, ".gitconfig")];
+  return [join(home, ".gitconfig"), xdg];
 }
 
 /** A config value as git resolves it: the repository's config, then the global files, then the system's. */
 async function gitConfigValue(gitRoot: string, path: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const files = [join(gitRoot, ".git", "config"), ...globalConfigFiles(env).reverse()];
+  const own = await (await loadGit()).getConfig({ fs, dir: gitRoot, path }).catch(() => undefined);
+  if (typeof own === "string") return own;
+  const files = globalConfigFiles(env);
   if (!env.GIT_CONFIG_NOSYSTEM) files.push(env.GIT_CONFIG_SYSTEM ?? "/etc/gitconfig");
   for (const file of files) {
     const value = await configValueIn(file, path);
