@@ -12,7 +12,6 @@ import {
   isArtifactName,
   parseRegistryTag,
   type RegistryTagName,
-  splitArtifactName,
 } from "../src/formats/registry-tags.js";
 import { type RegistryEvent, registryState } from "../src/ops/registry.js";
 
@@ -66,8 +65,6 @@ describe("registry tag names", () => {
       false,
       false,
     ]);
-    expect(splitArtifactName("models/nlp:bert")).toEqual({ dir: "models/nlp", name: "bert" });
-    expect(splitArtifactName("bert")).toEqual({ dir: "", name: "bert" });
   });
 
   it("orders and bumps versions by semantic versioning", () => {

@@ -52,13 +52,6 @@ export function isArtifactName(name: string): boolean {
   return FULLNAME_RE.test(name);
 }
 
-/** The artifact's folder (`sub/dir`, `""` at the root) and its name within that folder's dvc.yaml. */
-export function splitArtifactName(name: string): { dir: string; name: string } {
-  const m = FULLNAME_RE.exec(name);
-  if (!m) return { dir: "", name };
-  return { dir: (m[1] ?? "").replace(/\/+$/, ""), name: m[2]! };
-}
-
 /** Throw a UsageError unless `name` can name an artifact. */
 export function checkArtifactName(name: string): void {
   if (!isArtifactName(name))
