@@ -41,6 +41,11 @@ export function short(oid: string): string {
   return oid.slice(0, 7);
 }
 
+/** A git timestamp (seconds since the epoch) as ISO 8601 in UTC, to the second: `2024-05-01T12:00:00Z`. */
+export function isoDate(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 export function splitPath(path: string): string[] {
   return path.split("/").filter((p) => p !== "" && p !== ".");
 }

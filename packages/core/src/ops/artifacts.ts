@@ -4,7 +4,7 @@
  * each version. Write: register, assign, unassign, deregister, deprecate, each one annotated tag
  * named and worded as GTO names and words it.
  */
-import { posix, relative, sep } from "node:path";
+import { relative, sep } from "node:path";
 import { HistoryOuts } from "../data-index/history-outs.js";
 import type { RevisionOut } from "../data-index/types.js";
 import { type FormatError, MlvError, UsageError } from "../errors.js";
@@ -18,7 +18,7 @@ import {
   type RegistryTagName,
 } from "../formats/registry-tags.js";
 import type { GitHistory } from "../git/history.js";
-import { short } from "../git/objects.js";
+import { isoDate, short } from "../git/objects.js";
 import { pushTag, taggerIdentity, writeAnnotatedTag } from "../git/tags.js";
 import type { Project } from "../project/project.js";
 import {
@@ -102,10 +102,6 @@ export async function projectRegistry(project: Project): Promise<RegistryRepo> {
   };
 }
 
-function isoDate(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 /** Reads a registry repository once: its events, its state and its declarations at each commit. */
 class RegistryReader {
   private readonly declarations = new Map<string, Promise<Map<string, ArtifactDeclaration>>>();
@@ -170,8 +166,7 @@ class RegistryReader {
       ...(path === undefined ? {} : { path }),
     };
     if (path !== undefined) {
-      const rel = path.split("/").join(posix.sep);
-      const out = (await this.outsAt(v.commit)).find((o) => o.rel.split(/[\\/]/).join("/") === rel);
+      const out = (await this.outsAt(v.commit)).find((o) => o.rel === path);
       if (out) {
         if (out.out.md5 !== undefined) info.md5 = out.out.md5;
         if (out.out.size !== undefined) info.size = out.out.size;
@@ -535,8 +530,6 @@ export async function assignStage(repo: RegistryRepo, name: string, options: Ass
   let commit: string;
   let holder: ArtifactVersion | undefined;
   if (options.version !== undefined) {
-    if (options.ref !== undefined)
-      throw new UsageError("give a version or a git revision, not both", { artifact: name });
     holder = await targetVersion(repo, name, state, options);
     if (!holder.registered || !holder.active)
       throw new MlvError("EREGISTRY", `version '${options.version}' of artifact '${name}' is not registered`, {

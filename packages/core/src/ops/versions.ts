@@ -12,6 +12,7 @@ import { parseLockFile } from "../formats/dvc-lock.js";
 import { LOCK_FILE } from "../formats/pipeline.js";
 import type { Out } from "../formats/pointer.js";
 import { parseRegistryTag } from "../formats/registry-tags.js";
+import { isoDate } from "../git/objects.js";
 import type { CommitInfo } from "../git/revisions.js";
 import { toPosix } from "../paths.js";
 import type { Project } from "../project/project.js";
@@ -69,10 +70,6 @@ export interface VersionsResult {
   metricsFile?: string;
   /** Newest first: the branch's versions, then tags off the branch with other versions. */
   versions: OutputVersion[];
-}
-
-function isoDate(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Path from the git root, posix, of an absolute path; UsageError when outside the project. */
